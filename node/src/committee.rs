@@ -1,0 +1,95 @@
+//! Committee membership: signing EIP-712 awards with the double-sign guard.
+//!
+//! A member never signs a second, different award for an intent while an earlier one
+//! can still settle. The vote is persisted and flushed before the signature leaves
+//! this module, so a crash between signing and sending cannot lead to a double sign.
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use backstop_protocol::Award;
+
+use crate::store::{Store, StoreError, VoteRecord};
+
+/// Slack on top of an award's deadline before a replacement may be signed: the chain's
+/// clock (block timestamps) may lag ours.
+pub const DEADLINE_SLACK_SECS: u64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitteeError {
+    #[error("refusing to double-sign intent {intent_id}: an award to {previous_executor} is valid until {deadline}")]
+    DoubleSign { intent_id: alloy::primitives::B256, previous_executor: Address, deadline: u64 },
+    #[error("signing failed: {0}")]
+    Signer(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Committee {
+    signer: PrivateKeySigner,
+    store: Store,
+}
+
+impl Committee {
+    pub fn new(signer: PrivateKeySigner, store: Store) -> Self {
+        Self { signer, store }
+    }
+
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Signs `award` unless that would double-sign. Signing the same award again
+    /// returns the stored signature (safe to re-broadcast after a restart).
+    pub async fn sign(&self, chain_id: u64, settlement: Address, award: &Award, now_secs: u64) -> Result<[u8; 65], CommitteeError> {
+        if let Some(previous) = self.store.vote(award.intentId)? {
+            if previous.award == *award {
+                return Ok(previous.signature);
+            }
+            let deadline: u64 = previous.award.deadline.saturating_to();
+            if now_secs <= deadline + DEADLINE_SLACK_SECS || award.deadline <= previous.award.deadline {
+                return Err(CommitteeError::DoubleSign {
+                    intent_id: award.intentId,
+                    previous_executor: previous.award.executor,
+                    deadline,
+                });
+            }
+        }
+        let hash = award.signing_hash(chain_id, settlement);
+        let signature = self.signer.sign_hash_sync(&hash).map_err(|error| CommitteeError::Signer(error.to_string()))?;
+        let record = VoteRecord { award: award.clone(), signature: signature.as_bytes() };
+        self.store.put_vote_durably(&record).await?;
+        Ok(record.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{B256, U256};
+
+    fn award(executor: u8, deadline: u64) -> Award {
+        Award { intentId: B256::repeat_byte(1), executor: Address::repeat_byte(executor), deadline: U256::from(deadline), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn never_signs_a_second_award_while_the_first_can_settle_even_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKeySigner::random();
+        let settlement = Address::repeat_byte(9);
+        let first = {
+            let committee = Committee::new(key.clone(), Store::open(dir.path()).unwrap());
+            committee.sign(1, settlement, &award(1, 100), 90).await.unwrap()
+        };
+        // Restarted node, same key, same data dir.
+        let committee = Committee::new(key.clone(), Store::open(dir.path()).unwrap());
+        assert_eq!(committee.sign(1, settlement, &award(1, 100), 95).await.unwrap(), first, "same award: same signature");
+        assert!(matches!(committee.sign(1, settlement, &award(2, 112), 95).await, Err(CommitteeError::DoubleSign { .. })));
+        assert!(matches!(committee.sign(1, settlement, &award(2, 112), 100 + DEADLINE_SLACK_SECS).await, Err(CommitteeError::DoubleSign { .. })));
+        // Once the first award has expired, the runner-up may be awarded with a later deadline.
+        let second = committee.sign(1, settlement, &award(2, 112), 104).await.unwrap();
+        assert_eq!(award(2, 112).recover_signer(1, settlement, &second), Ok(key.address()));
+        // ...but never one with an earlier deadline.
+        assert!(committee.sign(1, settlement, &award(3, 110), 200).await.is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! Typed bindings to the Backstop contracts, generated from the committed forge
+//! artifacts in `protocol/abi/` (so building needs no Node.js or solc). The test
+//! command fails if those artifacts differ from a fresh `forge build`.
+
+#![allow(missing_docs, clippy::too_many_arguments)]
+
+use alloy::sol;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    LiquidationSettlement,
+    "abi/LiquidationSettlement.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MarginEngine,
+    "abi/MarginEngine.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MockPriceFeed,
+    "abi/MockPriceFeed.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TestToken,
+    "abi/TestToken.json"
+);
+
+impl From<crate::award::Award> for LiquidationSettlement::Award {
+    fn from(award: crate::award::Award) -> Self {
+        Self {
+            intentId: award.intentId,
+            marketId: award.marketId,
+            account: award.account,
+            nonce: award.nonce,
+            executor: award.executor,
+            repayAmount: award.repayAmount,
+            premium: award.premium,
+            deadline: award.deadline,
+        }
+    }
+}
