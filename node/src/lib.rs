@@ -1,1 +1,106 @@
+//! Backstop peer node.
+//!
+//! Data flows one way: block → [`chain`] watcher → health scan → intent → gossip →
+//! commits → reveals → [`auction`] winner → [`committee`] vote → settle (by the solver)
+//! → `Settled` event → the auction closes. [`service`] owns the auctions; [`store`]
+//! makes them survive restarts. `main.rs` is a thin shell over [`cli`].
 
+pub mod auction;
+pub mod chain;
+pub mod cli;
+pub mod committee;
+pub mod config;
+pub mod keys;
+pub mod observe;
+pub mod service;
+pub mod store;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use backstop_protocol::net::{self, GossipConfig};
+use eyre::WrapErr;
+use tokio::sync::mpsc;
+
+use crate::chain::{ChainError, ChainWatcher};
+use crate::committee::Committee;
+use crate::config::NodeConfig;
+use crate::service::{ChainView, Core};
+use crate::store::Store;
+
+/// A node running in this process.
+pub struct RunningNode {
+    pub peer_id: String,
+    /// Bound listen addresses (port 0 resolved).
+    pub listen_addrs: Vec<String>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a node: opens the store, checks every chain, joins gossip, restores open
+/// auctions and spawns the chain watchers and the core. Returns once it is listening.
+pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
+    let peer_key = keys::load_peer_key(&config.peer_key)?;
+    let attester = config.attester_key.as_deref().map(keys::load_attester_key).transpose()?;
+    std::fs::create_dir_all(&config.data_dir).wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let store = Store::open(&config.data_dir.join("db"))?;
+
+    let mut chains = HashMap::new();
+    let mut providers = Vec::new();
+    for chain in &config.chains {
+        let provider = chain::provider(chain)?;
+        let attesters = wait_for_chain(&provider, chain).await?;
+        chains.insert(
+            chain.chain_id,
+            ChainView { settlement: chain.settlement, attesters: attesters.into_iter().collect(), markets: HashMap::new() },
+        );
+        providers.push((chain.clone(), provider));
+    }
+
+    let parse = |text: &String| text.parse().wrap_err_with(|| format!("invalid multiaddr {text}"));
+    let (gossip, inbound) = net::spawn(GossipConfig {
+        secret_key: peer_key.to_bytes(),
+        listen: config.listen.iter().map(parse).collect::<eyre::Result<_>>()?,
+        bootstrap: config.bootstrap.iter().map(parse).collect::<eyre::Result<_>>()?,
+        chains: config.chains.iter().map(|chain| chain.chain_id).collect(),
+        heartbeat: Duration::from_millis(200),
+    })
+    .await?;
+    let peer_id = gossip.peer_id().to_string();
+    let listen_addrs: Vec<String> = gossip.listen_addrs().iter().map(ToString::to_string).collect();
+
+    let committee = attester.map(|signer| Committee::new(signer, store.clone()));
+    observe::node_started(&peer_id, &listen_addrs, committee.as_ref().map(Committee::address));
+    let mut core = Core::new(peer_key, gossip, store.clone(), committee, config.auction.clone(), chains);
+    core.restore()?;
+
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    for (chain, provider) in providers {
+        tokio::spawn(ChainWatcher::new(chain, provider, store.clone(), events_tx.clone()).run());
+    }
+    drop(events_tx);
+
+    let ready = serde_json::json!({ "peer_id": peer_id, "listen_addrs": listen_addrs });
+    std::fs::write(config.data_dir.join("ready.json"), ready.to_string()).wrap_err("cannot write ready.json")?;
+    let task = tokio::spawn(core.run(inbound, events_rx));
+    Ok(RunningNode { peer_id, listen_addrs, task })
+}
+
+/// Checks the chain is the configured one and the settlement contract exists, retrying
+/// while the RPC is unreachable (it may start after the node).
+async fn wait_for_chain(
+    provider: &alloy::providers::DynProvider,
+    chain: &config::ChainConfig,
+) -> eyre::Result<Vec<alloy::primitives::Address>> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match chain::attesters(provider, chain.chain_id, chain.settlement).await {
+            Ok(attesters) => return Ok(attesters),
+            Err(error @ (ChainError::NoCode { .. } | ChainError::WrongChain { .. })) => return Err(error.into()),
+            Err(error) => {
+                observe::rpc_error(chain.chain_id, &error);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

@@ -1,1 +1,3 @@
-fn main(){}
+fn main() -> eyre::Result<()> {
+    backstop_node::cli::main()
+}

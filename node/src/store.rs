@@ -42,6 +42,7 @@ pub struct Store {
     db: sled::Db,
     cursors: sled::Tree,
     accounts: sled::Tree,
+    markets: sled::Tree,
     auction_log: sled::Tree,
     auction_status: sled::Tree,
     votes: sled::Tree,
@@ -53,6 +54,7 @@ impl Store {
         Ok(Self {
             cursors: db.open_tree("cursors")?,
             accounts: db.open_tree("accounts")?,
+            markets: db.open_tree("markets")?,
             auction_log: db.open_tree("auction_log")?,
             auction_status: db.open_tree("auction_status")?,
             votes: db.open_tree("votes")?,
@@ -83,6 +85,29 @@ impl Store {
             .scan_prefix(&prefix)
             .keys()
             .map(|key| Ok(Address::from_slice(&key?[prefix.len()..])))
+            .collect()
+    }
+
+    /// Remembers a market discovered from the settlement contract's registration log.
+    pub fn add_market(&self, chain_id: u64, market_id: B256, adapter: Address) -> Result<(), StoreError> {
+        let mut key = chain_id.to_be_bytes().to_vec();
+        key.extend_from_slice(market_id.as_slice());
+        self.markets.insert(key, adapter.as_slice())?;
+        Ok(())
+    }
+
+    /// Markets of a chain as `(market id, adapter)`.
+    pub fn markets(&self, chain_id: u64) -> Result<Vec<(B256, Address)>, StoreError> {
+        let prefix = chain_id.to_be_bytes();
+        self.markets
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (key, value) = entry?;
+                if key.len() != 40 || value.len() != 20 {
+                    return Err(StoreError::Corrupt { tree: "markets", reason: format!("key {} value {}", key.len(), value.len()) });
+                }
+                Ok((B256::from_slice(&key[8..]), Address::from_slice(&value)))
+            })
             .collect()
     }
 
@@ -175,6 +200,7 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store.set_cursor(5, 1234).unwrap();
+            store.add_market(5, B256::repeat_byte(4), Address::repeat_byte(1)).unwrap();
             store.add_account(5, Address::repeat_byte(1), Address::repeat_byte(2)).unwrap();
             store.append_auction_message(B256::repeat_byte(7), b"first").unwrap();
             store.append_auction_message(B256::repeat_byte(7), b"second").unwrap();
@@ -183,6 +209,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.cursor(5).unwrap(), Some(1234));
         assert_eq!(store.cursor(6).unwrap(), None);
+        assert_eq!(store.markets(5).unwrap(), vec![(B256::repeat_byte(4), Address::repeat_byte(1))]);
+        assert!(store.markets(6).unwrap().is_empty());
         assert_eq!(store.accounts(5, Address::repeat_byte(1)).unwrap(), vec![Address::repeat_byte(2)]);
         assert!(store.accounts(5, Address::repeat_byte(9)).unwrap().is_empty());
         assert_eq!(store.auction_messages(B256::repeat_byte(7)).unwrap(), vec![b"first".to_vec(), b"second".to_vec()]);

@@ -8,7 +8,7 @@
 //! shared gossipsub transport.
 
 pub mod award;
-// BINDINGS pub mod bindings;
+pub mod bindings;
 pub mod envelope;
 pub mod id;
 pub mod message;

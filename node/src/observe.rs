@@ -1,0 +1,73 @@
+//! Named observability events. Logging lives here, not sprinkled through the logic,
+//! so an operator can read what the node reports in one place.
+
+use alloy::primitives::{Address, B256, U256};
+
+use crate::chain::{ChainError, Market};
+
+pub fn node_started(peer_id: &str, listen: &[String], committee: Option<Address>) {
+    tracing::info!(%peer_id, ?listen, committee_member = ?committee, "node started");
+}
+
+pub fn market_discovered(market: &Market) {
+    tracing::info!(chain_id = market.chain_id, market_id = %market.market_id, adapter = %market.adapter, "watching market");
+}
+
+pub fn rpc_error(chain_id: u64, error: &ChainError) {
+    tracing::warn!(chain_id, %error, "chain RPC failed; retrying with backoff");
+}
+
+pub fn health_mismatch(chain_id: u64, account: Address) {
+    tracing::warn!(chain_id, %account, "local health says unhealthy but isLiquidatable is false; not opening");
+}
+
+pub fn intent_opened(chain_id: u64, intent_id: B256, account: Address, nonce: U256) {
+    tracing::info!(chain_id, %intent_id, %account, %nonce, "opened liquidation intent");
+}
+
+pub fn intent_accepted(chain_id: u64, intent_id: B256, origin: B256) {
+    tracing::debug!(chain_id, %intent_id, %origin, "accepted intent from peer");
+}
+
+pub fn message_refused(chain_id: u64, kind: &str, reason: &str, penalised: bool) {
+    if penalised {
+        tracing::warn!(chain_id, kind, reason, "rejected gossip message; peer penalised");
+    } else {
+        tracing::debug!(chain_id, kind, reason, "ignored gossip message");
+    }
+}
+
+pub fn auction_decided(chain_id: u64, intent_id: B256, commits: usize, reveals: usize, winner: Option<(Address, U256)>) {
+    match winner {
+        Some((executor, premium)) => {
+            tracing::info!(chain_id, %intent_id, commits, reveals, %executor, %premium, "auction decided")
+        }
+        None => tracing::warn!(chain_id, %intent_id, commits, reveals, "auction ended without a valid bid"),
+    }
+}
+
+pub fn vote_signed(chain_id: u64, intent_id: B256, executor: Address, deadline: U256) {
+    tracing::info!(chain_id, %intent_id, %executor, %deadline, "signed and sent award vote");
+}
+
+pub fn vote_refused(chain_id: u64, intent_id: B256, error: &dyn std::fmt::Display) {
+    tracing::error!(chain_id, %intent_id, %error, "did not sign award");
+}
+
+pub fn auction_settled(chain_id: u64, intent_id: B256, executor: Address, premium: U256, block: u64) {
+    tracing::info!(chain_id, %intent_id, %executor, %premium, block, "auction settled on chain");
+}
+
+pub fn auction_failed(chain_id: u64, intent_id: B256) {
+    tracing::warn!(chain_id, %intent_id, "auction ended unsettled: every award expired; the on-chain fallback applies");
+}
+
+pub fn publish_failed(chain_id: u64, kind: &str, error: &str) {
+    tracing::warn!(chain_id, kind, error, "gossip publish failed");
+}
+
+pub fn auctions_restored(count: usize) {
+    if count > 0 {
+        tracing::info!(count, "restored open auctions from the store");
+    }
+}

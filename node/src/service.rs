@@ -1,0 +1,469 @@
+//! The node's core loop: one task owns every auction and reacts to three inputs —
+//! gossip from peers, events from the chain watchers, and the clock. Validation of
+//! every inbound message ends in an explicit verdict (accept, ignore, reject).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use backstop_protocol::envelope::{peer_key, Envelope, Verified};
+use backstop_protocol::message::{AwardVote, BidCommit, BidReveal, Intent, Message};
+use backstop_protocol::net::{GossipHandle, Inbound, Verdict};
+use backstop_protocol::timing::now_ms;
+use backstop_protocol::Kind;
+use ed25519_dalek::SigningKey;
+use rand::Rng;
+use tokio::sync::mpsc;
+
+use crate::auction::{Auction, Refusal};
+use crate::chain::{Candidate, ChainEvent, Market};
+use crate::committee::Committee;
+use crate::config::AuctionConfig;
+use crate::observe;
+use crate::store::{AuctionStatus, Store};
+
+/// How often the clock drives auctions forward.
+const TICK: Duration = Duration::from_millis(50);
+/// Most auctions one origin may have open at once (bounded input).
+const MAX_OPEN_PER_ORIGIN: usize = 512;
+/// Closed auction ids remembered in memory to ignore late messages cheaply.
+const RECENTLY_CLOSED: usize = 4096;
+/// Votes held for an auction not yet decided locally.
+const MAX_PENDING_VOTES: usize = 64;
+
+/// What the core knows about one chain.
+pub struct ChainView {
+    pub settlement: Address,
+    pub attesters: HashSet<Address>,
+    pub markets: HashMap<B256, Market>,
+}
+
+struct Tracked {
+    auction: Auction,
+    origin: B256,
+    /// Highest rank this node has voted for.
+    voted_rank: Option<usize>,
+    decided: bool,
+    /// Votes that arrived before the local decision, validated once it is made.
+    pending_votes: Vec<(Inbound, AwardVote)>,
+}
+
+pub struct Core {
+    key: SigningKey,
+    gossip: GossipHandle,
+    store: Store,
+    committee: Option<Committee>,
+    auction_config: AuctionConfig,
+    chains: HashMap<u64, ChainView>,
+    auctions: HashMap<B256, Tracked>,
+    /// Candidates waiting out the open jitter: intent id -> (when to open, candidate).
+    pending_opens: HashMap<B256, (u64, Candidate)>,
+    recently_closed: VecDeque<B256>,
+    closed_set: HashSet<B256>,
+}
+
+impl Core {
+    pub fn new(
+        key: SigningKey,
+        gossip: GossipHandle,
+        store: Store,
+        committee: Option<Committee>,
+        auction_config: AuctionConfig,
+        chains: HashMap<u64, ChainView>,
+    ) -> Self {
+        Self {
+            key,
+            gossip,
+            store,
+            committee,
+            auction_config,
+            chains,
+            auctions: HashMap::new(),
+            pending_opens: HashMap::new(),
+            recently_closed: VecDeque::new(),
+            closed_set: HashSet::new(),
+        }
+    }
+
+    /// Replays the stored envelopes of auctions that were open at shutdown.
+    pub fn restore(&mut self) -> Result<(), crate::store::StoreError> {
+        let open = self.store.open_auctions()?;
+        let mut restored = 0;
+        for intent_id in open {
+            for bytes in self.store.auction_messages(intent_id)? {
+                let Ok(verified) = Envelope::open(&bytes) else { continue };
+                self.replay(verified);
+            }
+            if self.auctions.contains_key(&intent_id) {
+                restored += 1;
+            }
+        }
+        // A vote already signed before the restart is not signed again with another rank.
+        for (intent_id, tracked) in self.auctions.iter_mut() {
+            if let Some(vote) = self.store.vote(*intent_id)? {
+                let rank = (0..tracked.auction.ranking().len())
+                    .find(|rank| tracked.auction.award_for_rank(*rank).as_ref() == Some(&vote.award));
+                tracked.voted_rank = rank;
+            }
+        }
+        observe::auctions_restored(restored);
+        Ok(())
+    }
+
+    /// Applies a stored message as of the time it was accepted.
+    fn replay(&mut self, verified: Verified) {
+        match verified.message {
+            Message::Intent(intent) => {
+                let id = intent.id();
+                match self.auctions.get_mut(&id) {
+                    Some(tracked) => {
+                        let at = tracked.auction.intent.openTimeMs;
+                        let _ = tracked.auction.offer_copy(intent, at);
+                    }
+                    None => {
+                        self.auctions.insert(id, Tracked::new(Auction::new(intent), verified.signer));
+                    }
+                }
+            }
+            Message::Commit(commit) => {
+                if let Some(tracked) = self.auctions.get_mut(&commit.intentId) {
+                    let at = tracked.auction.intent.openTimeMs;
+                    let _ = tracked.auction.on_commit(verified.signer, &commit, at);
+                }
+            }
+            Message::Reveal(reveal) => {
+                if let Some(tracked) = self.auctions.get_mut(&reveal.intentId) {
+                    let at = tracked.auction.intent.commit_end_ms();
+                    let _ = tracked.auction.on_reveal(verified.signer, &reveal, at);
+                }
+            }
+            Message::Vote(_) | Message::Outcome(_) => {}
+        }
+    }
+
+    pub async fn run(mut self, mut inbound: mpsc::Receiver<Inbound>, mut chain_events: mpsc::Receiver<ChainEvent>) {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                message = inbound.recv() => match message {
+                    Some(message) => self.on_gossip(message).await,
+                    None => return,
+                },
+                event = chain_events.recv() => match event {
+                    Some(event) => self.on_chain_event(event).await,
+                    None => return,
+                },
+                _ = tick.tick() => self.on_tick(now_ms()).await,
+            }
+        }
+    }
+
+    async fn on_gossip(&mut self, inbound: Inbound) {
+        let verified = match Envelope::open(&inbound.data) {
+            Ok(verified) => verified,
+            Err(error) => {
+                observe::message_refused(inbound.chain_id, inbound.kind.name(), &error.to_string(), true);
+                self.gossip.report(&inbound, Verdict::Reject).await;
+                return;
+            }
+        };
+        if verified.message.kind() != inbound.kind || verified.message.chain_id() != inbound.chain_id {
+            observe::message_refused(inbound.chain_id, inbound.kind.name(), "message does not match its topic", true);
+            self.gossip.report(&inbound, Verdict::Reject).await;
+            return;
+        }
+        let signer = verified.signer;
+        let outcome = match verified.message {
+            Message::Intent(intent) => self.on_intent(signer, intent, &inbound.data, now_ms()),
+            Message::Commit(commit) => self.on_commit(signer, commit, &inbound.data, now_ms()),
+            Message::Reveal(reveal) => self.on_reveal(signer, reveal, &inbound.data, now_ms()),
+            Message::Vote(vote) => match self.check_vote(&vote) {
+                VoteCheck::Defer => {
+                    if let Some(tracked) = self.auctions.get_mut(&vote.award.intentId) {
+                        if tracked.pending_votes.len() < MAX_PENDING_VOTES {
+                            tracked.pending_votes.push((inbound, vote));
+                            return;
+                        }
+                    }
+                    Err(Refusal::Ignore("too many early votes"))
+                }
+                VoteCheck::Verdict(result) => result,
+            },
+            Message::Outcome(_) => Ok(()),
+        };
+        self.report(&inbound, outcome).await;
+    }
+
+    async fn report(&self, inbound: &Inbound, outcome: Result<(), Refusal>) {
+        let verdict = match outcome {
+            Ok(()) => Verdict::Accept,
+            Err(Refusal::Ignore(reason)) => {
+                observe::message_refused(inbound.chain_id, inbound.kind.name(), reason, false);
+                Verdict::Ignore
+            }
+            Err(Refusal::Reject(reason)) => {
+                observe::message_refused(inbound.chain_id, inbound.kind.name(), reason, true);
+                Verdict::Reject
+            }
+        };
+        self.gossip.report(inbound, verdict).await;
+    }
+
+    fn is_closed(&self, intent_id: &B256) -> bool {
+        self.closed_set.contains(intent_id)
+            || matches!(self.store.status(*intent_id), Ok(Some(AuctionStatus::Settled | AuctionStatus::Failed)))
+    }
+
+    fn on_intent(&mut self, origin: B256, intent: Intent, envelope: &[u8], now: u64) -> Result<(), Refusal> {
+        let Some(chain) = self.chains.get(&intent.chainId) else {
+            return Err(Refusal::Ignore("chain not watched"));
+        };
+        if intent.settlement != chain.settlement {
+            return Err(Refusal::Reject("intent names another settlement contract"));
+        }
+        let Some(market) = chain.markets.get(&intent.marketId) else {
+            return Err(Refusal::Ignore("market not (yet) known"));
+        };
+        if intent.debtAsset != market.debt_asset || intent.reservePremium < market.reserve_premium {
+            return Err(Refusal::Reject("intent misstates the market's debt asset or reserve"));
+        }
+        if !intent.timing_is_sane(now) {
+            return Err(Refusal::Ignore("intent timing outside bounds or stale"));
+        }
+        let id = intent.id();
+        if self.is_closed(&id) {
+            return Err(Refusal::Ignore("auction already closed"));
+        }
+        if let Some(tracked) = self.auctions.get_mut(&id) {
+            tracked.auction.offer_copy(intent, now)?;
+        } else {
+            let open_by_origin = self.auctions.values().filter(|tracked| tracked.origin == origin).count();
+            if open_by_origin >= MAX_OPEN_PER_ORIGIN {
+                return Err(Refusal::Ignore("origin has too many open intents"));
+            }
+            self.auctions.insert(id, Tracked::new(Auction::new(intent.clone()), origin));
+            self.pending_opens.remove(&id);
+            observe::intent_accepted(intent.chainId, id, origin);
+        }
+        self.persist(id, envelope);
+        Ok(())
+    }
+
+    fn on_commit(&mut self, solver: B256, commit: BidCommit, envelope: &[u8], now: u64) -> Result<(), Refusal> {
+        let Some(tracked) = self.auctions.get_mut(&commit.intentId) else {
+            return Err(Refusal::Ignore("commit for an unknown intent"));
+        };
+        tracked.auction.on_commit(solver, &commit, now)?;
+        self.persist(commit.intentId, envelope);
+        Ok(())
+    }
+
+    fn on_reveal(&mut self, solver: B256, reveal: BidReveal, envelope: &[u8], now: u64) -> Result<(), Refusal> {
+        let Some(tracked) = self.auctions.get_mut(&reveal.intentId) else {
+            return Err(Refusal::Ignore("reveal for an unknown intent"));
+        };
+        tracked.auction.on_reveal(solver, &reveal, now)?;
+        self.persist(reveal.intentId, envelope);
+        Ok(())
+    }
+
+    fn check_vote(&self, vote: &AwardVote) -> VoteCheck {
+        let Some(chain) = self.chains.get(&vote.chainId) else {
+            return VoteCheck::Verdict(Err(Refusal::Ignore("chain not watched")));
+        };
+        if vote.settlement != chain.settlement {
+            return VoteCheck::Verdict(Err(Refusal::Reject("vote names another settlement contract")));
+        }
+        match vote.award.recover_signer(vote.chainId, vote.settlement, &vote.signature) {
+            Ok(signer) if chain.attesters.contains(&signer) => {}
+            Ok(_) => return VoteCheck::Verdict(Err(Refusal::Reject("vote signer is not a committee member"))),
+            Err(_) => return VoteCheck::Verdict(Err(Refusal::Reject("vote signature does not recover"))),
+        }
+        let Some(tracked) = self.auctions.get(&vote.award.intentId) else {
+            return VoteCheck::Verdict(Err(Refusal::Ignore("vote for an unknown or closed intent")));
+        };
+        if !tracked.decided {
+            return VoteCheck::Defer;
+        }
+        let auction = &tracked.auction;
+        let matches = (0..auction.ranking().len()).any(|rank| auction.award_for_rank(rank).as_ref() == Some(&vote.award));
+        if matches {
+            VoteCheck::Verdict(Ok(()))
+        } else {
+            VoteCheck::Verdict(Err(Refusal::Ignore("vote differs from the locally computed award")))
+        }
+    }
+
+    fn persist(&self, intent_id: B256, envelope: &[u8]) {
+        if let Err(error) = self.store.append_auction_message(intent_id, envelope) {
+            tracing::error!(%intent_id, %error, "failed to persist auction message");
+        }
+    }
+
+    async fn on_chain_event(&mut self, event: ChainEvent) {
+        match event {
+            ChainEvent::Market(market) => {
+                if let Some(chain) = self.chains.get_mut(&market.chain_id) {
+                    chain.markets.insert(market.market_id, market);
+                }
+            }
+            ChainEvent::Candidate(candidate) => {
+                let id = backstop_protocol::id::intent_id(
+                    candidate.market.chain_id,
+                    candidate.market.settlement,
+                    candidate.market.market_id,
+                    candidate.account,
+                    candidate.nonce,
+                );
+                if self.auctions.contains_key(&id) || self.pending_opens.contains_key(&id) || self.is_closed(&id) {
+                    return;
+                }
+                let jitter_ms = self.auction_config.open_jitter.as_millis() as u64;
+                let delay = if jitter_ms == 0 { 0 } else { rand::thread_rng().gen_range(0..=jitter_ms) };
+                self.pending_opens.insert(id, (now_ms() + delay, candidate));
+            }
+            ChainEvent::Settled { chain_id, intent_id, executor, premium, block } => {
+                observe::auction_settled(chain_id, intent_id, executor, premium, block);
+                self.close(intent_id, AuctionStatus::Settled);
+            }
+            ChainEvent::Head { .. } => {}
+        }
+    }
+
+    fn close(&mut self, intent_id: B256, status: AuctionStatus) {
+        self.auctions.remove(&intent_id);
+        self.pending_opens.remove(&intent_id);
+        if let Err(error) = self.store.set_status(intent_id, status) {
+            tracing::error!(%intent_id, %error, "failed to persist auction status");
+        }
+        if self.closed_set.insert(intent_id) {
+            self.recently_closed.push_back(intent_id);
+            if self.recently_closed.len() > RECENTLY_CLOSED {
+                if let Some(oldest) = self.recently_closed.pop_front() {
+                    self.closed_set.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    async fn on_tick(&mut self, now: u64) {
+        self.open_due_intents(now).await;
+        let ids: Vec<B256> = self.auctions.keys().copied().collect();
+        for id in ids {
+            self.drive(id, now).await;
+        }
+    }
+
+    async fn open_due_intents(&mut self, now: u64) {
+        let due: Vec<B256> = self.pending_opens.iter().filter(|(_, (at, _))| *at <= now).map(|(id, _)| *id).collect();
+        for id in due {
+            let Some((_, candidate)) = self.pending_opens.remove(&id) else { continue };
+            if self.auctions.contains_key(&id) {
+                continue; // a peer's copy arrived during the jitter
+            }
+            let intent = Intent {
+                chainId: candidate.market.chain_id,
+                settlement: candidate.market.settlement,
+                marketId: candidate.market.market_id,
+                account: candidate.account,
+                nonce: candidate.nonce,
+                debtAsset: candidate.market.debt_asset,
+                collateralAsset: candidate.market.collateral_assets.first().copied().unwrap_or_default(),
+                maxRepay: candidate.max_repay,
+                observedBlock: candidate.observed_block,
+                observedPrice: candidate.observed_price,
+                openTimeMs: now,
+                commitMs: self.auction_config.commit.as_millis() as u32,
+                revealMs: self.auction_config.reveal.as_millis() as u32,
+                reservePremium: candidate.market.reserve_premium,
+            };
+            let envelope = Envelope::seal(&self.key, &Message::Intent(intent.clone()));
+            if self.on_intent(peer_key(&self.key), intent.clone(), envelope.as_bytes(), now).is_err() {
+                continue;
+            }
+            observe::intent_opened(intent.chainId, id, intent.account, intent.nonce);
+            self.publish(intent.chainId, Kind::Intent, envelope).await;
+        }
+    }
+
+    async fn drive(&mut self, id: B256, now: u64) {
+        let Some(tracked) = self.auctions.get_mut(&id) else { return };
+        if now < tracked.auction.intent.decide_at_ms() {
+            return;
+        }
+        let chain_id = tracked.auction.intent.chainId;
+        if !tracked.decided {
+            tracked.decided = true;
+            let winner = tracked.auction.award_for_rank(0).map(|award| (award.executor, award.premium));
+            observe::auction_decided(chain_id, id, tracked.auction.commit_count(), tracked.auction.reveal_count(), winner);
+            let pending = std::mem::take(&mut tracked.pending_votes);
+            for (inbound, vote) in pending {
+                let result = match self.check_vote(&vote) {
+                    VoteCheck::Verdict(result) => result,
+                    VoteCheck::Defer => Err(Refusal::Ignore("undecided")),
+                };
+                self.report(&inbound, result).await;
+            }
+        }
+        let Some(tracked) = self.auctions.get(&id) else { return };
+        if tracked.auction.is_exhausted(now) {
+            observe::auction_failed(chain_id, id);
+            self.close(id, AuctionStatus::Failed);
+            return;
+        }
+        let Some(rank) = tracked.auction.current_rank(now / 1000) else { return };
+        if tracked.voted_rank.is_some_and(|voted| voted >= rank) {
+            return;
+        }
+        self.vote(id, rank, now).await;
+    }
+
+    async fn vote(&mut self, id: B256, rank: usize, now: u64) {
+        let Some(committee) = &self.committee else { return };
+        let Some(tracked) = self.auctions.get(&id) else { return };
+        let Some(award) = tracked.auction.award_for_rank(rank) else { return };
+        let chain_id = tracked.auction.intent.chainId;
+        let settlement = tracked.auction.intent.settlement;
+        match committee.sign(chain_id, settlement, &award, now / 1000).await {
+            Ok(signature) => {
+                if let Some(tracked) = self.auctions.get_mut(&id) {
+                    tracked.voted_rank = Some(rank);
+                }
+                observe::vote_signed(chain_id, id, award.executor, award.deadline);
+                let vote = AwardVote { chainId: chain_id, settlement, award, signature: signature.to_vec().into() };
+                let envelope = Envelope::seal(&self.key, &Message::Vote(vote));
+                self.publish(chain_id, Kind::Vote, envelope).await;
+            }
+            Err(error) => {
+                // Mark as voted so the refusal is not retried every tick.
+                if let Some(tracked) = self.auctions.get_mut(&id) {
+                    tracked.voted_rank = Some(rank);
+                }
+                observe::vote_refused(chain_id, id, &error);
+            }
+        }
+    }
+
+    async fn publish(&self, chain_id: u64, kind: Kind, envelope: Envelope) {
+        if let Err(error) = self.gossip.publish(chain_id, kind, envelope.0).await {
+            observe::publish_failed(chain_id, kind.name(), &error);
+        }
+    }
+
+    /// Ids of auctions currently tracked (for status and tests).
+    pub fn open_auction_ids(&self) -> Vec<B256> {
+        self.auctions.keys().copied().collect()
+    }
+}
+
+enum VoteCheck {
+    Verdict(Result<(), Refusal>),
+    /// The auction is not decided locally yet: hold the message.
+    Defer,
+}
+
+impl Tracked {
+    fn new(auction: Auction, origin: B256) -> Self {
+        Self { auction, origin, voted_rank: None, decided: false, pending_votes: Vec::new() }
+    }
+}
