@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the contracts and writes the trimmed artifacts the Rust crates bind to (protocol/abi/*.json:
+# abi, bytecode, deployedBytecode). `--check` rebuilds into a temp dir and fails if the committed
+# files differ, so CI catches a contract change whose bindings were not regenerated.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+abi_dir="$(cd "$here/.." && pwd)/protocol/abi"
+contracts=(LiquidationSettlement MarginEngine MockPriceFeed TestToken IMarginMarket)
+
+check=0
+case "${1:-}" in
+  "") ;;
+  --check) check=1 ;;
+  *) echo "usage: contracts/export-artifacts.sh [--check]" >&2; exit 2 ;;
+esac
+
+"$here/forge.sh" build --quiet >&2
+
+if [[ "$check" == 0 ]]; then
+  node "$here/tools/export-artifacts.js" "$here/out" "$abi_dir" "${contracts[@]}"
+  echo "wrote ${#contracts[@]} artifacts to protocol/abi"
+  exit 0
+fi
+
+fresh="$(mktemp -d)"
+trap 'rm -rf "$fresh"' EXIT
+node "$here/tools/export-artifacts.js" "$here/out" "$fresh" "${contracts[@]}"
+stale=0
+for name in "${contracts[@]}"; do
+  if ! cmp -s "$fresh/$name.json" "$abi_dir/$name.json"; then
+    echo "protocol/abi/$name.json differs from the contracts' build output" >&2
+    stale=1
+  fi
+done
+if [[ "$stale" == 1 ]]; then
+  echo "protocol/abi is stale: run contracts/export-artifacts.sh" >&2
+  exit 1
+fi
+echo "protocol/abi is up to date"

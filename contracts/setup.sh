@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the pinned contracts toolchain (forge, anvil, cast, solcjs) from npm into
+# contracts/node_modules. Idempotent and quiet when already in sync with package-lock.json.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+for tool in node npm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "contracts/setup.sh: '$tool' not found; install Node.js >= 18 with npm (e.g. apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+done
+
+# The install is current when node_modules was made from this exact lockfile (hash recorded
+# after a successful npm ci) and every pinned binary is present.
+stamp="node_modules/.backstop-lock.sha256"
+binaries=(
+  node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+  node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+  node_modules/@foundry-rs/cast-linux-amd64/bin/cast
+  node_modules/solc/solc.js
+)
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+current=1
+[[ -f "$stamp" && "$(cat "$stamp")" == "$lock_hash" ]] || current=0
+for binary in "${binaries[@]}"; do
+  [[ -e "$binary" ]] || current=0
+done
+
+if [[ "$current" == 0 ]]; then
+  echo "contracts/setup.sh: installing pinned toolchain (npm ci)..." >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$lock_hash" >"$stamp"
+fi
+chmod +x node_modules/@foundry-rs/*/bin/* 2>/dev/null || true

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IMarginMarket} from "./interfaces/IMarginMarket.sol";
+import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
+import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
+
+/// @title LiquidationSettlement
+/// @notice Executes liquidations won in Backstop's off-chain sealed-bid auctions. A committee of
+/// attesters signs an EIP-712 `Award` naming the winning executor, its repay and its premium; the
+/// executor settles it here, which runs the liquidation on the market's adapter and pays the premium
+/// to the market's beneficiary. The premium is value that would otherwise leak to a gas race.
+/// @dev One settlement per chain. Per-(market, account) nonces make every award single-use: an award
+/// binds the intent id derived from the nonce, and settling bumps it before any external call.
+contract LiquidationSettlement {
+    using SafeTransferLib for address;
+
+    /// @notice The result of one auction, signed by the committee.
+    /// @param intentId keccak256(abi.encode(chainId, settlement, marketId, account, nonce)).
+    /// @param executor The only address allowed to settle (the winning solver's executor).
+    /// @param repayAmount Debt the executor repays, in debt-asset units.
+    /// @param premium Debt-asset amount the executor pays the market's beneficiary for the right to liquidate.
+    /// @param deadline Unix time in seconds; the award settles while block.timestamp <= deadline.
+    struct Award {
+        bytes32 intentId;
+        bytes32 marketId;
+        address account;
+        uint256 nonce;
+        address executor;
+        uint256 repayAmount;
+        uint256 premium;
+        uint256 deadline;
+    }
+
+    /// @notice A market registered by its own admin.
+    /// @param adapter The IMarginMarket the settlement liquidates through.
+    /// @param beneficiary Receives every premium (e.g. the protocol's insurance fund).
+    /// @param reservePremium Smallest premium an award may carry; there are no zero-bid wins.
+    /// @param paused A paused market cannot be settled (its admin's emergency stop).
+    struct Market {
+        address adapter;
+        address beneficiary;
+        uint256 reservePremium;
+        bool paused;
+    }
+
+    event MarketRegistered(
+        bytes32 indexed marketId, address indexed adapter, address beneficiary, uint256 reservePremium
+    );
+    event MarketUpdated(bytes32 indexed marketId, address beneficiary, uint256 reservePremium);
+    event MarketPausedSet(bytes32 indexed marketId, bool paused);
+    event Settled(
+        bytes32 indexed intentId,
+        bytes32 indexed marketId,
+        address indexed account,
+        uint256 nonce,
+        address executor,
+        uint256 repayAmount,
+        uint256 premium,
+        uint256 seizedValue
+    );
+    event AttesterAdded(address indexed attester);
+    event AttesterRemoved(address indexed attester);
+    event ThresholdChanged(uint256 threshold);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    error Reentrancy();
+    error OnlyOwner();
+    error ZeroAddress();
+    error InvalidThreshold(uint256 threshold, uint256 attesterCount);
+    error TooManyAttesters();
+    error AlreadyAttester(address attester);
+    error NotAttester(address attester);
+    error OnlyMarketAdmin(address caller, address admin);
+    error MarketAlreadyRegistered(bytes32 marketId);
+    error UnknownMarket(bytes32 marketId);
+    error MarketIsPaused(bytes32 marketId);
+    error AwardExpired(uint256 deadline, uint256 nowTimestamp);
+    error NotExecutor(address caller, address executor);
+    error StaleNonce(uint256 awardNonce, uint256 currentNonce);
+    error IntentIdMismatch(bytes32 awardIntentId, bytes32 expectedIntentId);
+    error PremiumBelowReserve(uint256 premium, uint256 reservePremium);
+    error InvalidSignatureLength(uint256 index, uint256 length);
+    error InvalidSignature(uint256 index);
+    error SignerNotAttester(uint256 index, address signer);
+    error DuplicateSigner(uint256 index, address signer);
+    error TooFewSignatures(uint256 count, uint256 threshold);
+    error AccountNotLiquidatable(address account);
+    error ZeroRepay();
+    error RepayAboveMax(uint256 repayAmount, uint256 maxRepayAmount);
+    error AdapterDidNotPullRepay(uint256 balanceBefore, uint256 balanceAfter);
+
+    bytes32 public constant AWARD_TYPEHASH = keccak256(
+        "Award(bytes32 intentId,bytes32 marketId,address account,uint256 nonce,address executor,uint256 repayAmount,uint256 premium,uint256 deadline)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant NAME_HASH = keccak256("Backstop");
+    bytes32 private constant VERSION_HASH = keccak256("1");
+    /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one.
+    uint256 private constant MAX_S = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @notice Committee size is bounded so the duplicate-signer check fits one 256-bit bitmap.
+    uint256 public constant MAX_ATTESTERS = 256;
+
+    uint256 private immutable cachedChainId;
+    bytes32 private immutable cachedDomainSeparator;
+
+    bool private transient locked;
+
+    address public owner;
+    uint256 public threshold;
+    address[] private attesterList;
+    /// @dev Position in `attesterList` plus one; zero means "not an attester".
+    mapping(address => uint256) private attesterSlot;
+
+    mapping(bytes32 marketId => Market) public markets;
+    mapping(bytes32 marketId => mapping(address account => uint256)) public nonces;
+
+    modifier nonReentrant() {
+        if (locked) revert Reentrancy();
+        locked = true;
+        _;
+        locked = false;
+    }
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert OnlyOwner();
+        _;
+    }
+
+    constructor(address owner_, address[] memory attesters_, uint256 threshold_) {
+        if (owner_ == address(0)) revert ZeroAddress();
+        owner = owner_;
+        emit OwnershipTransferred(address(0), owner_);
+        for (uint256 i = 0; i < attesters_.length; ++i) {
+            _addAttester(attesters_[i]);
+        }
+        _setThreshold(threshold_);
+        cachedChainId = block.chainid;
+        cachedDomainSeparator = _buildDomainSeparator();
+    }
+
+    // ---------------------------------------------------------------- committee (owner-managed)
+
+    function attesters() external view returns (address[] memory) {
+        return attesterList;
+    }
+
+    function isAttester(address account) public view returns (bool) {
+        return attesterSlot[account] != 0;
+    }
+
+    function addAttester(address attester) external onlyOwner {
+        _addAttester(attester);
+    }
+
+    /// @dev Fails if the remaining committee could no longer reach the threshold; lower it first.
+    function removeAttester(address attester) external onlyOwner {
+        uint256 slot = attesterSlot[attester];
+        if (slot == 0) revert NotAttester(attester);
+        uint256 lastIndex = attesterList.length - 1;
+        if (threshold > lastIndex) revert InvalidThreshold(threshold, lastIndex);
+        address moved = attesterList[lastIndex];
+        attesterList[slot - 1] = moved;
+        attesterSlot[moved] = slot;
+        attesterList.pop();
+        delete attesterSlot[attester];
+        emit AttesterRemoved(attester);
+    }
+
+    function setThreshold(uint256 newThreshold) external onlyOwner {
+        _setThreshold(newThreshold);
+    }
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        if (newOwner == address(0)) revert ZeroAddress();
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+
+    // ---------------------------------------------------------------- market registry
+
+    /// @notice The id a market is known by everywhere (intents, awards, events).
+    function marketIdOf(address adapter) public pure returns (bytes32) {
+        return keccak256(abi.encode(adapter));
+    }
+
+    /// @notice Registers `adapter` so the network auctions its liquidations. Only the market's own
+    /// admin may, because the registration decides where its premiums go.
+    function registerMarket(address adapter, address beneficiary, uint256 reservePremium)
+        external
+        returns (bytes32 marketId)
+    {
+        if (adapter == address(0) || beneficiary == address(0)) revert ZeroAddress();
+        address marketAdmin = IMarginMarket(adapter).admin();
+        if (msg.sender != marketAdmin) revert OnlyMarketAdmin(msg.sender, marketAdmin);
+        marketId = marketIdOf(adapter);
+        if (markets[marketId].adapter != address(0)) revert MarketAlreadyRegistered(marketId);
+        markets[marketId] =
+            Market({adapter: adapter, beneficiary: beneficiary, reservePremium: reservePremium, paused: false});
+        emit MarketRegistered(marketId, adapter, beneficiary, reservePremium);
+    }
+
+    /// @notice Changes where premiums go and the reserve; the market admin only.
+    function updateMarket(bytes32 marketId, address beneficiary, uint256 reservePremium) external {
+        _requireMarketAdmin(marketId);
+        if (beneficiary == address(0)) revert ZeroAddress();
+        Market storage market = markets[marketId];
+        market.beneficiary = beneficiary;
+        market.reservePremium = reservePremium;
+        emit MarketUpdated(marketId, beneficiary, reservePremium);
+    }
+
+    /// @notice Emergency stop for a market's awards; the market admin only.
+    function setMarketPaused(bytes32 marketId, bool paused) external {
+        _requireMarketAdmin(marketId);
+        markets[marketId].paused = paused;
+        emit MarketPausedSet(marketId, paused);
+    }
+
+    // ---------------------------------------------------------------- ids and EIP-712
+
+    /// @notice The id every node derives for the auction of (market, account) at `nonce`.
+    function intentIdOf(bytes32 marketId, address account, uint256 nonce) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), marketId, account, nonce));
+    }
+
+    function domainSeparator() public view returns (bytes32) {
+        // Recomputed after a chain split so an award signed for one fork cannot settle on the other.
+        return block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    /// @notice The EIP-712 digest committee members sign for `award`.
+    function hashAward(Award calldata award) public view returns (bytes32 digest) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                AWARD_TYPEHASH,
+                award.intentId,
+                award.marketId,
+                award.account,
+                award.nonce,
+                award.executor,
+                award.repayAmount,
+                award.premium,
+                award.deadline
+            )
+        );
+        digest = keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @notice Settles a committee-signed award: the executor repays `repayAmount` of the account's
+    /// debt, pays `premium` to the market's beneficiary, and receives the seized collateral.
+    /// @dev The executor must have approved `repayAmount + premium` of the debt asset to this contract.
+    /// Every signature must be a valid, distinct committee signature (65-byte r||s||v, low s), and
+    /// there must be at least `threshold` of them. Checks, then the nonce bump, then interactions.
+    /// @return seizedValue Value of the collateral the executor received, in debt units.
+    function settle(Award calldata award, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (uint256 seizedValue)
+    {
+        Market memory market = _checkAward(award);
+        _verifyCommittee(hashAward(award), signatures);
+
+        IMarginMarket adapter = IMarginMarket(market.adapter);
+        if (!adapter.isLiquidatable(award.account)) revert AccountNotLiquidatable(award.account);
+        if (award.repayAmount == 0) revert ZeroRepay();
+        uint256 maxRepayAmount = adapter.maxRepay(award.account);
+        if (award.repayAmount > maxRepayAmount) revert RepayAboveMax(award.repayAmount, maxRepayAmount);
+
+        // The award is spent from here on, whatever the calls below do.
+        nonces[award.marketId][award.account] = award.nonce + 1;
+
+        seizedValue = _liquidate(adapter, market.beneficiary, award);
+        _emitSettled(award, seizedValue);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Everything about the award that needs no signature and no adapter call: cheap rejections first.
+    function _checkAward(Award calldata award) private view returns (Market memory market) {
+        if (block.timestamp > award.deadline) revert AwardExpired(award.deadline, block.timestamp);
+        if (msg.sender != award.executor) revert NotExecutor(msg.sender, award.executor);
+
+        market = markets[award.marketId];
+        if (market.adapter == address(0)) revert UnknownMarket(award.marketId);
+        if (market.paused) revert MarketIsPaused(award.marketId);
+
+        uint256 nonce = nonces[award.marketId][award.account];
+        if (award.nonce != nonce) revert StaleNonce(award.nonce, nonce);
+        bytes32 expectedIntentId = intentIdOf(award.marketId, award.account, nonce);
+        if (award.intentId != expectedIntentId) revert IntentIdMismatch(award.intentId, expectedIntentId);
+        if (award.premium < market.reservePremium) revert PremiumBelowReserve(award.premium, market.reservePremium);
+    }
+
+    /// @dev Pulls repay and premium from the executor (the premium straight to the beneficiary), lets
+    /// the adapter pull exactly the repay, and leaves no allowance and no tokens behind.
+    function _liquidate(IMarginMarket adapter, address beneficiary, Award calldata award)
+        private
+        returns (uint256 seizedValue)
+    {
+        address debtAsset = adapter.debtAsset();
+        uint256 balanceBefore = IERC20Minimal(debtAsset).balanceOf(address(this));
+        debtAsset.safeTransferFrom(msg.sender, address(this), award.repayAmount);
+        if (award.premium > 0) debtAsset.safeTransferFrom(msg.sender, beneficiary, award.premium);
+
+        debtAsset.safeApprove(address(adapter), award.repayAmount);
+        seizedValue = adapter.liquidate(award.account, award.repayAmount, msg.sender);
+        debtAsset.safeApprove(address(adapter), 0);
+
+        // The adapter must take exactly the repay: anything left here would be stuck.
+        uint256 balanceAfter = IERC20Minimal(debtAsset).balanceOf(address(this));
+        if (balanceAfter != balanceBefore) revert AdapterDidNotPullRepay(balanceBefore, balanceAfter);
+    }
+
+    function _emitSettled(Award calldata award, uint256 seizedValue) private {
+        emit Settled(
+            award.intentId,
+            award.marketId,
+            award.account,
+            award.nonce,
+            award.executor,
+            award.repayAmount,
+            award.premium,
+            seizedValue
+        );
+    }
+
+    /// @dev Counts distinct committee signers over `digest`. Duplicates are caught with a bitmap over
+    /// attester positions, so the check is linear and independent of signature order.
+    function _verifyCommittee(bytes32 digest, bytes[] calldata signatures) private view {
+        uint256 seen;
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = _recover(digest, signatures[i], i);
+            uint256 slot = attesterSlot[signer];
+            if (slot == 0) revert SignerNotAttester(i, signer);
+            // forge-lint: disable-next-line(incorrect-shift)
+            uint256 bit = 1 << (slot - 1); // slot - 1 < MAX_ATTESTERS = 256
+            if (seen & bit != 0) revert DuplicateSigner(i, signer);
+            seen |= bit;
+        }
+        if (signatures.length < threshold) revert TooFewSignatures(signatures.length, threshold);
+    }
+
+    function _recover(bytes32 digest, bytes calldata signature, uint256 index) private pure returns (address signer) {
+        if (signature.length != 65) revert InvalidSignatureLength(index, signature.length);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (uint256(s) > MAX_S || (v != 27 && v != 28)) revert InvalidSignature(index);
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert InvalidSignature(index);
+    }
+
+    function _addAttester(address attester) private {
+        if (attester == address(0)) revert ZeroAddress();
+        if (attesterSlot[attester] != 0) revert AlreadyAttester(attester);
+        if (attesterList.length == MAX_ATTESTERS) revert TooManyAttesters();
+        attesterList.push(attester);
+        attesterSlot[attester] = attesterList.length;
+        emit AttesterAdded(attester);
+    }
+
+    function _setThreshold(uint256 newThreshold) private {
+        if (newThreshold == 0 || newThreshold > attesterList.length) {
+            revert InvalidThreshold(newThreshold, attesterList.length);
+        }
+        threshold = newThreshold;
+        emit ThresholdChanged(newThreshold);
+    }
+
+    function _requireMarketAdmin(bytes32 marketId) private view {
+        address adapter = markets[marketId].adapter;
+        if (adapter == address(0)) revert UnknownMarket(marketId);
+        address marketAdmin = IMarginMarket(adapter).admin();
+        if (msg.sender != marketAdmin) revert OnlyMarketAdmin(msg.sender, marketAdmin);
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
+    }
+}

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {SettlementHelper} from "./Helper.sol";
+import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
+import {MarginEngine} from "../../src/MarginEngine.sol";
+
+contract RegisterMarketTest is SettlementHelper {
+    MarginEngine internal secondEngine;
+
+    function setUp() public override {
+        super.setUp();
+        secondEngine = new MarginEngine(
+            marketAdmin,
+            debtAsset,
+            address(collateralToken),
+            address(feed),
+            MAINTENANCE_RATIO,
+            LIQUIDATION_BONUS,
+            CLOSE_FACTOR
+        );
+    }
+
+    function test_registerMarket_by_market_admin_records_market() public {
+        bytes32 expectedId = keccak256(abi.encode(address(secondEngine)));
+        vm.expectEmit(true, true, false, true, address(settlement));
+        emit LiquidationSettlement.MarketRegistered(expectedId, address(secondEngine), beneficiary, 5e18);
+        vm.prank(marketAdmin);
+        bytes32 id = settlement.registerMarket(address(secondEngine), beneficiary, 5e18);
+
+        assertEq(id, expectedId, "market id is keccak256(abi.encode(adapter))");
+        (address adapter, address recordedBeneficiary, uint256 reservePremium, bool paused) = settlement.markets(id);
+        assertEq(adapter, address(secondEngine), "adapter recorded");
+        assertEq(recordedBeneficiary, beneficiary, "beneficiary recorded");
+        assertEq(reservePremium, 5e18, "reserve premium recorded");
+        assertFalse(paused, "a new market is live");
+    }
+
+    function test_registerMarket_rejects_caller_other_than_market_admin() public {
+        address stranger = address(0x5757);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.OnlyMarketAdmin.selector, stranger, marketAdmin));
+        vm.prank(stranger);
+        settlement.registerMarket(address(secondEngine), stranger, 0);
+    }
+
+    function test_registerMarket_rejects_already_registered_market() public {
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.MarketAlreadyRegistered.selector, marketId));
+        vm.prank(marketAdmin);
+        settlement.registerMarket(address(engine), address(0xBAD), 0);
+    }
+
+    function test_registerMarket_rejects_zero_beneficiary() public {
+        vm.expectRevert(LiquidationSettlement.ZeroAddress.selector);
+        vm.prank(marketAdmin);
+        settlement.registerMarket(address(secondEngine), address(0), 0);
+    }
+
+    function test_updateMarket_only_by_market_admin() public {
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.OnlyMarketAdmin.selector, owner, marketAdmin));
+        vm.prank(owner);
+        settlement.updateMarket(marketId, owner, 0);
+
+        vm.prank(marketAdmin);
+        settlement.updateMarket(marketId, address(0xF00D), 1e18);
+        (, address recordedBeneficiary, uint256 reservePremium,) = settlement.markets(marketId);
+        assertEq(recordedBeneficiary, address(0xF00D), "beneficiary updated");
+        assertEq(reservePremium, 1e18, "reserve updated");
+    }
+
+    function test_setMarketPaused_only_by_market_admin() public {
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.OnlyMarketAdmin.selector, executor, marketAdmin));
+        vm.prank(executor);
+        settlement.setMarketPaused(marketId, true);
+    }
+
+    function test_marketIdOf_is_keccak_of_abi_encoded_adapter() public view {
+        assertEq(settlement.marketIdOf(address(engine)), keccak256(abi.encode(address(engine))), "market id derivation");
+    }
+}
