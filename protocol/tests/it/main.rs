@@ -8,6 +8,9 @@ use backstop_protocol::{Award, Address, B256, U256};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
+#[cfg(feature = "net")]
+mod net;
+
 fn any_b256() -> impl Strategy<Value = B256> {
     any::<[u8; 32]>().prop_map(B256::from)
 }
