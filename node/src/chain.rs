@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine};
+use backstop_protocol::bindings::{IMarginMarket, LiquidationSettlement};
 use tokio::sync::mpsc;
 
 use crate::config::ChainConfig;
@@ -159,7 +159,7 @@ impl ChainWatcher {
         let chain_id = self.config.chain_id;
         let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
         let registration = settlement.markets(market_id).call().await.map_err(rpc(chain_id))?;
-        let engine = MarginEngine::new(adapter, self.provider.clone());
+        let engine = IMarginMarket::new(adapter, self.provider.clone());
         let market = Market {
             chain_id,
             settlement: self.config.settlement,
@@ -245,10 +245,10 @@ impl ChainWatcher {
         while start <= to {
             let end = to.min(start + MAX_LOG_RANGE - 1);
             for log in self.logs(adapters.clone(), start, end).await? {
-                if log.topic0() != Some(&MarginEngine::PositionChanged::SIGNATURE_HASH) {
+                if log.topic0() != Some(&IMarginMarket::PositionChanged::SIGNATURE_HASH) {
                     continue;
                 }
-                if let Ok(event) = log.log_decode::<MarginEngine::PositionChanged>() {
+                if let Ok(event) = log.log_decode::<IMarginMarket::PositionChanged>() {
                     self.store.add_account(self.config.chain_id, log.address(), event.inner.data.account)?;
                 }
             }
@@ -264,7 +264,7 @@ impl ChainWatcher {
         let at = BlockId::number(block);
         let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
         for market in self.markets.values() {
-            let engine = MarginEngine::new(market.adapter, self.provider.clone());
+            let engine = IMarginMarket::new(market.adapter, self.provider.clone());
             for account in self.store.accounts(chain_id, market.adapter)? {
                 let health = engine.accountHealth(account).block(at).call().await.map_err(rpc(chain_id))?;
                 let unhealthy = !health.debtValue.is_zero() && health.collateralValue < health.requirement;

@@ -14,6 +14,14 @@ sol!(
 );
 
 sol!(
+    /// The adapter interface every watched market implements; nodes use only this.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    IMarginMarket,
+    "abi/IMarginMarket.json"
+);
+
+sol!(
     #[sol(rpc)]
     #[derive(Debug)]
     MarginEngine,
