@@ -1,0 +1,373 @@
+//! One chain as the solver uses it: an HTTP provider with the executor wallet, the
+//! settlement contract's committee, the debt-asset approvals, and `settle` with retries.
+//! Every RPC answer is untrusted input: nothing here panics on it.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::transports::http::reqwest::Url;
+use alloy::transports::RpcError;
+use backstop_protocol::bindings::{IMarginMarket, LiquidationSettlement};
+use backstop_protocol::timing::now_ms;
+
+use crate::book::SettleResult;
+use crate::config::ChainEndpoint;
+use crate::error::SolverError;
+use crate::observe;
+use crate::votes::{Committee, Quorum};
+
+alloy::sol! {
+    /// The two ERC-20 calls the solver needs on a debt asset.
+    #[sol(rpc)]
+    interface IERC20Approval {
+        function allowance(address owner, address spender) external view returns (uint256);
+        function approve(address spender, uint256 amount) external returns (bool);
+    }
+}
+
+/// Markets whose debt asset is cached; more are simply looked up again.
+const MAX_CACHED_MARKETS: usize = 1024;
+/// An allowance above this counts as "approved forever" (it was set to `U256::MAX`).
+const UNLIMITED_ALLOWANCE: U256 = U256::from_limbs([0, 0, 0, 1 << 63]);
+/// How often a sent transaction's receipt is polled.
+const RECEIPT_POLL: Duration = Duration::from_millis(250);
+/// How long to wait for an approval's receipt.
+const APPROVAL_RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long past the award deadline a sent settle's receipt is still awaited.
+const SETTLE_RECEIPT_GRACE: Duration = Duration::from_secs(10);
+/// Budget for one RPC request or transaction submission: the default HTTP client has
+/// no timeout, and a hung endpoint must not hold a settle past its deadline.
+const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+/// Budget for making sure of the approval before a settle.
+const APPROVAL_BEFORE_SETTLE: Duration = Duration::from_secs(8);
+/// Node errors that are neither reverts nor transport failures (e.g. "nonce too low")
+/// are retried this many times before the settle is reported as failed.
+const MAX_NODE_ERRORS: u32 = 3;
+
+#[derive(Debug, Default)]
+struct Approvals {
+    debt_asset_of: HashMap<B256, Address>,
+    approved: HashSet<Address>,
+}
+
+/// A connected chain.
+#[derive(Debug)]
+pub(crate) struct Chain {
+    pub chain_id: u64,
+    pub settlement: Address,
+    pub executor: Address,
+    provider: DynProvider,
+    /// Serialises the executor's transactions so concurrent sends never pick the same nonce.
+    send_lock: tokio::sync::Mutex<()>,
+    /// Held across the lookup and the approval so each asset is approved once.
+    approvals: tokio::sync::Mutex<Approvals>,
+}
+
+/// How a failed `settle` send should be handled.
+#[derive(Debug, PartialEq, Eq)]
+enum SendFailure {
+    /// The call reverts: sending again cannot help.
+    Reverted(String),
+    /// The RPC could not be reached or answered garbage: try again.
+    Transient(String),
+    /// The node refused the transaction for another reason (funds, nonce...).
+    Node(String),
+}
+
+impl Chain {
+    /// Connects, checks that the endpoint serves the configured chain and that the
+    /// settlement contract exists, and reads the committee.
+    pub async fn connect(endpoint: &ChainEndpoint) -> Result<(Self, Committee), SolverError> {
+        let chain_id = endpoint.chain_id;
+        let rpc_error = |reason: String| SolverError::Rpc {
+            chain_id,
+            rpc_url: endpoint.rpc_url.clone(),
+            reason,
+        };
+        let url = endpoint
+            .rpc_url
+            .parse::<Url>()
+            .map_err(|error| SolverError::RpcUrl {
+                chain_id,
+                rpc_url: endpoint.rpc_url.clone(),
+                reason: error.to_string(),
+            })?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(endpoint.executor.clone()))
+            .connect_http(url)
+            .erased();
+        let actual = provider
+            .get_chain_id()
+            .await
+            .map_err(|error| rpc_error(error.to_string()))?;
+        if actual != chain_id {
+            return Err(SolverError::ChainIdMismatch {
+                chain_id,
+                rpc_url: endpoint.rpc_url.clone(),
+                actual,
+            });
+        }
+        let code = provider
+            .get_code_at(endpoint.settlement)
+            .await
+            .map_err(|error| rpc_error(error.to_string()))?;
+        if code.is_empty() {
+            return Err(SolverError::NoSettlementCode {
+                chain_id,
+                settlement: endpoint.settlement,
+            });
+        }
+        let chain = Self {
+            chain_id,
+            settlement: endpoint.settlement,
+            executor: endpoint.executor.address(),
+            provider,
+            send_lock: tokio::sync::Mutex::new(()),
+            approvals: tokio::sync::Mutex::new(Approvals::default()),
+        };
+        let committee = chain
+            .committee()
+            .await
+            .map_err(|reason| SolverError::Committee {
+                chain_id,
+                settlement: endpoint.settlement,
+                reason,
+            })?;
+        Ok((chain, committee))
+    }
+
+    fn settlement(&self) -> LiquidationSettlement::LiquidationSettlementInstance<DynProvider> {
+        LiquidationSettlement::new(self.settlement, self.provider.clone())
+    }
+
+    /// The settlement contract's current attesters and threshold.
+    pub async fn committee(&self) -> Result<Committee, String> {
+        let settlement = self.settlement();
+        let threshold = settlement
+            .threshold()
+            .call()
+            .await
+            .map_err(|error| format!("threshold(): {error}"))?;
+        let attesters = settlement
+            .attesters()
+            .call()
+            .await
+            .map_err(|error| format!("attesters(): {error}"))?;
+        Ok(Committee::new(
+            attesters,
+            threshold.saturating_to::<usize>(),
+        ))
+    }
+
+    /// Makes sure the executor approved the settlement contract for the debt asset of
+    /// `market_id`. The asset is read from the chain (settlement → adapter → debtAsset),
+    /// never taken from gossip, so a forged intent cannot make us approve arbitrary tokens.
+    pub async fn ensure_market_approved(&self, market_id: B256) -> Result<(), String> {
+        let mut approvals = self.approvals.lock().await;
+        let asset = match approvals.debt_asset_of.get(&market_id) {
+            Some(asset) => *asset,
+            None => {
+                let market = self
+                    .settlement()
+                    .markets(market_id)
+                    .call()
+                    .await
+                    .map_err(|error| format!("markets({market_id}): {error}"))?;
+                if market.adapter == Address::ZERO {
+                    return Err(format!(
+                        "market {market_id} is not registered on settlement {}",
+                        self.settlement
+                    ));
+                }
+                let asset = IMarginMarket::new(market.adapter, self.provider.clone())
+                    .debtAsset()
+                    .call()
+                    .await
+                    .map_err(|error| {
+                        format!("debtAsset() of adapter {}: {error}", market.adapter)
+                    })?;
+                if approvals.debt_asset_of.len() < MAX_CACHED_MARKETS {
+                    approvals.debt_asset_of.insert(market_id, asset);
+                }
+                asset
+            }
+        };
+        if approvals.approved.contains(&asset) {
+            return Ok(());
+        }
+        let token = IERC20Approval::new(asset, self.provider.clone());
+        let allowance = token
+            .allowance(self.executor, self.settlement)
+            .call()
+            .await
+            .map_err(|error| format!("allowance() of {asset}: {error}"))?;
+        if allowance < UNLIMITED_ALLOWANCE {
+            let pending = {
+                let _sending = self.send_lock.lock().await;
+                token
+                    .approve(self.settlement, U256::MAX)
+                    .from(self.executor)
+                    .send()
+                    .await
+                    .map_err(|error| format!("approve() on {asset}: {error}"))?
+            };
+            let tx_hash = *pending.tx_hash();
+            let deadline = tokio::time::Instant::now() + APPROVAL_RECEIPT_TIMEOUT;
+            match self.wait_for_receipt(tx_hash, deadline).await {
+                Some(true) => observe::approval_sent(asset, tx_hash),
+                Some(false) => return Err(format!("approve() on {asset} reverted (tx {tx_hash})")),
+                None => return Err(format!("approve() on {asset} not mined within {APPROVAL_RECEIPT_TIMEOUT:?} (tx {tx_hash})")),
+            }
+        }
+        approvals.approved.insert(asset);
+        Ok(())
+    }
+
+    /// Sends `settle` for a quorum award from the executor, retrying transient failures
+    /// until the award's deadline.
+    pub async fn settle(&self, quorum: &Quorum) -> SettleResult {
+        let award = &quorum.award;
+        let deadline_secs = award.deadline.saturating_to::<u64>();
+        // Best effort: if the market cannot be resolved, `settle` itself reverts with the reason.
+        match tokio::time::timeout(
+            APPROVAL_BEFORE_SETTLE,
+            self.ensure_market_approved(award.marketId),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => observe::approval_failed(&error),
+            Err(_) => observe::approval_failed("timed out"),
+        }
+        let signatures: Vec<Bytes> = quorum.signatures.clone();
+        let mut attempt: u32 = 0;
+        let mut node_errors: u32 = 0;
+        loop {
+            if now_ms() / 1000 > deadline_secs {
+                return SettleResult::Expired;
+            }
+            attempt += 1;
+            let sent = {
+                let _sending = self.send_lock.lock().await;
+                let settlement = self.settlement();
+                let call = settlement
+                    .settle(award.clone().into(), signatures.clone())
+                    .from(self.executor);
+                tokio::time::timeout(RPC_TIMEOUT, call.send()).await
+            };
+            let error = match sent {
+                Err(_) => SendFailure::Transient(format!(
+                    "settle submission timed out after {RPC_TIMEOUT:?}"
+                )),
+                Ok(sent) => match sent {
+                    Ok(pending) => {
+                        let tx_hash = *pending.tx_hash();
+                        observe::settle_sent(tx_hash);
+                        let wait_until = deadline_instant(deadline_secs) + SETTLE_RECEIPT_GRACE;
+                        match self.wait_for_receipt(tx_hash, wait_until).await {
+                            Some(true) => return SettleResult::Settled { tx_hash },
+                            Some(false) => {
+                                return SettleResult::Reverted {
+                                    reason: format!("transaction {tx_hash} reverted on-chain"),
+                                }
+                            }
+                            // Never mined (dropped); the deadline check above ends the loop.
+                            None => SendFailure::Transient(format!(
+                                "transaction {tx_hash} was not mined"
+                            )),
+                        }
+                    }
+                    Err(error) => classify(&error),
+                },
+            };
+            match error {
+                SendFailure::Reverted(reason) => return SettleResult::Reverted { reason },
+                SendFailure::Node(reason) => {
+                    node_errors += 1;
+                    if node_errors >= MAX_NODE_ERRORS {
+                        return SettleResult::Reverted { reason };
+                    }
+                    observe::settle_retry(&reason, attempt);
+                }
+                SendFailure::Transient(reason) => observe::settle_retry(&reason, attempt),
+            }
+            tokio::time::sleep(retry_backoff(attempt)).await;
+        }
+    }
+
+    /// Polls for a receipt: `Some(status)` once mined, `None` if `until` passes first.
+    async fn wait_for_receipt(&self, tx_hash: B256, until: tokio::time::Instant) -> Option<bool> {
+        loop {
+            let polled =
+                tokio::time::timeout(RPC_TIMEOUT, self.provider.get_transaction_receipt(tx_hash))
+                    .await;
+            if let Ok(Ok(Some(receipt))) = polled {
+                return Some(receipt.status());
+            }
+            if tokio::time::Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(RECEIPT_POLL).await;
+        }
+    }
+}
+
+/// Local instant corresponding to the end of unix second `deadline_secs`.
+fn deadline_instant(deadline_secs: u64) -> tokio::time::Instant {
+    let remaining_ms = (deadline_secs.saturating_add(1))
+        .saturating_mul(1000)
+        .saturating_sub(now_ms());
+    tokio::time::Instant::now() + Duration::from_millis(remaining_ms)
+}
+
+fn retry_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)).min(2_000))
+}
+
+/// Sorts a failed send into revert (final), transport trouble (retry) or other node error.
+fn classify(error: &alloy::contract::Error) -> SendFailure {
+    if let Some(decoded) =
+        error.as_decoded_interface_error::<LiquidationSettlement::LiquidationSettlementErrors>()
+    {
+        return SendFailure::Reverted(format!("{decoded:?}"));
+    }
+    if let Some(revert) = error.as_decoded_error::<alloy::sol_types::Revert>() {
+        return SendFailure::Reverted(revert.reason);
+    }
+    if let Some(data) = error.as_revert_data() {
+        return SendFailure::Reverted(format!("reverted with data {data}"));
+    }
+    match error {
+        alloy::contract::Error::TransportError(RpcError::ErrorResp(payload)) => {
+            if payload.message.to_lowercase().contains("revert") {
+                SendFailure::Reverted(payload.message.to_string())
+            } else {
+                SendFailure::Node(payload.message.to_string())
+            }
+        }
+        alloy::contract::Error::TransportError(other) => SendFailure::Transient(other.to_string()),
+        other => SendFailure::Node(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlimited_allowance_threshold_is_half_of_max() {
+        assert_eq!(
+            UNLIMITED_ALLOWANCE,
+            U256::MAX / U256::from(2) + U256::from(1)
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(retry_backoff(1) < retry_backoff(2));
+        assert_eq!(retry_backoff(30), Duration::from_millis(2_000));
+    }
+}

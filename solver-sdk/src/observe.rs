@@ -1,0 +1,118 @@
+//! Named observability events, so every log line the runtime emits is defined in one
+//! place. Spans carry `chain_id` and `intent_id`; events inside them inherit both.
+
+use alloy::primitives::{Address, B256, U256};
+use backstop_protocol::Kind;
+use tracing::{debug, info, warn, Span};
+
+use crate::outcome::AuctionOutcome;
+use crate::strategy::Bid;
+
+pub(crate) fn auction_span(chain_id: u64, intent_id: B256) -> Span {
+    tracing::info_span!("auction", chain_id, intent_id = %intent_id)
+}
+
+pub(crate) fn chain_span(chain_id: u64) -> Span {
+    tracing::info_span!("chain", chain_id)
+}
+
+pub(crate) fn started(peer_id: &libp2p::PeerId, listen: &[libp2p::Multiaddr], chains: &[u64]) {
+    info!(%peer_id, ?listen, ?chains, "solver started");
+}
+
+pub(crate) fn committee_loaded(threshold: usize, attesters: usize) {
+    info!(threshold, attesters, "committee loaded");
+}
+
+pub(crate) fn committee_refresh_failed(error: &str) {
+    warn!(%error, "could not refresh the committee; keeping the last known one");
+}
+
+pub(crate) fn message_refused(kind: Kind, verdict: &str, reason: &str) {
+    debug!(
+        kind = kind.name(),
+        verdict, reason, "gossip message not accepted"
+    );
+}
+
+pub(crate) fn intent_seen(open_time_ms: u64, commit_end_ms: u64, now_ms: u64) {
+    debug!(open_time_ms, commit_end_ms, now_ms, "intent seen");
+}
+
+pub(crate) fn intent_copy_adopted(observed_block: u64, open_time_ms: u64) {
+    debug!(
+        observed_block,
+        open_time_ms, "adopted a better copy of the intent"
+    );
+}
+
+pub(crate) fn bid_declined() {
+    debug!("strategy declined to bid");
+}
+
+pub(crate) fn bid_zero_repay() {
+    warn!("strategy bid a zero repay (after clamping to max repay); not a bid, nothing sent");
+}
+
+pub(crate) fn bid_below_reserve(premium: U256, reserve: U256) {
+    info!(%premium, %reserve, "bid premium is below the market's reserve; not sent");
+}
+
+pub(crate) fn bid_committed(bid: &Bid, clamped: bool) {
+    info!(repay = %bid.repay_amount, premium = %bid.premium, clamped, "bid committed");
+}
+
+pub(crate) fn bid_revealed() {
+    debug!("bid revealed");
+}
+
+pub(crate) fn strategy_timed_out() {
+    warn!("strategy did not answer before the commit window closed");
+}
+
+pub(crate) fn publish_failed(kind: Kind, error: &str) {
+    warn!(kind = kind.name(), %error, "could not publish before the window closed");
+}
+
+pub(crate) fn award_not_ours(executor: Address, premium: U256) {
+    debug!(%executor, %premium, "award reached threshold for another executor");
+}
+
+pub(crate) fn award_mismatch(
+    award_repay: U256,
+    award_premium: U256,
+    our_repay: U256,
+    our_premium: U256,
+) {
+    warn!(%award_repay, %award_premium, %our_repay, %our_premium,
+        "an award names our executor with amounts we did not bid; not settling it");
+}
+
+pub(crate) fn quorum_reached(signatures: usize, deadline: U256) {
+    info!(signatures, %deadline, "award for us reached threshold; settling");
+}
+
+pub(crate) fn approval_sent(token: Address, tx_hash: B256) {
+    info!(%token, %tx_hash, "approved the settlement contract for the debt asset");
+}
+
+pub(crate) fn approval_failed(error: &str) {
+    warn!(%error, "could not approve the settlement for the debt asset; settle will still be tried");
+}
+
+pub(crate) fn settle_sent(tx_hash: B256) {
+    info!(%tx_hash, "settle sent");
+}
+
+pub(crate) fn settle_retry(error: &str, attempt: u32) {
+    warn!(%error, attempt, "settle failed transiently; retrying");
+}
+
+pub(crate) fn outcome(outcome: &AuctionOutcome) {
+    match outcome {
+        AuctionOutcome::SettleReverted { reason, .. } => {
+            warn!(outcome = outcome.label(), %reason, "auction outcome")
+        }
+        _ => info!(outcome = outcome.label(), ?outcome, "auction outcome"),
+    }
+}

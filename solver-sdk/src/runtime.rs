@@ -1,0 +1,473 @@
+//! The solver runtime: one task owns the [`Book`] and turns gossip, strategy answers,
+//! settle results and the clock into book calls, then performs the actions the book
+//! returns (asking the strategy, publishing, approving, settling, reporting) on
+//! separate tasks so a slow RPC or strategy never stalls message validation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use backstop_protocol::envelope::peer_key;
+use backstop_protocol::net::{self, GossipConfig, GossipHandle, Inbound, Verdict};
+use backstop_protocol::timing::now_ms;
+use backstop_protocol::{Award, Envelope, Kind, Message};
+use ed25519_dalek::SigningKey;
+use libp2p::{Multiaddr, PeerId};
+use rand::RngCore;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
+
+use crate::book::{Action, Book, ChainParams, SettleResult};
+use crate::chain::Chain;
+use crate::config::SolverConfig;
+use crate::error::SolverError;
+use crate::observe;
+use crate::outcome::AuctionOutcome;
+use crate::strategy::{Bid, Strategy};
+use crate::votes::Committee;
+
+/// Granularity of time-driven work (reveals, deadlines). Reveals go out at most this late.
+const TICK: Duration = Duration::from_millis(20);
+/// Gossipsub heartbeat, matching the nodes': auctions last about a second.
+const GOSSIP_HEARTBEAT: Duration = Duration::from_millis(200);
+/// Pause between publish attempts while no peer subscribes to the topic yet.
+const PUBLISH_RETRY: Duration = Duration::from_millis(50);
+/// How often each chain's committee is read again.
+const COMMITTEE_REFRESH: Duration = Duration::from_secs(30);
+/// Outcomes buffered for slow `outcomes()` receivers before they lag.
+const OUTCOME_BUFFER: usize = 1024;
+/// Internal events buffered before their senders wait.
+const EVENT_BUFFER: usize = 1024;
+
+/// Entry point: joins the network and drives auctions for a [`Strategy`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SolverClient;
+
+impl SolverClient {
+    /// Connects to every chain (checking chain id, settlement code and committee), joins
+    /// gossip on their topics and starts the runtime. Returns once it listens.
+    pub async fn start<S: Strategy>(
+        config: SolverConfig,
+        strategy: S,
+    ) -> Result<SolverHandle, SolverError> {
+        config.validate()?;
+        let signing_key = SigningKey::from_bytes(&config.peer_secret_key);
+        let our_key = peer_key(&signing_key);
+
+        let mut chains = HashMap::new();
+        let mut params = Vec::new();
+        let mut committees = HashMap::new();
+        for endpoint in &config.chains {
+            let span = observe::chain_span(endpoint.chain_id);
+            let (chain, committee) = Chain::connect(endpoint).instrument(span.clone()).await?;
+            span.in_scope(|| {
+                observe::committee_loaded(committee.threshold, committee.attesters.len())
+            });
+            params.push(ChainParams {
+                chain_id: endpoint.chain_id,
+                settlement: endpoint.settlement,
+                executor: chain.executor,
+                committee: committee.clone(),
+            });
+            committees.insert(endpoint.chain_id, committee);
+            chains.insert(endpoint.chain_id, Arc::new(chain));
+        }
+
+        let chain_ids: Vec<u64> = config.chains.iter().map(|chain| chain.chain_id).collect();
+        let (gossip, inbound) = net::spawn(GossipConfig {
+            secret_key: config.peer_secret_key,
+            listen: config.listen.clone(),
+            bootstrap: config.bootstrap.clone(),
+            chains: chain_ids.clone(),
+            heartbeat: GOSSIP_HEARTBEAT,
+        })
+        .await?;
+        observe::started(&gossip.peer_id(), gossip.listen_addrs(), &chain_ids);
+
+        let (outcomes, _) = broadcast::channel(OUTCOME_BUFFER);
+        let (events_tx, events_rx) = mpsc::channel(EVENT_BUFFER);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let runtime = Runtime {
+            strategy: Arc::new(strategy),
+            book: Book::new(our_key, params),
+            chains,
+            committees,
+            gossip: gossip.clone(),
+            signing_key,
+            outcomes: outcomes.clone(),
+            events: events_tx,
+            tasks: JoinSet::new(),
+        };
+        let task = tokio::spawn(runtime.run(inbound, events_rx, stop_rx));
+        Ok(SolverHandle {
+            gossip,
+            our_key,
+            outcomes,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running solver. Dropping it stops the solver; prefer [`SolverHandle::shutdown`].
+#[must_use = "dropping the handle stops the solver"]
+#[derive(Debug)]
+pub struct SolverHandle {
+    gossip: GossipHandle,
+    our_key: B256,
+    outcomes: broadcast::Sender<AuctionOutcome>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SolverHandle {
+    /// The addresses the solver listens on (port 0 resolved).
+    pub fn listen_addrs(&self) -> &[Multiaddr] {
+        self.gossip.listen_addrs()
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.gossip.peer_id()
+    }
+
+    /// The ed25519 key that signs our commits and reveals (the `solver` in commitments).
+    pub fn peer_key(&self) -> B256 {
+        self.our_key
+    }
+
+    /// Outcomes from now on. Each receiver sees every outcome; a receiver more than
+    /// 1024 outcomes behind gets `RecvError::Lagged`.
+    pub fn outcomes(&self) -> broadcast::Receiver<AuctionOutcome> {
+        self.outcomes.subscribe()
+    }
+
+    /// Connected gossip peers.
+    pub async fn peer_count(&self) -> usize {
+        self.gossip.peer_count().await
+    }
+
+    /// Stops the runtime and waits for it. In-flight settles are abandoned.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SolverHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Results of work done off the main task.
+enum Event {
+    Bid {
+        chain_id: u64,
+        intent_id: B256,
+        bid: Option<Bid>,
+    },
+    StrategyTimedOut {
+        chain_id: u64,
+        intent_id: B256,
+    },
+    PublishFailed {
+        chain_id: u64,
+        intent_id: B256,
+    },
+    Settled {
+        chain_id: u64,
+        intent_id: B256,
+        award: Box<Award>,
+        result: SettleResult,
+    },
+    Committee {
+        chain_id: u64,
+        committee: Committee,
+    },
+}
+
+struct Runtime<S> {
+    strategy: Arc<S>,
+    book: Book,
+    chains: HashMap<u64, Arc<Chain>>,
+    committees: HashMap<u64, Committee>,
+    gossip: GossipHandle,
+    signing_key: SigningKey,
+    outcomes: broadcast::Sender<AuctionOutcome>,
+    events: mpsc::Sender<Event>,
+    /// Every task the runtime spawned; dropped (aborted) when it stops.
+    tasks: JoinSet<()>,
+}
+
+impl<S: Strategy> Runtime<S> {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut events: mpsc::Receiver<Event>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        for chain in self.chains.values() {
+            self.tasks
+                .spawn(refresh_committee(chain.clone(), self.events.clone()));
+        }
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                message = inbound.recv() => match message {
+                    Some(message) => self.on_inbound(message).await,
+                    None => break,
+                },
+                Some(event) = events.recv() => self.on_event(event),
+                _ = tick.tick() => {
+                    let actions = self.book.tick(now_ms());
+                    self.perform(actions);
+                }
+                Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    if let Err(error) = joined {
+                        if error.is_panic() {
+                            tracing::error!(%error, "a solver task panicked (strategy or runtime bug)");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_inbound(&mut self, inbound: Inbound) {
+        let (verdict, actions) = match Envelope::open(&inbound.data) {
+            Ok(verified) => {
+                self.book
+                    .on_message(inbound.chain_id, inbound.kind, verified, now_ms())
+            }
+            Err(error) => {
+                observe::message_refused(inbound.kind, "reject", &error.to_string());
+                (Verdict::Reject, Vec::new())
+            }
+        };
+        self.gossip.report(&inbound, verdict).await;
+        self.perform(actions);
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let actions = match event {
+            Event::Bid {
+                chain_id,
+                intent_id,
+                bid,
+            } => {
+                let salt = random_salt();
+                self.book.on_bid(chain_id, intent_id, bid, salt, now_ms())
+            }
+            Event::StrategyTimedOut {
+                chain_id,
+                intent_id,
+            } => self.book.on_strategy_timeout(chain_id, intent_id),
+            Event::PublishFailed {
+                chain_id,
+                intent_id,
+            } => self.book.on_publish_failed(chain_id, intent_id),
+            Event::Settled {
+                chain_id,
+                intent_id,
+                award,
+                result,
+            } => self.book.on_settled(chain_id, intent_id, &award, result),
+            Event::Committee {
+                chain_id,
+                committee,
+            } => {
+                if self.committees.get(&chain_id) == Some(&committee) {
+                    return;
+                }
+                observe::chain_span(chain_id).in_scope(|| {
+                    observe::committee_loaded(committee.threshold, committee.attesters.len())
+                });
+                self.committees.insert(chain_id, committee.clone());
+                self.book.set_committee(chain_id, committee)
+            }
+        };
+        self.perform(actions);
+    }
+
+    fn perform(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::AskStrategy(view) => {
+                    let span = observe::auction_span(view.chain_id, view.intent_id);
+                    let strategy = self.strategy.clone();
+                    let events = self.events.clone();
+                    self.tasks.spawn(
+                        async move {
+                            let (chain_id, intent_id) = (view.chain_id, view.intent_id);
+                            // One millisecond past commit end, so an answer at the edge is judged by the book.
+                            let budget = Duration::from_millis(view.remaining_ms(now_ms()) + 1);
+                            let event =
+                                match tokio::time::timeout(budget, strategy.bid(&view)).await {
+                                    Ok(bid) => Event::Bid {
+                                        chain_id,
+                                        intent_id,
+                                        bid,
+                                    },
+                                    Err(_) => Event::StrategyTimedOut {
+                                        chain_id,
+                                        intent_id,
+                                    },
+                                };
+                            let _ = events.send(event).await;
+                        }
+                        .instrument(span),
+                    );
+                }
+                Action::PublishCommit {
+                    chain_id,
+                    intent_id,
+                    commit,
+                    until_ms,
+                } => {
+                    self.publish(chain_id, intent_id, Message::Commit(commit), until_ms);
+                }
+                Action::PublishReveal {
+                    chain_id,
+                    intent_id,
+                    reveal,
+                    until_ms,
+                } => {
+                    self.publish(chain_id, intent_id, Message::Reveal(reveal), until_ms);
+                }
+                Action::Approve {
+                    chain_id,
+                    market_id,
+                } => {
+                    let Some(chain) = self.chains.get(&chain_id).cloned() else {
+                        continue;
+                    };
+                    self.tasks.spawn(
+                        async move {
+                            if let Err(error) = chain.ensure_market_approved(market_id).await {
+                                observe::approval_failed(&error);
+                            }
+                        }
+                        .instrument(observe::chain_span(chain_id)),
+                    );
+                }
+                Action::Settle {
+                    chain_id,
+                    intent_id,
+                    quorum,
+                } => {
+                    let Some(chain) = self.chains.get(&chain_id).cloned() else {
+                        continue;
+                    };
+                    let events = self.events.clone();
+                    self.tasks.spawn(
+                        async move {
+                            let result = chain.settle(&quorum).await;
+                            let award = Box::new(quorum.award);
+                            let _ = events
+                                .send(Event::Settled {
+                                    chain_id,
+                                    intent_id,
+                                    award,
+                                    result,
+                                })
+                                .await;
+                        }
+                        .instrument(observe::auction_span(chain_id, intent_id)),
+                    );
+                }
+                Action::Report(outcome) => {
+                    observe::auction_span(outcome.chain_id(), outcome.intent_id())
+                        .in_scope(|| observe::outcome(&outcome));
+                    self.strategy.on_outcome(&outcome);
+                    // No receiver is fine: outcomes are also logged and given to the strategy.
+                    let _ = self.outcomes.send(outcome);
+                }
+            }
+        }
+    }
+
+    /// Publishes on a spawned task, retrying while no peer subscribes yet (right after
+    /// start), until `until_ms`; then tells the book our message did not go out.
+    fn publish(&mut self, chain_id: u64, intent_id: B256, message: Message, until_ms: u64) {
+        let kind = message.kind();
+        let envelope = Envelope::seal(&self.signing_key, &message);
+        let gossip = self.gossip.clone();
+        let events = self.events.clone();
+        self.tasks.spawn(
+            async move {
+                if let Err(error) =
+                    publish_until(&gossip, chain_id, kind, envelope.0, until_ms).await
+                {
+                    observe::publish_failed(kind, &error);
+                    let _ = events
+                        .send(Event::PublishFailed {
+                            chain_id,
+                            intent_id,
+                        })
+                        .await;
+                }
+            }
+            .instrument(observe::auction_span(chain_id, intent_id)),
+        );
+    }
+}
+
+async fn publish_until(
+    gossip: &GossipHandle,
+    chain_id: u64,
+    kind: Kind,
+    data: Vec<u8>,
+    until_ms: u64,
+) -> Result<(), String> {
+    loop {
+        match gossip.publish(chain_id, kind, data.clone()).await {
+            Ok(()) => return Ok(()),
+            // Already published (a retry raced a success): it is out.
+            Err(error) if error.contains("Duplicate") => return Ok(()),
+            Err(error) => {
+                if now_ms() + PUBLISH_RETRY.as_millis() as u64 > until_ms {
+                    return Err(error);
+                }
+                tokio::time::sleep(PUBLISH_RETRY).await;
+            }
+        }
+    }
+}
+
+async fn refresh_committee(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
+    let span = observe::chain_span(chain.chain_id);
+    loop {
+        tokio::time::sleep(COMMITTEE_REFRESH).await;
+        match chain.committee().instrument(span.clone()).await {
+            Ok(committee) => {
+                if events
+                    .send(Event::Committee {
+                        chain_id: chain.chain_id,
+                        committee,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(error) => span.in_scope(|| observe::committee_refresh_failed(&error)),
+        }
+    }
+}
+
+fn random_salt() -> B256 {
+    let mut salt = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    B256::from(salt)
+}

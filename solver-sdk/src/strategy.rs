@@ -1,0 +1,57 @@
+//! The one thing a solver author writes: how much to bid for an intent.
+
+use std::future::Future;
+
+use alloy::primitives::{Address, B256, U256};
+use backstop_protocol::{Intent, PeerKey};
+
+use crate::outcome::AuctionOutcome;
+
+/// A sealed bid: repay this much of the account's debt and pay this premium to the
+/// protocol, both in the market's debt asset (`intent.debtAsset`), in its smallest unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bid {
+    pub repay_amount: U256,
+    pub premium: U256,
+}
+
+/// An open auction as the strategy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentView {
+    pub chain_id: u64,
+    pub intent_id: B256,
+    /// The canonical copy of the intent when the strategy was asked.
+    pub intent: Intent,
+    /// Our executor on this chain: it pays the repay and premium and receives the collateral.
+    pub executor: Address,
+    /// The node (ed25519 key) whose copy of the intent this is.
+    pub origin: PeerKey,
+    /// When this solver first saw the intent (unix ms, local clock).
+    pub received_at_ms: u64,
+}
+
+impl IntentView {
+    /// The bid must be committed before this instant (unix ms, origin's clock).
+    pub fn commit_end_ms(&self) -> u64 {
+        self.intent.commit_end_ms()
+    }
+
+    /// Milliseconds left to answer at `now_ms`; zero once the commit window closed.
+    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
+        self.commit_end_ms().saturating_sub(now_ms)
+    }
+}
+
+/// A bidding strategy. The runtime calls [`Strategy::bid`] once per intent during its
+/// commit window and does everything else: commit, reveal, vote collection, settlement.
+pub trait Strategy: Send + Sync + 'static {
+    /// Called once per intent during its commit window; `None` = do not bid.
+    ///
+    /// Answer quickly: an answer after the commit window closes is dropped and reported as
+    /// [`AuctionOutcome::Late`]. A repay above `intent.maxRepay` is clamped to it; a
+    /// premium below `intent.reservePremium` is not sent ([`AuctionOutcome::BelowReserve`]).
+    fn bid(&self, intent: &IntentView) -> impl Future<Output = Option<Bid>> + Send;
+
+    /// Every outcome, as it happens. Runs on the runtime's task: do not block.
+    fn on_outcome(&self, _outcome: &AuctionOutcome) {}
+}

@@ -1,0 +1,247 @@
+//! One auction end to end: the test peer broadcasts an intent, the solver commits and
+//! reveals a `FixedPremium` bid, the "committee" signs the award, and the solver sends
+//! `settle`. No market is registered on the fresh settlement contract, so the contract
+//! reverts, which exercises revert decoding and the `SettleReverted` outcome.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::Anvil;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use backstop_protocol::bindings::LiquidationSettlement;
+use backstop_protocol::id::commitment;
+use backstop_protocol::net::{self, GossipConfig, GossipHandle, Inbound, Verdict};
+use backstop_protocol::timing::now_ms;
+use backstop_protocol::{
+    award::signature_bytes, Award, AwardVote, Envelope, Intent, Kind, Message, Outcome,
+};
+use backstop_solver_sdk::strategies::FixedPremium;
+use backstop_solver_sdk::{AuctionOutcome, ChainEndpoint, SolverClient, SolverConfig};
+use ed25519_dalek::SigningKey;
+use tokio::sync::mpsc::Receiver;
+
+const CHAIN_ID: u64 = 31_337;
+
+fn anvil_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("BACKSTOP_ANVIL") {
+        return PathBuf::from(path);
+    }
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil");
+    assert!(path.exists(), "anvil not installed: run `bash contracts/setup.sh` (or set BACKSTOP_ANVIL)");
+    path
+}
+
+/// Publishes until the solver has subscribed (publish fails with InsufficientPeers before).
+async fn publish_when_subscribed(gossip: &GossipHandle, kind: Kind, data: Vec<u8>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match gossip.publish(CHAIN_ID, kind, data.clone()).await {
+            Ok(()) => return,
+            Err(error) if tokio::time::Instant::now() > deadline => {
+                panic!("never found a subscriber: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// The next message of `kind` from the solver.
+async fn next_of_kind(
+    gossip: &GossipHandle,
+    inbound: &mut Receiver<Inbound>,
+    kind: Kind,
+) -> (B256, Message) {
+    let wait = async {
+        loop {
+            let message = inbound.recv().await.expect("gossip stopped");
+            gossip.report(&message, Verdict::Accept).await;
+            if message.kind == kind {
+                let verified =
+                    Envelope::open(&message.data).expect("the solver seals valid envelopes");
+                return (verified.signer, verified.message);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("no message of the expected kind")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn solver_commits_reveals_and_settles_a_quorum_award() {
+    let anvil_path = anvil_binary();
+    let anvil = Anvil::new()
+        .path(anvil_path)
+        .chain_id(CHAIN_ID)
+        .try_spawn()
+        .expect("anvil starts");
+    let deployer: PrivateKeySigner = anvil.keys()[0].clone().into();
+    let executor: PrivateKeySigner = anvil.keys()[1].clone().into();
+    let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer.clone()))
+        .connect_http(anvil.endpoint_url());
+    let settlement = LiquidationSettlement::deploy(
+        &provider,
+        deployer.address(),
+        attesters
+            .iter()
+            .map(|attester| attester.address())
+            .collect(),
+        U256::from(2),
+    )
+    .await
+    .expect("settlement deploys");
+    let settlement_address = *settlement.address();
+
+    // The node side: a plain gossip peer.
+    let node_key = SigningKey::from_bytes(&[0x0d; 32]);
+    let (node, mut node_inbound) = net::spawn(GossipConfig {
+        secret_key: node_key.to_bytes(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap: vec![],
+        chains: vec![CHAIN_ID],
+        heartbeat: Duration::from_millis(100),
+    })
+    .await
+    .expect("node gossip starts");
+
+    let solver = SolverClient::start(
+        SolverConfig {
+            peer_secret_key: [0x5a; 32],
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            bootstrap: node.listen_addrs().to_vec(),
+            chains: vec![ChainEndpoint {
+                chain_id: CHAIN_ID,
+                rpc_url: anvil.endpoint(),
+                settlement: settlement_address,
+                executor: executor.clone(),
+            }],
+        },
+        FixedPremium { bps: 100 },
+    )
+    .await
+    .expect("solver starts");
+    let mut outcomes = solver.outcomes();
+
+    // Wait for the solver's subscription with a harmless Outcome message.
+    let hello = Message::Outcome(Outcome {
+        chainId: CHAIN_ID,
+        intentId: B256::ZERO,
+        status: 2,
+        txHash: B256::ZERO,
+    });
+    publish_when_subscribed(&node, Kind::Outcome, Envelope::seal(&node_key, &hello).0).await;
+
+    let market_id = B256::repeat_byte(0xaa);
+    let account = Address::repeat_byte(0xac);
+    let intent = Intent {
+        chainId: CHAIN_ID,
+        settlement: settlement_address,
+        marketId: market_id,
+        account,
+        nonce: U256::ZERO,
+        debtAsset: Address::repeat_byte(0xde),
+        collateralAsset: Address::repeat_byte(0xc0),
+        maxRepay: U256::from(10_000),
+        observedBlock: 1,
+        observedPrice: U256::from(1),
+        openTimeMs: now_ms(),
+        commitMs: 800,
+        revealMs: 400,
+        reservePremium: U256::from(5),
+    };
+    publish_when_subscribed(
+        &node,
+        Kind::Intent,
+        Envelope::seal(&node_key, &Message::Intent(intent.clone())).0,
+    )
+    .await;
+
+    let (commit_signer, Message::Commit(commit)) =
+        next_of_kind(&node, &mut node_inbound, Kind::Commit).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(commit_signer, solver.peer_key());
+    assert!(
+        now_ms() <= intent.commit_end_ms() + 500,
+        "commit arrived within the window"
+    );
+    let (reveal_signer, Message::Reveal(reveal)) =
+        next_of_kind(&node, &mut node_inbound, Kind::Reveal).await
+    else {
+        unreachable!()
+    };
+    let revealed_at = now_ms();
+    assert_eq!(reveal_signer, solver.peer_key());
+    assert!(
+        revealed_at + 500 >= intent.commit_end_ms() && revealed_at <= intent.reveal_end_ms() + 500
+    );
+    // FixedPremium: the whole max repay at 100 bps.
+    assert_eq!(
+        (reveal.repayAmount, reveal.premium),
+        (U256::from(10_000), U256::from(100))
+    );
+    assert_eq!(reveal.executor, executor.address());
+    assert_eq!(
+        commitment(
+            intent.id(),
+            reveal_signer,
+            reveal.executor,
+            reveal.repayAmount,
+            reveal.premium,
+            reveal.salt
+        ),
+        commit.commitment,
+        "the reveal opens the commit"
+    );
+
+    let award = Award {
+        intentId: intent.id(),
+        marketId: market_id,
+        account,
+        nonce: U256::ZERO,
+        executor: executor.address(),
+        repayAmount: reveal.repayAmount,
+        premium: reveal.premium,
+        deadline: U256::from(intent.award_deadline_secs()),
+    };
+    for attester in &attesters[..2] {
+        let signature = attester
+            .sign_hash_sync(&award.signing_hash(CHAIN_ID, settlement_address))
+            .unwrap();
+        let vote = Message::Vote(AwardVote {
+            chainId: CHAIN_ID,
+            settlement: settlement_address,
+            award: award.clone(),
+            signature: Bytes::from(signature_bytes(&signature).to_vec()),
+        });
+        publish_when_subscribed(&node, Kind::Vote, Envelope::seal(&node_key, &vote).0).await;
+    }
+
+    let outcome = tokio::time::timeout(Duration::from_secs(20), outcomes.recv())
+        .await
+        .expect("an outcome within 20 s")
+        .expect("outcome channel open");
+    match outcome {
+        AuctionOutcome::SettleReverted {
+            chain_id,
+            intent_id,
+            reason,
+        } => {
+            assert_eq!((chain_id, intent_id), (CHAIN_ID, intent.id()));
+            assert!(
+                reason.contains("UnknownMarket"),
+                "decoded revert reason, got {reason:?}"
+            );
+        }
+        other => panic!("expected SettleReverted(UnknownMarket), got {other:?}"),
+    }
+    solver.shutdown().await;
+}
