@@ -1,1 +1,115 @@
-fn main(){}
+//! `backstop-devnet`: start a local multi-chain Backstop network and run the crash
+//! scenario (`up`), or run one solver process (`solver`, used by `up`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use backstop_devnet::Devnet;
+use clap::{Parser, Subcommand};
+use eyre::WrapErr;
+
+/// Feeds go stale for MarginEngine after an hour; a kept-running devnet republishes well before.
+const FEED_REFRESH: Duration = Duration::from_secs(600);
+
+/// How long `up` waits for follow-up rounds before reporting.
+const FOLLOW_UP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Parser)]
+#[command(name = "backstop-devnet", about = "Backstop on one machine: anvil chains, nodes, solvers, a crash and a report")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start chains, contracts, accounts, nodes and solvers; crash the price; report.
+    Up {
+        #[arg(long, default_value_t = 2)]
+        chains: usize,
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        #[arg(long, default_value_t = 2)]
+        threshold: usize,
+        /// Premium of each solver in basis points of the repay, comma separated.
+        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "50,150")]
+        solvers: Vec<u32>,
+        /// Keys, configs, logs, manifest.json and report.json go here (emptied first).
+        #[arg(long, default_value = "devnet-data", env = "BACKSTOP_DEVNET_DIR")]
+        dir: PathBuf,
+        /// Size of the price drop in basis points.
+        #[arg(long, default_value_t = 2_500)]
+        drop_bps: u32,
+        /// How long to wait for every under-water account to be settled.
+        #[arg(long, default_value = "120", value_name = "SECONDS")]
+        settle_timeout: u64,
+        /// Skip the crash scenario: just bring the network up.
+        #[arg(long)]
+        no_scenario: bool,
+        /// Keep everything running after the report until Ctrl-C.
+        #[arg(long)]
+        keep_running: bool,
+    },
+    /// Run one solver (fixed-premium strategy) from a solver.toml.
+    Solver {
+        #[arg(long, env = "BACKSTOP_SOLVER_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Up { chains, nodes, threshold, solvers, dir, drop_bps, settle_timeout, no_scenario, keep_running } => {
+            let devnet = Devnet::builder()
+                .chains(chains)
+                .nodes(nodes)
+                .threshold(threshold)
+                .solvers(&solvers)
+                .dir(&dir)
+                .start()
+                .await
+                .wrap_err("devnet failed to start")?;
+            let result = if no_scenario { Ok(()) } else { run_crash(&devnet, drop_bps, Duration::from_secs(settle_timeout)).await };
+            if keep_running || no_scenario {
+                eprintln!("[devnet] running; manifest at {}; Ctrl-C to stop", devnet.dir().join("manifest.json").display());
+                let mut refresh = tokio::time::interval(FEED_REFRESH);
+                refresh.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => break,
+                        _ = refresh.tick() => {
+                            if let Err(error) = devnet.refresh_feeds().await {
+                                eprintln!("[devnet] could not refresh the price feeds: {error}");
+                            }
+                        }
+                    }
+                }
+            }
+            eprintln!("[devnet] shutting down");
+            devnet.shutdown();
+            result
+        }
+        Command::Solver { config } => {
+            backstop_devnet::solver::run(&config).await.wrap_err_with(|| format!("solver {}", config.display()))
+        }
+    }
+}
+
+async fn run_crash(devnet: &Devnet, drop_bps: u32, timeout: Duration) -> eyre::Result<()> {
+    let crash = devnet.crash(drop_bps).await?;
+    let observed = devnet.await_settlement(&crash, timeout).await?;
+    // Accounts still under after one close-factor liquidation get further rounds.
+    devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;
+    let report = devnet.report(&crash, &observed).await?;
+    println!("{}", report.render());
+    let path = devnet.dir().join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?).wrap_err_with(|| format!("writing {}", path.display()))?;
+    eprintln!("[devnet] report written to {}", path.display());
+    Ok(())
+}

@@ -1,1 +1,6 @@
+//! End-to-end tests across crates: real anvil chains, real `backstop` node processes and
+//! real solver processes (`backstop-devnet solver`), driven through the devnet library.
+//! Build the binaries first: `cargo build --bins && cargo test -p backstop-e2e`.
 
+mod chain_truth;
+mod crash;

@@ -1,0 +1,120 @@
+//! One local EVM chain: an anvil process on a free loopback port, and a provider that
+//! signs for the deployer and the devnet's accounts.
+//!
+//! Chains start with instant mining so deployment and seeding take milliseconds, then
+//! switch to interval mining (1 s blocks) before nodes and solvers start.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, PendingTransactionBuilder, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+
+use crate::DevnetError;
+
+/// Ether given to every account, executor and the deployer (gas only).
+const GAS_MONEY_WEI: u128 = 1_000 * 10u128.pow(18);
+
+pub struct LocalChain {
+    pub chain_id: u64,
+    pub rpc_url: String,
+    pub provider: DynProvider,
+    pub deployer: PrivateKeySigner,
+    // Dropping the instance stops anvil.
+    _anvil: AnvilInstance,
+}
+
+impl LocalChain {
+    /// Starts anvil with `chain_id`, its output going to `log`. `signers` are the keys the
+    /// provider may send from besides the deployer (anvil's first dev key).
+    pub fn spawn(anvil_path: &Path, chain_id: u64, log: &Path, signers: &[PrivateKeySigner]) -> Result<Self, DevnetError> {
+        let mut anvil = Anvil::new()
+            .path(anvil_path)
+            .host("127.0.0.1")
+            .chain_id(chain_id)
+            .args(["--accounts", "1"])
+            .keep_stdout()
+            .try_spawn()
+            .map_err(|error| DevnetError::Chain {
+                chain_id,
+                step: "start anvil".into(),
+                reason: format!("{error} (anvil at {}; run `bash contracts/setup.sh`)", anvil_path.display()),
+            })?;
+        copy_output_to(&mut anvil, log)?;
+
+        let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+        let mut wallet = EthereumWallet::from(deployer.clone());
+        for signer in signers {
+            wallet.register_signer(signer.clone());
+        }
+        let rpc_url = anvil.endpoint();
+        let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        provider.client().set_poll_interval(Duration::from_millis(50));
+        Ok(Self { chain_id, rpc_url, provider, deployer, _anvil: anvil })
+    }
+
+    pub fn deployer_address(&self) -> Address {
+        self.deployer.address()
+    }
+
+    /// Gives `account` ether for gas (anvil cheat).
+    pub async fn fund_gas(&self, account: Address) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("anvil_setBalance".into(), (account, U256::from(GAS_MONEY_WEI)))
+            .await
+            .map_err(|error| self.error("fund gas", error))?;
+        Ok(())
+    }
+
+    /// From instant mining to one block every `seconds`.
+    pub async fn start_interval_mining(&self, seconds: u64) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_setIntervalMining".into(), (seconds,))
+            .await
+            .map_err(|error| self.error("set interval mining", error))?;
+        Ok(())
+    }
+
+    /// Waits for the receipt of a sent transaction and fails if it reverted.
+    pub async fn confirm(
+        &self,
+        step: &str,
+        pending: Result<PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
+    ) -> Result<TransactionReceipt, DevnetError> {
+        let pending = pending.map_err(|error| self.error(step, error))?;
+        let receipt = pending
+            .with_timeout(Some(Duration::from_secs(30)))
+            .get_receipt()
+            .await
+            .map_err(|error| self.error(step, error))?;
+        if !receipt.status() {
+            return Err(self.error(step, format!("transaction {} reverted", receipt.transaction_hash)));
+        }
+        Ok(receipt)
+    }
+
+    pub fn error(&self, step: &str, error: impl std::fmt::Display) -> DevnetError {
+        DevnetError::Chain { chain_id: self.chain_id, step: step.to_string(), reason: error.to_string() }
+    }
+}
+
+/// anvil logs every request to stdout; drain it into a file so the pipe never fills.
+fn copy_output_to(anvil: &mut AnvilInstance, log: &Path) -> Result<(), DevnetError> {
+    let mut file = std::fs::File::create(log).map_err(|source| DevnetError::Io { path: log.to_path_buf(), source })?;
+    if let Some(stdout) = anvil.child_mut().stdout.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if writeln!(file, "{line}").is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `manifest.json`: everything needed to talk to a running devnet from outside (RPC URLs,
+//! addresses, keys, node and solver directories). Devnet keys only: never reuse them.
+
+use std::path::PathBuf;
+
+use alloy::primitives::{Address, B256};
+use serde::Serialize;
+
+use crate::market::{Deployment, MarketParameters};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub dir: PathBuf,
+    pub parameters: MarketParameters,
+    pub chains: Vec<ChainEntry>,
+    pub nodes: Vec<NodeEntry>,
+    pub solvers: Vec<SolverEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainEntry {
+    pub chain_id: u64,
+    pub rpc_url: String,
+    pub log: PathBuf,
+    pub deployer: Address,
+    pub deployer_key: B256,
+    pub deployment: Deployment,
+    pub accounts: Vec<AccountEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountEntry {
+    pub address: Address,
+    pub key: B256,
+    /// WETH wei.
+    pub collateral: String,
+    /// USD wei.
+    pub debt: String,
+    pub collateral_ratio_bps: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeEntry {
+    pub name: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub peer_id: String,
+    pub listen_addrs: Vec<String>,
+    pub attester: Address,
+    pub attester_key: B256,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverEntry {
+    pub name: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub premium_bps: u32,
+    pub peer_id: String,
+    pub executor: Address,
+    pub executor_key: B256,
+}

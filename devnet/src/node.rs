@@ -1,0 +1,131 @@
+//! Backstop node processes: one directory per node with its keys (0600), a `node.toml`
+//! in the format of `node/example.toml`, its sled data and its log.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::keys::{write_secret, EvmKey, PeerKey};
+use crate::process::{wait_ready, ChildProcess, Ready};
+use crate::DevnetError;
+
+/// Auction windows the devnet's nodes announce (the protocol defaults).
+#[derive(Debug, Clone)]
+pub struct AuctionWindows {
+    pub commit: Duration,
+    pub reveal: Duration,
+    pub open_jitter: Duration,
+}
+
+impl Default for AuctionWindows {
+    fn default() -> Self {
+        Self { commit: Duration::from_millis(800), reveal: Duration::from_millis(400), open_jitter: Duration::from_millis(150) }
+    }
+}
+
+/// What a node watches on one chain.
+#[derive(Debug, Clone)]
+pub struct WatchedChain {
+    pub chain_id: u64,
+    pub rpc_url: String,
+    pub settlement: alloy::primitives::Address,
+    pub start_block: u64,
+}
+
+/// A node's identity and files, before and after it starts.
+pub struct NodeSetup {
+    pub name: String,
+    pub dir: PathBuf,
+    pub peer: PeerKey,
+    pub attester: EvmKey,
+    pub port: u16,
+}
+
+impl NodeSetup {
+    pub fn new(dir: &Path, index: usize) -> Result<Self, DevnetError> {
+        let name = format!("node-{index}");
+        Ok(Self { dir: dir.join(&name), name, peer: PeerKey::random(), attester: EvmKey::random(), port: free_port()? })
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("node.toml")
+    }
+
+    pub fn ready_path(&self) -> PathBuf {
+        self.dir.join("data/ready.json")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("node.log")
+    }
+
+    pub fn listen_addr(&self) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}", self.port)
+    }
+
+    /// Writes keys and `node.toml`; `bootstrap` lists the other nodes.
+    pub fn write(&self, bootstrap: &[String], chains: &[WatchedChain], windows: &AuctionWindows) -> Result<(), DevnetError> {
+        write_secret(&self.dir.join("keys/peer.key"), &self.peer.hex())?;
+        write_secret(&self.dir.join("keys/attester.key"), &self.attester.hex())?;
+        let quoted = |items: &[String]| items.iter().map(|item| format!("{item:?}")).collect::<Vec<_>>().join(", ");
+        let mut toml = format!(
+            "# Written by backstop-devnet. Run with: backstop node run --config node.toml\n\
+             data_dir = \"data\"\n\
+             peer_key = \"keys/peer.key\"\n\
+             attester_key = \"keys/attester.key\"\n\
+             listen = [{listen}]\n\
+             bootstrap = [{bootstrap}]\n\n\
+             [auction]\n\
+             commit = \"{commit}ms\"\n\
+             reveal = \"{reveal}ms\"\n\
+             open_jitter = \"{jitter}ms\"\n",
+            listen = quoted(&[self.listen_addr()]),
+            bootstrap = quoted(bootstrap),
+            commit = windows.commit.as_millis(),
+            reveal = windows.reveal.as_millis(),
+            jitter = windows.open_jitter.as_millis(),
+        );
+        for chain in chains {
+            toml.push_str(&format!(
+                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n",
+                chain.chain_id, chain.rpc_url, chain.settlement, chain.start_block
+            ));
+        }
+        let path = self.config_path();
+        std::fs::create_dir_all(&self.dir).map_err(|source| DevnetError::Io { path: self.dir.clone(), source })?;
+        std::fs::write(&path, toml).map_err(|source| DevnetError::Io { path, source })
+    }
+
+    /// Starts `backstop node run --config node.toml`.
+    pub fn start(&self, node_binary: &Path) -> Result<ChildProcess, DevnetError> {
+        // A ready.json left from an earlier run would make the wait return at once.
+        let _ = std::fs::remove_file(self.ready_path());
+        let config = self.config_path();
+        let config = config.to_string_lossy();
+        ChildProcess::spawn(&self.name, node_binary, &["node", "run", "--config", &config], &self.log_path())
+    }
+}
+
+/// A started node.
+pub struct NodeProcess {
+    pub setup: NodeSetup,
+    pub process: ChildProcess,
+    pub ready: Option<Ready>,
+}
+
+impl NodeProcess {
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<&Ready, DevnetError> {
+        let ready = wait_ready(&self.process, &self.setup.ready_path(), timeout).await?;
+        Ok(self.ready.insert(ready))
+    }
+}
+
+/// A loopback TCP port that was free a moment ago. Chosen up front so every node's
+/// config can name every other node.
+pub fn free_port() -> Result<u16, DevnetError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|source| DevnetError::Io { path: PathBuf::from("127.0.0.1:0"), source })?;
+    listener.local_addr().map(|address| address.port()).map_err(|source| DevnetError::Io {
+        path: PathBuf::from("127.0.0.1:0"),
+        source,
+    })
+}

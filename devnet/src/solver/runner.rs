@@ -1,0 +1,101 @@
+//! The `backstop-devnet solver` process: one `backstop-solver-sdk` client with a
+//! fixed-premium strategy, logging every auction outcome.
+
+use std::path::Path;
+
+use alloy::signers::local::PrivateKeySigner;
+use backstop_solver_sdk::strategies::FixedPremium;
+use backstop_solver_sdk::{ChainEndpoint, SolverClient, SolverConfig};
+use libp2p::Multiaddr;
+
+use super::SolverFile;
+use crate::keys::read_secret;
+use crate::process::Ready;
+use crate::DevnetError;
+
+/// How long to wait for connections to the bootstrap nodes before reporting ready anyway.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
+    let file = SolverFile::load(config_path)?;
+    let config_error = |reason: String| DevnetError::Config { path: config_path.into(), reason };
+    let parse = |addresses: &[String]| -> Result<Vec<Multiaddr>, DevnetError> {
+        addresses
+            .iter()
+            .map(|address| address.parse().map_err(|error| config_error(format!("bad multiaddr {address}: {error}"))))
+            .collect()
+    };
+    let peer_secret_key = read_secret(&file.peer_key)?;
+    let mut chains = Vec::new();
+    for chain in &file.chains {
+        let secret = read_secret(&chain.executor_key)?;
+        let executor = PrivateKeySigner::from_bytes(&secret.into())
+            .map_err(|error| config_error(format!("executor key {}: {error}", chain.executor_key.display())))?;
+        chains.push(ChainEndpoint {
+            chain_id: chain.chain_id,
+            rpc_url: chain.rpc_url.clone(),
+            settlement: chain.settlement,
+            executor,
+        });
+    }
+    let config = SolverConfig { peer_secret_key, listen: parse(&file.listen)?, bootstrap: parse(&file.bootstrap)?, chains };
+    let handle = SolverClient::start(config, FixedPremium { bps: file.premium_bps })
+        .await
+        .map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;
+    let mut outcomes = handle.outcomes();
+    tracing::info!(solver = %file.name, premium_bps = file.premium_bps, "solver started");
+
+    // Ready means connected to every node (the gossip subscriptions travel with the
+    // connection), so a scenario started right after does not outrun us.
+    let wanted_peers = file.bootstrap.len();
+    let connecting_since = std::time::Instant::now();
+    while handle.peer_count().await < wanted_peers {
+        if connecting_since.elapsed() > CONNECT_TIMEOUT {
+            tracing::warn!(solver = %file.name, wanted_peers, "not connected to every bootstrap peer yet; going on");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    if let Some(ready_file) = &file.ready_file {
+        let ready = Ready {
+            peer_id: handle.peer_id().to_string(),
+            listen_addrs: handle.listen_addrs().iter().map(ToString::to_string).collect(),
+        };
+        let json = serde_json::to_string(&ready).map_err(|error| DevnetError::Solver(error.to_string()))?;
+        std::fs::write(ready_file, json).map_err(|source| DevnetError::Io { path: ready_file.clone(), source })?;
+    }
+
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|source| DevnetError::Io { path: "SIGTERM handler".into(), source })?;
+    let mut tally: std::collections::BTreeMap<&'static str, u64> = std::collections::BTreeMap::new();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            outcome = outcomes.recv() => match outcome {
+                Ok(outcome) => {
+                    *tally.entry(outcome.label()).or_default() += 1;
+                    // The SDK logs every outcome at info; this line adds the solver's name.
+                    tracing::debug!(
+                    solver = %file.name,
+                    outcome = outcome.label(),
+                    chain_id = outcome.chain_id(),
+                    intent_id = %outcome.intent_id(),
+                    detail = ?outcome,
+                    "auction outcome"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(solver = %file.name, missed, "outcome log lagged")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return Err(DevnetError::Solver(format!("{}: the solver runtime stopped", file.name)));
+                }
+            },
+        }
+    }
+    tracing::info!(solver = %file.name, outcomes = ?tally, "shutting down");
+    handle.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Devnet integration tests against real anvil chains (no node processes): deployment,
+//! seeding and the crash pricing.
+
+mod deployment;
