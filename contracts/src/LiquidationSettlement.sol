@@ -4,15 +4,26 @@ pragma solidity ^0.8.28;
 import {IMarginMarket} from "./interfaces/IMarginMarket.sol";
 import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
+import {TwoStepOwnable} from "./access/TwoStepOwnable.sol";
 
 /// @title LiquidationSettlement
 /// @notice Executes liquidations won in Backstop's off-chain sealed-bid auctions. A committee of
 /// attesters signs an EIP-712 `Award` naming the winning executor, its repay and its premium; the
 /// executor settles it here, which runs the liquidation on the market's adapter and pays the premium
 /// to the market's beneficiary. The premium is value that would otherwise leak to a gas race.
+///
+/// Fallback ladder (liveness without the network). Health ratio = collateralValue / requirement from
+/// the adapter's `accountHealth`. Below 1.0 an award can settle. Between 1.0 and the market's
+/// `permissionlessHealthWad` *only* an award can; below that threshold, or once the account was flagged
+/// unhealthy on-chain (`flagUnhealthy`) more than `gracePeriod` seconds ago, anyone may call
+/// `liquidateOpen`, which runs the same adapter liquidation at the protocol's standard bonus and pays
+/// no premium. A market with threshold 1.0 and no grace period is fully open (a keeper baseline).
 /// @dev One settlement per chain. Per-(market, account) nonces make every award single-use: an award
-/// binds the intent id derived from the nonce, and settling bumps it before any external call.
-contract LiquidationSettlement {
+/// binds the intent id derived from the nonce, and every liquidation (award or open) bumps it before
+/// any external call. The EIP-712 domain binds chain and contract; the award binds market, account and
+/// nonce; so a signature cannot be replayed across chains, contracts, markets, accounts or nonces.
+/// Every external entry that moves tokens is non-reentrant and ends with no balance and no allowance.
+contract LiquidationSettlement is TwoStepOwnable {
     using SafeTransferLib for address;
 
     /// @notice The result of one auction, signed by the committee.
@@ -36,12 +47,17 @@ contract LiquidationSettlement {
     /// @param adapter The IMarginMarket the settlement liquidates through.
     /// @param beneficiary Receives every premium (e.g. the protocol's insurance fund).
     /// @param reservePremium Smallest premium an award may carry; there are no zero-bid wins.
-    /// @param paused A paused market cannot be settled (its admin's emergency stop).
+    /// @param paused A paused market cannot be liquidated through this contract, by award or by the
+    /// open path (its admin's emergency stop).
+    /// @param permissionlessHealthWad Below this health ratio the open path is available (e.g. 0.95e18).
+    /// @param gracePeriod Seconds after `flagUnhealthy` from which the open path is available.
     struct Market {
         address adapter;
         address beneficiary;
         uint256 reservePremium;
         bool paused;
+        uint64 permissionlessHealthWad;
+        uint32 gracePeriod;
     }
 
     event MarketRegistered(
@@ -59,14 +75,24 @@ contract LiquidationSettlement {
         uint256 premium,
         uint256 seizedValue
     );
+    event LadderSet(bytes32 indexed marketId, uint256 permissionlessHealthWad, uint256 gracePeriod);
+    event UnhealthyFlagged(bytes32 indexed marketId, address indexed account, uint256 flaggedAt);
+    event UnhealthyCleared(bytes32 indexed marketId, address indexed account);
+    /// @notice A liquidation through the open path; `nonce` is the nonce it consumed, so an award for it
+    /// can no longer settle and nodes close that auction.
+    event OpenLiquidated(
+        bytes32 indexed marketId,
+        address indexed account,
+        address indexed liquidator,
+        uint256 nonce,
+        uint256 repayAmount,
+        uint256 seizedValue
+    );
     event AttesterAdded(address indexed attester);
     event AttesterRemoved(address indexed attester);
     event ThresholdChanged(uint256 threshold);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
     error Reentrancy();
-    error OnlyOwner();
-    error ZeroAddress();
     error InvalidThreshold(uint256 threshold, uint256 attesterCount);
     error TooManyAttesters();
     error AlreadyAttester(address attester);
@@ -89,6 +115,9 @@ contract LiquidationSettlement {
     error ZeroRepay();
     error RepayAboveMax(uint256 repayAmount, uint256 maxRepayAmount);
     error AdapterDidNotPullRepay(uint256 balanceBefore, uint256 balanceAfter);
+    error InvalidLadder(uint256 permissionlessHealthWad, uint256 gracePeriod);
+    error AwardOnly(uint256 healthWad, uint256 flaggedAt);
+    error AccountStillUnhealthy(address account);
 
     bytes32 public constant AWARD_TYPEHASH = keccak256(
         "Award(bytes32 intentId,bytes32 marketId,address account,uint256 nonce,address executor,uint256 repayAmount,uint256 premium,uint256 deadline)"
@@ -101,13 +130,18 @@ contract LiquidationSettlement {
     uint256 private constant MAX_S = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @notice Committee size is bounded so the duplicate-signer check fits one 256-bit bitmap.
     uint256 public constant MAX_ATTESTERS = 256;
+    /// @notice Ladder defaults for a newly registered market; its admin may change them within bounds.
+    uint64 public constant DEFAULT_PERMISSIONLESS_HEALTH_WAD = 0.95e18;
+    uint32 public constant DEFAULT_GRACE_PERIOD = 5 minutes;
+    /// @notice Bounds that keep the open path reachable: a market admin cannot switch the fallback off.
+    uint256 public constant MIN_PERMISSIONLESS_HEALTH_WAD = 0.5e18;
+    uint256 public constant MAX_GRACE_PERIOD = 1 days;
 
     uint256 private immutable cachedChainId;
     bytes32 private immutable cachedDomainSeparator;
 
     bool private transient locked;
 
-    address public owner;
     uint256 public threshold;
     address[] private attesterList;
     /// @dev Position in `attesterList` plus one; zero means "not an attester".
@@ -115,6 +149,8 @@ contract LiquidationSettlement {
 
     mapping(bytes32 marketId => Market) public markets;
     mapping(bytes32 marketId => mapping(address account => uint256)) public nonces;
+    /// @notice When `account` was flagged unhealthy on `marketId` (zero: not flagged).
+    mapping(bytes32 marketId => mapping(address account => uint256)) public unhealthySince;
 
     modifier nonReentrant() {
         if (locked) revert Reentrancy();
@@ -123,15 +159,7 @@ contract LiquidationSettlement {
         locked = false;
     }
 
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert OnlyOwner();
-        _;
-    }
-
-    constructor(address owner_, address[] memory attesters_, uint256 threshold_) {
-        if (owner_ == address(0)) revert ZeroAddress();
-        owner = owner_;
-        emit OwnershipTransferred(address(0), owner_);
+    constructor(address owner_, address[] memory attesters_, uint256 threshold_) TwoStepOwnable(owner_) {
         for (uint256 i = 0; i < attesters_.length; ++i) {
             _addAttester(attesters_[i]);
         }
@@ -172,12 +200,6 @@ contract LiquidationSettlement {
         _setThreshold(newThreshold);
     }
 
-    function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert ZeroAddress();
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
-    }
-
     // ---------------------------------------------------------------- market registry
 
     /// @notice The id a market is known by everywhere (intents, awards, events).
@@ -196,9 +218,16 @@ contract LiquidationSettlement {
         if (msg.sender != marketAdmin) revert OnlyMarketAdmin(msg.sender, marketAdmin);
         marketId = marketIdOf(adapter);
         if (markets[marketId].adapter != address(0)) revert MarketAlreadyRegistered(marketId);
-        markets[marketId] =
-            Market({adapter: adapter, beneficiary: beneficiary, reservePremium: reservePremium, paused: false});
+        markets[marketId] = Market({
+            adapter: adapter,
+            beneficiary: beneficiary,
+            reservePremium: reservePremium,
+            paused: false,
+            permissionlessHealthWad: DEFAULT_PERMISSIONLESS_HEALTH_WAD,
+            gracePeriod: DEFAULT_GRACE_PERIOD
+        });
         emit MarketRegistered(marketId, adapter, beneficiary, reservePremium);
+        emit LadderSet(marketId, DEFAULT_PERMISSIONLESS_HEALTH_WAD, DEFAULT_GRACE_PERIOD);
     }
 
     /// @notice Changes where premiums go and the reserve; the market admin only.
@@ -211,11 +240,29 @@ contract LiquidationSettlement {
         emit MarketUpdated(marketId, beneficiary, reservePremium);
     }
 
-    /// @notice Emergency stop for a market's awards; the market admin only.
+    /// @notice Emergency stop for a market's liquidations through this contract; the market admin only.
     function setMarketPaused(bytes32 marketId, bool paused) external {
         _requireMarketAdmin(marketId);
         markets[marketId].paused = paused;
         emit MarketPausedSet(marketId, paused);
+    }
+
+    /// @notice Sets where the award-only band ends and how long a flagged account waits for the
+    /// network before anyone may liquidate it; the market admin only. Bounded so the fallback always
+    /// exists: threshold in [0.5, 1.0] (1.0: open below maintenance), grace period at most one day.
+    function setLadder(bytes32 marketId, uint256 permissionlessHealthWad, uint256 gracePeriod) external {
+        _requireMarketAdmin(marketId);
+        if (
+            permissionlessHealthWad < MIN_PERMISSIONLESS_HEALTH_WAD || permissionlessHealthWad > 1e18
+                || gracePeriod > MAX_GRACE_PERIOD
+        ) revert InvalidLadder(permissionlessHealthWad, gracePeriod);
+        Market storage market = markets[marketId];
+        // casting is safe: both were bounded above (1e18 < 2^64, one day < 2^32)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        market.permissionlessHealthWad = uint64(permissionlessHealthWad);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        market.gracePeriod = uint32(gracePeriod);
+        emit LadderSet(marketId, permissionlessHealthWad, gracePeriod);
     }
 
     // ---------------------------------------------------------------- ids and EIP-712
@@ -265,16 +312,82 @@ contract LiquidationSettlement {
         _verifyCommittee(hashAward(award), signatures);
 
         IMarginMarket adapter = IMarginMarket(market.adapter);
-        if (!adapter.isLiquidatable(award.account)) revert AccountNotLiquidatable(award.account);
         if (award.repayAmount == 0) revert ZeroRepay();
+        // maxRepay is zero exactly when the account is not liquidatable (IMarginMarket).
         uint256 maxRepayAmount = adapter.maxRepay(award.account);
+        if (maxRepayAmount == 0) revert AccountNotLiquidatable(award.account);
         if (award.repayAmount > maxRepayAmount) revert RepayAboveMax(award.repayAmount, maxRepayAmount);
 
         // The award is spent from here on, whatever the calls below do.
         nonces[award.marketId][award.account] = award.nonce + 1;
+        // The network delivered: a still-unhealthy account waits a fresh grace period before going open.
+        if (unhealthySince[award.marketId][award.account] != 0) delete unhealthySince[award.marketId][award.account];
 
-        seizedValue = _liquidate(adapter, market.beneficiary, award);
+        seizedValue = _liquidate(adapter, award.account, award.repayAmount, award.premium, market.beneficiary);
         _emitSettled(award, seizedValue);
+    }
+
+    // ---------------------------------------------------------------- fallback ladder
+
+    /// @notice Liquidates `account` without an award, once the ladder allows it (see the contract notes):
+    /// the caller repays `repayAmount` (approved to this contract) and receives the seized collateral at
+    /// the standard bonus. No premium. Consumes the account's current nonce.
+    function liquidateOpen(bytes32 marketId, address account, uint256 repayAmount)
+        external
+        nonReentrant
+        returns (uint256 seizedValue)
+    {
+        Market memory market = _liveMarket(marketId);
+        if (repayAmount == 0) revert ZeroRepay();
+        IMarginMarket adapter = IMarginMarket(market.adapter);
+        (uint256 collateralValue, uint256 debtValue, uint256 requirement) = adapter.accountHealth(account);
+        if (debtValue == 0 || collateralValue >= requirement) revert AccountNotLiquidatable(account);
+        uint256 flaggedAt = unhealthySince[marketId][account];
+        if (!_isOpen(market, collateralValue, requirement, flaggedAt)) {
+            revert AwardOnly(collateralValue * 1e18 / requirement, flaggedAt);
+        }
+        uint256 maxRepayAmount = adapter.maxRepay(account);
+        if (repayAmount > maxRepayAmount) revert RepayAboveMax(repayAmount, maxRepayAmount);
+
+        uint256 nonce = nonces[marketId][account];
+        nonces[marketId][account] = nonce + 1;
+        seizedValue = _liquidate(adapter, account, repayAmount, 0, address(0));
+        emit OpenLiquidated(marketId, account, msg.sender, nonce, repayAmount, seizedValue);
+    }
+
+    /// @notice Starts the grace period of an account that is below maintenance. Anyone may call; a
+    /// second call while flagged changes nothing.
+    /// @return flaggedAt When the account was (or already had been) flagged.
+    function flagUnhealthy(bytes32 marketId, address account) external returns (uint256 flaggedAt) {
+        address adapter = markets[marketId].adapter;
+        if (adapter == address(0)) revert UnknownMarket(marketId);
+        if (!IMarginMarket(adapter).isLiquidatable(account)) revert AccountNotLiquidatable(account);
+        flaggedAt = unhealthySince[marketId][account];
+        if (flaggedAt != 0) return flaggedAt;
+        flaggedAt = block.timestamp;
+        unhealthySince[marketId][account] = flaggedAt;
+        emit UnhealthyFlagged(marketId, account, flaggedAt);
+    }
+
+    /// @notice Removes the flag of an account that is healthy again, so a later dip starts a new grace
+    /// period. Anyone may call.
+    function clearUnhealthy(bytes32 marketId, address account) external {
+        address adapter = markets[marketId].adapter;
+        if (adapter == address(0)) revert UnknownMarket(marketId);
+        if (IMarginMarket(adapter).isLiquidatable(account)) revert AccountStillUnhealthy(account);
+        if (unhealthySince[marketId][account] == 0) return;
+        delete unhealthySince[marketId][account];
+        emit UnhealthyCleared(marketId, account);
+    }
+
+    /// @notice Whether `liquidateOpen` would accept `account` now (liquidatable and past the award-only band).
+    function isOpenLiquidatable(bytes32 marketId, address account) external view returns (bool) {
+        Market memory market = markets[marketId];
+        if (market.adapter == address(0) || market.paused) return false;
+        (uint256 collateralValue, uint256 debtValue, uint256 requirement) =
+            IMarginMarket(market.adapter).accountHealth(account);
+        if (debtValue == 0 || collateralValue >= requirement) return false;
+        return _isOpen(market, collateralValue, requirement, unhealthySince[marketId][account]);
     }
 
     // ---------------------------------------------------------------- internals
@@ -284,9 +397,7 @@ contract LiquidationSettlement {
         if (block.timestamp > award.deadline) revert AwardExpired(award.deadline, block.timestamp);
         if (msg.sender != award.executor) revert NotExecutor(msg.sender, award.executor);
 
-        market = markets[award.marketId];
-        if (market.adapter == address(0)) revert UnknownMarket(award.marketId);
-        if (market.paused) revert MarketIsPaused(award.marketId);
+        market = _liveMarket(award.marketId);
 
         uint256 nonce = nonces[award.marketId][award.account];
         if (award.nonce != nonce) revert StaleNonce(award.nonce, nonce);
@@ -295,19 +406,40 @@ contract LiquidationSettlement {
         if (award.premium < market.reservePremium) revert PremiumBelowReserve(award.premium, market.reservePremium);
     }
 
-    /// @dev Pulls repay and premium from the executor (the premium straight to the beneficiary), lets
-    /// the adapter pull exactly the repay, and leaves no allowance and no tokens behind.
-    function _liquidate(IMarginMarket adapter, address beneficiary, Award calldata award)
+    function _liveMarket(bytes32 marketId) private view returns (Market memory market) {
+        market = markets[marketId];
+        if (market.adapter == address(0)) revert UnknownMarket(marketId);
+        if (market.paused) revert MarketIsPaused(marketId);
+    }
+
+    /// @dev Below the permissionless threshold (cross-multiplied, so no rounding opens it early), or
+    /// flagged more than the grace period ago.
+    function _isOpen(Market memory market, uint256 collateralValue, uint256 requirement, uint256 flaggedAt)
         private
-        returns (uint256 seizedValue)
+        view
+        returns (bool)
     {
+        if (collateralValue * 1e18 < uint256(market.permissionlessHealthWad) * requirement) return true;
+        return flaggedAt != 0 && block.timestamp > flaggedAt + market.gracePeriod;
+    }
+
+    /// @dev Pulls repay and premium from msg.sender (the premium straight to the beneficiary), lets
+    /// the adapter pull exactly the repay, sends the collateral to msg.sender, and leaves no allowance
+    /// and no tokens behind.
+    function _liquidate(
+        IMarginMarket adapter,
+        address account,
+        uint256 repayAmount,
+        uint256 premium,
+        address beneficiary
+    ) private returns (uint256 seizedValue) {
         address debtAsset = adapter.debtAsset();
         uint256 balanceBefore = IERC20Minimal(debtAsset).balanceOf(address(this));
-        debtAsset.safeTransferFrom(msg.sender, address(this), award.repayAmount);
-        if (award.premium > 0) debtAsset.safeTransferFrom(msg.sender, beneficiary, award.premium);
+        debtAsset.safeTransferFrom(msg.sender, address(this), repayAmount);
+        if (premium > 0) debtAsset.safeTransferFrom(msg.sender, beneficiary, premium);
 
-        debtAsset.safeApprove(address(adapter), award.repayAmount);
-        seizedValue = adapter.liquidate(award.account, award.repayAmount, msg.sender);
+        debtAsset.safeApprove(address(adapter), repayAmount);
+        seizedValue = adapter.liquidate(account, repayAmount, msg.sender);
         debtAsset.safeApprove(address(adapter), 0);
 
         // The adapter must take exactly the repay: anything left here would be stuck.

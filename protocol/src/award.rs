@@ -104,7 +104,7 @@ mod tests {
         let settlement = Address::repeat_byte(9);
         let hash = award().signing_hash(31337, settlement);
         let signature = signature_bytes(&signer.sign_hash_sync(&hash).unwrap());
-        assert_eq!(signature[64] == 27 || signature[64] == 28, true);
+        assert!(signature[64] == 27 || signature[64] == 28);
         assert_eq!(award().recover_signer(31337, settlement, &signature), Ok(signer.address()));
         // Another chain or another settlement contract: a different (random) address.
         assert_ne!(award().recover_signer(31338, settlement, &signature), Ok(signer.address()));

@@ -31,6 +31,20 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
+    OracleRouter,
+    "abi/OracleRouter.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    InsuranceFund,
+    "abi/InsuranceFund.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
     MockPriceFeed,
     "abi/MockPriceFeed.json"
 );

@@ -21,7 +21,8 @@ interface IMarginMarket {
     function collateralAssets() external view returns (address[] memory);
 
     /// @notice An account's health in debt units.
-    /// @return collateralValue Market value of the account's collateral at the oracle price (no haircut).
+    /// @return collateralValue Value of the account's collateral at the oracle price, as the market counts
+    /// it for maintenance: an adapter may report it risk-adjusted (after haircuts), as the MarginEngine does.
     /// @return debtValue The account's debt.
     /// @return requirement Maintenance requirement, `debtValue * maintenanceRatio`.
     /// The account is liquidatable iff `debtValue > 0 && collateralValue < requirement`.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SettlementHelper} from "./Helper.sol";
 import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
+import {TwoStepOwnable} from "../../src/access/TwoStepOwnable.sol";
 
 /// @notice Constructor validation and owner-managed committee changes.
 contract CommitteeTest is SettlementHelper {
@@ -36,11 +37,11 @@ contract CommitteeTest is SettlementHelper {
     }
 
     function test_committee_changes_only_by_owner() public {
-        vm.expectRevert(LiquidationSettlement.OnlyOwner.selector);
+        vm.expectRevert(TwoStepOwnable.OnlyOwner.selector);
         settlement.addAttester(address(0x1234));
-        vm.expectRevert(LiquidationSettlement.OnlyOwner.selector);
+        vm.expectRevert(TwoStepOwnable.OnlyOwner.selector);
         settlement.setThreshold(1);
-        vm.expectRevert(LiquidationSettlement.OnlyOwner.selector);
+        vm.expectRevert(TwoStepOwnable.OnlyOwner.selector);
         settlement.removeAttester(vm.addr(attesterKeys[0]));
     }
 
@@ -70,6 +71,77 @@ contract CommitteeTest is SettlementHelper {
         vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidThreshold.selector, 2, 1));
         settlement.removeAttester(vm.addr(attesterKeys[1]));
         vm.stopPrank();
+    }
+
+    function test_setThreshold_rejects_zero_and_above_committee_size() public {
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidThreshold.selector, 0, 3));
+        settlement.setThreshold(0);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidThreshold.selector, 4, 3));
+        settlement.setThreshold(4);
+        vm.expectEmit(false, false, false, true, address(settlement));
+        emit LiquidationSettlement.ThresholdChanged(3);
+        settlement.setThreshold(3);
+        vm.stopPrank();
+        assertEq(settlement.threshold(), 3, "threshold raised to the committee size");
+    }
+
+    function test_addAttester_emits_and_grows_the_committee() public {
+        address member = address(0x1234);
+        vm.expectEmit(true, false, false, false, address(settlement));
+        emit LiquidationSettlement.AttesterAdded(member);
+        vm.prank(owner);
+        settlement.addAttester(member);
+        assertTrue(settlement.isAttester(member), "added");
+        assertEq(settlement.attesters().length, 4, "size grows");
+    }
+
+    function test_addAttester_rejects_zero_and_existing_members() public {
+        vm.startPrank(owner);
+        vm.expectRevert(TwoStepOwnable.ZeroAddress.selector);
+        settlement.addAttester(address(0));
+        address existing = vm.addr(attesterKeys[0]);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.AlreadyAttester.selector, existing));
+        settlement.addAttester(existing);
+        vm.stopPrank();
+    }
+
+    function test_removeAttester_emits_and_rejects_non_members() public {
+        address member = vm.addr(attesterKeys[2]);
+        vm.startPrank(owner);
+        vm.expectEmit(true, false, false, false, address(settlement));
+        emit LiquidationSettlement.AttesterRemoved(member);
+        settlement.removeAttester(member);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.NotAttester.selector, member));
+        settlement.removeAttester(member);
+        vm.stopPrank();
+    }
+
+    function test_transferOwnership_takes_effect_only_when_accepted() public {
+        address next = address(0x2222);
+        vm.prank(owner);
+        settlement.transferOwnership(next);
+        assertEq(settlement.owner(), owner, "the old owner stays until acceptance");
+        assertEq(settlement.pendingOwner(), next, "pending");
+
+        vm.expectRevert(abi.encodeWithSelector(TwoStepOwnable.NotPendingOwner.selector, address(this), next));
+        settlement.acceptOwnership();
+
+        vm.expectEmit(true, true, false, false, address(settlement));
+        emit TwoStepOwnable.OwnershipTransferred(owner, next);
+        vm.prank(next);
+        settlement.acceptOwnership();
+        assertEq(settlement.owner(), next, "new owner");
+        assertEq(settlement.pendingOwner(), address(0), "nothing pending");
+
+        vm.expectRevert(TwoStepOwnable.OnlyOwner.selector);
+        vm.prank(owner);
+        settlement.setThreshold(1);
+    }
+
+    function test_transferOwnership_only_by_owner() public {
+        vm.expectRevert(TwoStepOwnable.OnlyOwner.selector);
+        settlement.transferOwnership(address(this));
     }
 
     function _members(uint256 count) internal pure returns (address[] memory members) {

@@ -4,21 +4,14 @@ pragma solidity ^0.8.28;
 import {SettlementHelper} from "./Helper.sol";
 import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
+import {TwoStepOwnable} from "../../src/access/TwoStepOwnable.sol";
 
 contract RegisterMarketTest is SettlementHelper {
     MarginEngine internal secondEngine;
 
     function setUp() public override {
         super.setUp();
-        secondEngine = new MarginEngine(
-            marketAdmin,
-            debtAsset,
-            address(collateralToken),
-            address(feed),
-            MAINTENANCE_RATIO,
-            LIQUIDATION_BONUS,
-            CLOSE_FACTOR
-        );
+        secondEngine = new MarginEngine(marketAdmin, debtAsset, address(router), _riskParams());
     }
 
     function test_registerMarket_by_market_admin_records_market() public {
@@ -29,11 +22,20 @@ contract RegisterMarketTest is SettlementHelper {
         bytes32 id = settlement.registerMarket(address(secondEngine), beneficiary, 5e18);
 
         assertEq(id, expectedId, "market id is keccak256(abi.encode(adapter))");
-        (address adapter, address recordedBeneficiary, uint256 reservePremium, bool paused) = settlement.markets(id);
+        (
+            address adapter,
+            address recordedBeneficiary,
+            uint256 reservePremium,
+            bool paused,
+            uint64 permissionlessHealthWad,
+            uint32 gracePeriod
+        ) = settlement.markets(id);
         assertEq(adapter, address(secondEngine), "adapter recorded");
         assertEq(recordedBeneficiary, beneficiary, "beneficiary recorded");
         assertEq(reservePremium, 5e18, "reserve premium recorded");
         assertFalse(paused, "a new market is live");
+        assertEq(permissionlessHealthWad, settlement.DEFAULT_PERMISSIONLESS_HEALTH_WAD(), "default threshold");
+        assertEq(gracePeriod, settlement.DEFAULT_GRACE_PERIOD(), "default grace period");
     }
 
     function test_registerMarket_rejects_caller_other_than_market_admin() public {
@@ -50,7 +52,7 @@ contract RegisterMarketTest is SettlementHelper {
     }
 
     function test_registerMarket_rejects_zero_beneficiary() public {
-        vm.expectRevert(LiquidationSettlement.ZeroAddress.selector);
+        vm.expectRevert(TwoStepOwnable.ZeroAddress.selector);
         vm.prank(marketAdmin);
         settlement.registerMarket(address(secondEngine), address(0), 0);
     }
@@ -62,7 +64,7 @@ contract RegisterMarketTest is SettlementHelper {
 
         vm.prank(marketAdmin);
         settlement.updateMarket(marketId, address(0xF00D), 1e18);
-        (, address recordedBeneficiary, uint256 reservePremium,) = settlement.markets(marketId);
+        (, address recordedBeneficiary, uint256 reservePremium,,,) = settlement.markets(marketId);
         assertEq(recordedBeneficiary, address(0xF00D), "beneficiary updated");
         assertEq(reservePremium, 1e18, "reserve updated");
     }
@@ -71,6 +73,40 @@ contract RegisterMarketTest is SettlementHelper {
         vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.OnlyMarketAdmin.selector, executor, marketAdmin));
         vm.prank(executor);
         settlement.setMarketPaused(marketId, true);
+
+        vm.expectEmit(true, false, false, true, address(settlement));
+        emit LiquidationSettlement.MarketPausedSet(marketId, true);
+        vm.prank(marketAdmin);
+        settlement.setMarketPaused(marketId, true);
+        (,,, bool paused,,) = settlement.markets(marketId);
+        assertTrue(paused, "paused");
+    }
+
+    function test_setLadder_by_market_admin_within_bounds() public {
+        vm.expectEmit(true, false, false, true, address(settlement));
+        emit LiquidationSettlement.LadderSet(marketId, 1e18, 0);
+        vm.prank(marketAdmin);
+        settlement.setLadder(marketId, 1e18, 0); // a fully open market: the keeper baseline
+        (,,,, uint64 permissionlessHealthWad, uint32 gracePeriod) = settlement.markets(marketId);
+        assertEq(permissionlessHealthWad, 1e18, "threshold");
+        assertEq(gracePeriod, 0, "grace period");
+    }
+
+    function test_setLadder_rejects_switching_the_fallback_off() public {
+        vm.startPrank(marketAdmin);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidLadder.selector, 0.5e18 - 1, 60));
+        settlement.setLadder(marketId, 0.5e18 - 1, 60);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidLadder.selector, 1e18 + 1, 60));
+        settlement.setLadder(marketId, 1e18 + 1, 60);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidLadder.selector, 0.95e18, 1 days + 1));
+        settlement.setLadder(marketId, 0.95e18, 1 days + 1);
+        vm.stopPrank();
+    }
+
+    function test_setLadder_only_by_market_admin() public {
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.OnlyMarketAdmin.selector, owner, marketAdmin));
+        vm.prank(owner);
+        settlement.setLadder(marketId, 1e18, 0);
     }
 
     function test_marketIdOf_is_keccak_of_abi_encoded_adapter() public view {

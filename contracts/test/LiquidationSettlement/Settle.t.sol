@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {SettlementHelper} from "./Helper.sol";
 import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
+import {OracleRouter} from "../../src/OracleRouter.sol";
 import {NoReturnToken} from "../mocks/NoReturnToken.sol";
 
 contract SettleTest is SettlementHelper {
@@ -13,16 +14,21 @@ contract SettleTest is SettlementHelper {
         LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
         uint256 executorDebtBefore = _balanceOf(debtAsset, executor);
         uint256 debtBefore = engine.debtOf(borrower);
-        uint256 collateralBefore = engine.collateralOf(borrower);
+        uint256 collateralBefore = engine.collateralOf(borrower, address(weth));
         uint256 expectedSeizedValue = engine.previewSeize(borrower, REPAY);
 
         uint256 seizedValue = _settle(award, _signatures(award, 2));
 
-        // 7,500 repaid * 1.05 = 7,875 of collateral value at 1,600 = 4.921875 collateral.
-        assertEq(seizedValue, 7_875e18, "seized value is repay plus the 5% bonus");
+        // 7,500 repaid * 1.05 = 7,875 of collateral value at 1,600 = 4.921875 WETH, less one wei of
+        // rounding in the protocol's favour.
+        assertEq(seizedValue, 7_875e18 - 1, "seized value is repay plus the 5% bonus");
         assertEq(seizedValue, expectedSeizedValue, "seized value matches previewSeize");
-        assertEq(collateralToken.balanceOf(executor), 4.921875e18, "executor receives the seized collateral");
-        assertEq(engine.collateralOf(borrower), collateralBefore - 4.921875e18, "account collateral reduced");
+        assertEq(weth.balanceOf(executor), 4.921875e18 - 1, "executor receives the seized collateral");
+        assertEq(
+            engine.collateralOf(borrower, address(weth)),
+            collateralBefore - (4.921875e18 - 1),
+            "account collateral reduced"
+        );
         assertEq(engine.debtOf(borrower), debtBefore - REPAY, "account debt reduced by the repay");
         assertEq(_balanceOf(debtAsset, beneficiary), PREMIUM, "beneficiary receives exactly the premium");
         assertEq(_balanceOf(debtAsset, executor), executorDebtBefore - REPAY - PREMIUM, "executor pays repay + premium");
@@ -34,7 +40,9 @@ contract SettleTest is SettlementHelper {
         LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
         bytes[] memory signatures = _signatures(award, 2);
         vm.expectEmit(true, true, true, true, address(settlement));
-        emit LiquidationSettlement.Settled(award.intentId, marketId, borrower, 0, executor, REPAY, PREMIUM, 7_875e18);
+        emit LiquidationSettlement.Settled(
+            award.intentId, marketId, borrower, 0, executor, REPAY, PREMIUM, 7_875e18 - 1
+        );
         _settle(award, signatures);
     }
 
@@ -72,25 +80,27 @@ contract SettleTest is SettlementHelper {
         LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
         _settle(award, _signatures(award, 2));
         assertEq(_balanceOf(debtAsset, beneficiary), PREMIUM, "beneficiary receives exactly the premium");
-        assertEq(collateralToken.balanceOf(executor), 4.921875e18, "executor receives the seized collateral");
+        assertEq(weth.balanceOf(executor), 4.921875e18 - 1, "executor receives the seized collateral");
         _assertSettlementHoldsNothing();
     }
 
     function testFuzz_settle_any_repay_up_to_max_moves_exact_amounts(uint256 repayAmount, uint256 premium) public {
         uint256 maxRepayAmount = engine.maxRepay(borrower);
-        repayAmount = bound(repayAmount, 1, maxRepayAmount);
+        repayAmount = bound(repayAmount, 1e15, maxRepayAmount);
         premium = bound(premium, RESERVE_PREMIUM, 1_000_000e18);
         uint256 expectedSeizedValue = engine.previewSeize(borrower, repayAmount);
         uint256 debtBefore = engine.debtOf(borrower);
-        uint256 collateralBefore = engine.collateralOf(borrower);
+        uint256 collateralBefore = engine.collateralOf(borrower, address(weth));
 
         LiquidationSettlement.Award memory award = _award(repayAmount, premium);
         uint256 seizedValue = _settle(award, _signatures(award, 2));
 
-        uint256 seizedCollateral = collateralToken.balanceOf(executor);
+        uint256 seizedCollateral = weth.balanceOf(executor);
         assertEq(seizedValue, expectedSeizedValue, "seized value matches previewSeize");
         assertEq(engine.debtOf(borrower), debtBefore - repayAmount, "debt reduced by exactly the repay");
-        assertEq(engine.collateralOf(borrower), collateralBefore - seizedCollateral, "collateral conserved");
+        assertEq(
+            engine.collateralOf(borrower, address(weth)), collateralBefore - seizedCollateral, "collateral conserved"
+        );
         // Rounding favours the protocol: the collateral taken is never worth more than the seized value.
         assertLe(seizedCollateral * 1600, seizedValue, "seizure rounds down");
         assertEq(_balanceOf(debtAsset, beneficiary), premium, "beneficiary receives exactly the premium");
@@ -229,7 +239,7 @@ contract SettleTest is SettlementHelper {
     // ------------------------------------------------------------------ market state
 
     function test_settle_rejects_healthy_account() public {
-        feed.setPrice(2000e8); // back above maintenance
+        _setWethPrice(2000e8); // back above maintenance
         LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
         bytes[] memory signatures = _signatures(award, 2);
         vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.AccountNotLiquidatable.selector, borrower));
@@ -253,13 +263,82 @@ contract SettleTest is SettlementHelper {
         _settle(award, signatures);
     }
 
-    function test_settle_rejects_stale_oracle_price() public {
+    function test_settle_rejects_when_no_feed_has_a_fresh_price() public {
         LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
         bytes[] memory signatures = _signatures(award, 2);
-        feed.setUpdatedAt(block.timestamp - engine.MAX_PRICE_AGE() - 1);
+        wethFeedA.setUpdatedAt(block.timestamp - MAX_STALENESS - 1);
+        wethFeedB.setUpdatedAt(block.timestamp - MAX_STALENESS - 1);
+        vm.expectRevert(abi.encodeWithSelector(OracleRouter.NoValidPrice.selector, address(weth)));
+        _settle(award, signatures);
+    }
+
+    function test_settle_continues_on_the_surviving_feed_when_one_is_stale() public {
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        bytes[] memory signatures = _signatures(award, 2);
+        wethFeedA.setUpdatedAt(block.timestamp - MAX_STALENESS - 1);
+        _settle(award, signatures);
+        assertEq(settlement.nonces(marketId, borrower), 1, "liquidation went through on the fallback feed");
+    }
+
+    function test_settle_clears_the_unhealthy_flag() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        LiquidationSettlement.Award memory award = _award(1_000e18, PREMIUM);
+        _settle(award, _signatures(award, 2));
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the network delivered: grace restarts");
+    }
+
+    // ------------------------------------------------------------------ replay
+
+    function test_settle_rejects_award_signed_for_another_chain() public {
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        bytes[] memory signatures = _signatures(award, 2);
+        vm.chainId(block.chainid + 1);
+        award.intentId = settlement.intentIdOf(marketId, borrower, 0); // even with the id re-derived
+        vm.expectRevert(); // the domain separator differs, so the signers recover to strangers
+        _settle(award, signatures);
+    }
+
+    function test_settle_rejects_award_signed_for_another_settlement_contract() public {
+        LiquidationSettlement other = new LiquidationSettlement(owner, settlement.attesters(), 2);
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        bytes[] memory signatures = new bytes[](2);
+        for (uint256 i = 0; i < 2; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(attesterKeys[i], other.hashAward(award));
+            signatures[i] = abi.encodePacked(r, s, v);
+        }
+        vm.expectRevert();
+        _settle(award, signatures);
+    }
+
+    function test_settle_rejects_award_moved_to_another_account() public {
+        _setWethPrice(2000e8);
+        _openPosition(address(0xA11), weth, 10e18, 15_000e18);
+        _setWethPrice(1600e8);
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        bytes[] memory signatures = _signatures(award, 2);
+        award.account = address(0xA11);
         vm.expectRevert(
             abi.encodeWithSelector(
-                MarginEngine.StalePrice.selector, block.timestamp - engine.MAX_PRICE_AGE() - 1, block.timestamp
+                LiquidationSettlement.IntentIdMismatch.selector,
+                award.intentId,
+                settlement.intentIdOf(marketId, address(0xA11), 0)
+            )
+        );
+        _settle(award, signatures);
+    }
+
+    function test_settle_rejects_award_moved_to_another_market() public {
+        MarginEngine second = new MarginEngine(marketAdmin, debtAsset, address(router), _riskParams());
+        vm.prank(marketAdmin);
+        bytes32 secondId = settlement.registerMarket(address(second), beneficiary, RESERVE_PREMIUM);
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        bytes[] memory signatures = _signatures(award, 2);
+        award.marketId = secondId;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                LiquidationSettlement.IntentIdMismatch.selector,
+                award.intentId,
+                settlement.intentIdOf(secondId, borrower, 0)
             )
         );
         _settle(award, signatures);
@@ -269,7 +348,7 @@ contract SettleTest is SettlementHelper {
 
     function _assertSettlementHoldsNothing() internal view {
         assertEq(_balanceOf(debtAsset, address(settlement)), 0, "settlement holds no debt asset");
-        assertEq(collateralToken.balanceOf(address(settlement)), 0, "settlement holds no collateral");
+        assertEq(weth.balanceOf(address(settlement)), 0, "settlement holds no collateral");
         (bool ok, bytes memory data) = debtAsset.staticcall(
             abi.encodeWithSignature("allowance(address,address)", address(settlement), address(engine))
         );

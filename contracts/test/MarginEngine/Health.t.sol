@@ -4,10 +4,12 @@ pragma solidity ^0.8.28;
 import {EngineHelper} from "./Helper.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 
-/// @notice The IMarginMarket views nodes read: prices, health, liquidatability, maxRepay, previewSeize.
+/// @notice The IMarginMarket views nodes read: price, accountHealth, isLiquidatable; and the
+/// volatility-adjusted haircut behind them.
 contract HealthTest is EngineHelper {
-    function test_price_converts_8_decimal_feed_to_wad() public view {
-        assertEq(engine.price(address(collateralToken)), 2000e18, "collateral price in WAD");
+    function test_price_converts_8_decimal_feeds_to_wad() public view {
+        assertEq(engine.price(address(weth)), 2000e18, "WETH price in WAD");
+        assertEq(engine.price(address(wbtc)), 60_000e18, "WBTC price in WAD");
         assertEq(engine.price(debtAsset), 1e18, "debt asset is the unit");
     }
 
@@ -16,82 +18,61 @@ contract HealthTest is EngineHelper {
         engine.price(address(0xABC));
     }
 
-    function test_price_rejects_non_positive_answer() public {
-        feed.setPrice(0);
-        vm.expectRevert(abi.encodeWithSelector(MarginEngine.InvalidPrice.selector, int256(0)));
-        engine.price(address(collateralToken));
-        feed.setPrice(-1);
-        vm.expectRevert(abi.encodeWithSelector(MarginEngine.InvalidPrice.selector, int256(-1)));
-        engine.price(address(collateralToken));
-    }
-
-    function test_price_rejects_stale_and_future_dated_rounds() public {
-        feed.setUpdatedAt(block.timestamp - engine.MAX_PRICE_AGE() - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                MarginEngine.StalePrice.selector, block.timestamp - engine.MAX_PRICE_AGE() - 1, block.timestamp
-            )
-        );
-        engine.price(address(collateralToken));
-
-        feed.setUpdatedAt(block.timestamp + 1);
-        vm.expectRevert(abi.encodeWithSelector(MarginEngine.StalePrice.selector, block.timestamp + 1, block.timestamp));
-        engine.price(address(collateralToken));
-
-        feed.setUpdatedAt(block.timestamp - engine.MAX_PRICE_AGE());
-        assertEq(engine.price(address(collateralToken)), 2000e18, "a round exactly MAX_PRICE_AGE old is fresh");
-    }
-
-    function test_accountHealth_values_collateral_at_oracle_price() public {
-        _openPosition(borrower, 10e18, 15_000e18);
+    function test_accountHealth_reports_risk_adjusted_collateral() public {
+        _deposit(borrower, weth, 10e18);
+        _openPosition(borrower, wbtc, 1e18, 30_000e18);
         (uint256 collateralValue, uint256 debtValue, uint256 requirement) = engine.accountHealth(borrower);
-        assertEq(collateralValue, 20_000e18, "10 collateral at 2000");
-        assertEq(debtValue, 15_000e18, "debt");
-        assertEq(requirement, 16_500e18, "debt * 110%");
+        assertEq(collateralValue, 20_000e18 + 54_000e18, "WETH at par, WBTC less its 10% haircut");
+        assertEq(debtValue, 30_000e18, "debt");
+        assertEq(requirement, 33_000e18, "debt * 110%");
+    }
+
+    function test_haircut_grows_with_realised_volatility() public {
+        assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "calm market: base haircut");
+        vm.warp(block.timestamp + 100);
+        _setWbtcPrice(66_000e8); // +10% in 100 s: variance rate 0.1 * 0.01 / 100 = 1e-5 per second
+        uint256 previewed = engine.haircutOf(address(wbtc));
+        router.update(address(wbtc));
+        // volatility = sqrt(1e-5 * 3600) = 0.18973..; haircut = 0.1 + 2 * volatility
+        assertEq(router.volatility(address(wbtc)), 189_736_659_610_102_759, "one-hour volatility");
+        assertEq(engine.haircutOf(address(wbtc)), 0.1e18 + 379_473_319_220_205_518, "haircut after the move");
+        assertEq(previewed, engine.haircutOf(address(wbtc)), "views already price the pending observation");
+    }
+
+    function test_haircut_is_capped() public {
+        vm.warp(block.timestamp + 10);
+        _setWbtcPrice(72_000e8);
+        assertEq(engine.haircutOf(address(wbtc)), WBTC_MAX_HAIRCUT, "capped at the maximum");
+    }
+
+    function test_turbulence_alone_can_make_an_account_liquidatable() public {
+        _openPosition(borrower, wbtc, 1e18, 43_000e18); // 54,000 risk-adjusted against 47,300
+        assertFalse(engine.isLiquidatable(borrower), "healthy in a calm market");
+        vm.warp(block.timestamp + 100);
+        _setWbtcPrice(66_000e8);
+        router.update(address(wbtc));
+        vm.warp(block.timestamp + 100);
+        _setWbtcPrice(60_000e8); // back where it started, but the market has been turbulent
+        assertTrue(engine.isLiquidatable(borrower), "a turbulent market demands more buffer");
     }
 
     function test_isLiquidatable_only_strictly_below_maintenance() public {
-        _openPosition(borrower, 10e18, 15_000e18);
-        feed.setPrice(1650e8); // collateral 16,500 == requirement
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        _setWethPrice(1650e8); // collateral 16,500 == requirement
         assertFalse(engine.isLiquidatable(borrower), "at maintenance is healthy");
-        feed.setPrice(1649.99999999e8);
+        _setWethPrice(1649.99999999e8);
         assertTrue(engine.isLiquidatable(borrower), "below maintenance is liquidatable");
     }
 
     function test_isLiquidatable_false_without_debt() public {
-        _openPosition(borrower, 10e18, 0);
-        feed.setPrice(1);
+        _deposit(borrower, weth, 10e18);
+        _setWethPrice(1);
         assertFalse(engine.isLiquidatable(borrower), "no debt, nothing to liquidate");
     }
 
-    function test_maxRepay_is_zero_for_healthy_account() public {
-        _openPosition(borrower, 10e18, 15_000e18);
-        assertEq(engine.maxRepay(borrower), 0, "healthy");
-    }
-
-    function test_maxRepay_is_close_factor_of_debt() public {
+    function test_healthOf_is_collateral_over_requirement() public {
+        assertEq(engine.healthOf(borrower), type(uint256).max, "no debt: infinitely healthy");
         _openUnhealthyPosition(borrower);
-        assertEq(engine.maxRepay(borrower), 7_500e18, "50% of 15,000");
-    }
-
-    function test_maxRepay_allows_full_close_when_under_water() public {
-        _openPosition(borrower, 10e18, 15_000e18);
-        feed.setPrice(1560e8); // collateral 15,600 against 15,000 debt: above water, close factor applies
-        assertEq(engine.maxRepay(borrower), 7_500e18, "close factor above water");
-        feed.setPrice(1490e8); // collateral 14,900 < 15,000 debt: under water
-        // Full close, capped at the repay that seizes everything: ceil(14,900 / 1.05).
-        assertEq(engine.maxRepay(borrower), 14_190_476_190_476_190_476_191, "repay that seizes all collateral");
-    }
-
-    function test_maxRepay_allows_full_close_of_dust_remainder() public {
-        _openPosition(borrower, 1e18, 0.0015e18);
-        feed.setPrice(0.0016e8); // collateral 0.0016 against a 0.00165 requirement
-        assertTrue(engine.isLiquidatable(borrower), "liquidatable");
-        assertEq(engine.maxRepay(borrower), 0.0015e18, "half would leave dust, so the whole debt");
-    }
-
-    function test_previewSeize_adds_bonus() public {
-        _openUnhealthyPosition(borrower);
-        assertEq(engine.previewSeize(borrower, 1_000e18), 1_050e18, "repay * 1.05");
+        assertEq(engine.healthOf(borrower), uint256(16_000e18) * 1e18 / 16_500e18, "16,000 / 16,500");
     }
 }
