@@ -52,6 +52,9 @@ pub enum ChainEvent {
     Market(Market),
     Candidate(Candidate),
     Settled { chain_id: u64, intent_id: B256, executor: Address, premium: U256, block: u64 },
+    /// The account was liquidated through the settlement's open (fallback) path: the
+    /// auction for that nonce can no longer settle.
+    OpenLiquidated { chain_id: u64, intent_id: B256, liquidator: Address, block: u64 },
     Head { chain_id: u64, block: u64 },
 }
 
@@ -226,6 +229,26 @@ impl ChainWatcher {
                             intent_id: settled.intentId,
                             executor: settled.executor,
                             premium: settled.premium,
+                            block: log.block_number.unwrap_or(to),
+                        })
+                        .await;
+                }
+                Some(topic) if *topic == LiquidationSettlement::OpenLiquidated::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<LiquidationSettlement::OpenLiquidated>() else { continue };
+                    let open = event.inner.data;
+                    let intent_id = backstop_protocol::id::intent_id(
+                        chain_id,
+                        self.config.settlement,
+                        open.marketId,
+                        open.account,
+                        open.nonce,
+                    );
+                    let _ = self
+                        .events
+                        .send(ChainEvent::OpenLiquidated {
+                            chain_id,
+                            intent_id,
+                            liquidator: open.liquidator,
                             block: log.block_number.unwrap_or(to),
                         })
                         .await;

@@ -58,8 +58,12 @@ pub fn auction_settled(chain_id: u64, intent_id: B256, executor: Address, premiu
     tracing::info!(chain_id, %intent_id, %executor, %premium, block, "auction settled on chain");
 }
 
+pub fn auction_preempted(chain_id: u64, intent_id: B256, liquidator: Address, block: u64) {
+    tracing::info!(chain_id, %intent_id, %liquidator, block, "account liquidated through the open fallback path; auction closed");
+}
+
 pub fn auction_failed(chain_id: u64, intent_id: B256) {
-    tracing::warn!(chain_id, %intent_id, "auction ended unsettled: every award expired; the on-chain fallback applies");
+    tracing::warn!(chain_id, %intent_id, "auction ended unsettled: every award expired; a new round may open after the retry delay, and the on-chain fallback applies meanwhile");
 }
 
 pub fn publish_failed(chain_id: u64, kind: &str, error: &str) {

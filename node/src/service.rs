@@ -28,6 +28,9 @@ const TICK: Duration = Duration::from_millis(50);
 const MAX_OPEN_PER_ORIGIN: usize = 512;
 /// Closed auction ids remembered in memory to ignore late messages cheaply.
 const RECENTLY_CLOSED: usize = 4096;
+/// After an auction ends with every award expired (or no bid), the same intent id may
+/// be auctioned again once this delay has passed: an account must never be abandoned.
+const RETRY_FAILED_AFTER_MS: u64 = 5_000;
 /// Votes held for an auction not yet decided locally.
 const MAX_PENDING_VOTES: usize = 64;
 
@@ -60,6 +63,8 @@ pub struct Core {
     pending_opens: HashMap<B256, (u64, Candidate)>,
     recently_closed: VecDeque<B256>,
     closed_set: HashSet<B256>,
+    /// Failed auctions and when they failed (local clock), for the retry delay.
+    failed_at: HashMap<B256, u64>,
 }
 
 impl Core {
@@ -82,6 +87,7 @@ impl Core {
             pending_opens: HashMap::new(),
             recently_closed: VecDeque::new(),
             closed_set: HashSet::new(),
+            failed_at: HashMap::new(),
         }
     }
 
@@ -209,9 +215,32 @@ impl Core {
         self.gossip.report(inbound, verdict).await;
     }
 
-    fn is_closed(&self, intent_id: &B256) -> bool {
-        self.closed_set.contains(intent_id)
-            || matches!(self.store.status(*intent_id), Ok(Some(AuctionStatus::Settled | AuctionStatus::Failed)))
+    /// Whether no new round may open for this intent id at `now`: settled ones never
+    /// reopen; failed ones reopen after [`RETRY_FAILED_AFTER_MS`].
+    fn is_closed(&self, intent_id: &B256, now: u64) -> bool {
+        if self.closed_set.contains(intent_id) {
+            return true;
+        }
+        match self.store.status(*intent_id) {
+            Ok(Some(AuctionStatus::Settled)) => true,
+            Ok(Some(AuctionStatus::Failed)) => {
+                self.failed_at.get(intent_id).is_some_and(|failed| now < failed + RETRY_FAILED_AFTER_MS)
+            }
+            Ok(_) => false,
+            // Fail closed: without the record we cannot rule out a settled auction.
+            Err(_) => true,
+        }
+    }
+
+    /// Starts a new round for an intent id whose previous round failed: forget the old
+    /// round's messages so a restart does not replay them into the new one.
+    fn reopen_if_failed(&mut self, intent_id: B256) {
+        if matches!(self.store.status(intent_id), Ok(Some(AuctionStatus::Failed))) {
+            if let Err(error) = self.store.reset_auction(intent_id) {
+                tracing::error!(%intent_id, %error, "failed to reset a failed auction");
+            }
+            self.failed_at.remove(&intent_id);
+        }
     }
 
     fn on_intent(&mut self, origin: B256, intent: Intent, envelope: &[u8], now: u64) -> Result<(), Refusal> {
@@ -231,7 +260,7 @@ impl Core {
             return Err(Refusal::Ignore("intent timing outside bounds or stale"));
         }
         let id = intent.id();
-        if self.is_closed(&id) {
+        if self.is_closed(&id, now) {
             return Err(Refusal::Ignore("auction already closed"));
         }
         if let Some(tracked) = self.auctions.get_mut(&id) {
@@ -241,6 +270,7 @@ impl Core {
             if open_by_origin >= MAX_OPEN_PER_ORIGIN {
                 return Err(Refusal::Ignore("origin has too many open intents"));
             }
+            self.reopen_if_failed(id);
             self.auctions.insert(id, Tracked::new(Auction::new(intent.clone()), origin));
             self.pending_opens.remove(&id);
             observe::intent_accepted(intent.chainId, id, origin);
@@ -315,7 +345,7 @@ impl Core {
                     candidate.account,
                     candidate.nonce,
                 );
-                if self.auctions.contains_key(&id) || self.pending_opens.contains_key(&id) || self.is_closed(&id) {
+                if self.auctions.contains_key(&id) || self.pending_opens.contains_key(&id) || self.is_closed(&id, now_ms()) {
                     return;
                 }
                 let jitter_ms = self.auction_config.open_jitter.as_millis() as u64;
@@ -324,6 +354,10 @@ impl Core {
             }
             ChainEvent::Settled { chain_id, intent_id, executor, premium, block } => {
                 observe::auction_settled(chain_id, intent_id, executor, premium, block);
+                self.close(intent_id, AuctionStatus::Settled);
+            }
+            ChainEvent::OpenLiquidated { chain_id, intent_id, liquidator, block } => {
+                observe::auction_preempted(chain_id, intent_id, liquidator, block);
                 self.close(intent_id, AuctionStatus::Settled);
             }
             ChainEvent::Head { .. } => {}
@@ -336,6 +370,11 @@ impl Core {
         if let Err(error) = self.store.set_status(intent_id, status) {
             tracing::error!(%intent_id, %error, "failed to persist auction status");
         }
+        if status == AuctionStatus::Failed {
+            self.failed_at.insert(intent_id, now_ms());
+            return;
+        }
+        self.failed_at.remove(&intent_id);
         if self.closed_set.insert(intent_id) {
             self.recently_closed.push_back(intent_id);
             if self.recently_closed.len() > RECENTLY_CLOSED {

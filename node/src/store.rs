@@ -128,6 +128,15 @@ impl Store {
         self.auction_log.scan_prefix(intent_id).values().map(|value| Ok(value?.to_vec())).collect()
     }
 
+    /// Forgets an auction's messages and status (a failed round being retried).
+    pub fn reset_auction(&self, intent_id: B256) -> Result<(), StoreError> {
+        for key in self.auction_log.scan_prefix(intent_id).keys() {
+            self.auction_log.remove(key?)?;
+        }
+        self.auction_status.remove(intent_id)?;
+        Ok(())
+    }
+
     pub fn set_status(&self, intent_id: B256, status: AuctionStatus) -> Result<(), StoreError> {
         self.auction_status.insert(intent_id, &[status as u8])?;
         Ok(())
@@ -218,5 +227,8 @@ mod tests {
         assert_eq!(store.vote(B256::repeat_byte(7)).unwrap(), Some(VoteRecord { award, signature: [3; 65] }));
         store.set_status(B256::repeat_byte(7), AuctionStatus::Settled).unwrap();
         assert!(store.open_auctions().unwrap().is_empty());
+        store.reset_auction(B256::repeat_byte(7)).unwrap();
+        assert!(store.auction_messages(B256::repeat_byte(7)).unwrap().is_empty());
+        assert_eq!(store.status(B256::repeat_byte(7)).unwrap(), None);
     }
 }
