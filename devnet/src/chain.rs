@@ -80,6 +80,25 @@ impl LocalChain {
         Ok(())
     }
 
+    /// Stops mining until [`LocalChain::mine_block`] / [`LocalChain::start_interval_mining`]:
+    /// transactions sent meanwhile wait in the pool and land in one block.
+    pub async fn pause_mining(&self) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_setIntervalMining".into(), (0u64,))
+            .await
+            .map_err(|error| self.error("pause mining", error))?;
+        Ok(())
+    }
+
+    /// Mines one block now with whatever is pending.
+    pub async fn mine_block(&self) -> Result<(), DevnetError> {
+        self.provider
+            .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
+            .await
+            .map_err(|error| self.error("mine a block", error))?;
+        Ok(())
+    }
+
     /// Waits for the receipt of a sent transaction and fails if it reverted.
     pub async fn confirm(
         &self,

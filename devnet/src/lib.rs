@@ -31,7 +31,7 @@ use alloy::primitives::{Address, B256};
 use futures::future::try_join_all;
 
 pub use chain::LocalChain;
-pub use market::{Deployment, MarketParameters, Position, PositionProfile};
+pub use market::{CollateralSpec, DeployedCollateral, Deployment, MarketParameters, OracleSettings, Position, PositionProfile};
 pub use node::AuctionWindows;
 pub use report::Report;
 pub use scenario::{Crash, Observed};
@@ -281,7 +281,7 @@ impl DevnetBuilder {
         for index in 0..self.chains {
             let chain_id = self.first_chain_id + index as u64;
             let accounts: Vec<(EvmKey, PositionProfile)> =
-                self.profiles.iter().map(|profile| (EvmKey::random(), *profile)).collect();
+                self.profiles.iter().map(|profile| (EvmKey::random(), profile.clone())).collect();
             let signers: Vec<_> = accounts.iter().map(|(key, _)| key.signer.clone()).collect();
             let log = dir.join(format!("chains/{chain_id}/anvil.log"));
             create_parent(&log)?;
@@ -404,7 +404,13 @@ impl Devnet {
                         .map(|position| AccountEntry {
                             address: position.address(),
                             key: position.key.secret(),
-                            collateral: position.collateral.to_string(),
+                            collateral: chain
+                                .deployment
+                                .collaterals
+                                .iter()
+                                .zip(&position.collateral)
+                                .map(|(deployed, (_, amount))| (deployed.symbol.clone(), amount.to_string()))
+                                .collect(),
                             debt: position.debt.to_string(),
                             collateral_ratio_bps: position.profile.collateral_ratio_bps,
                         })

@@ -8,7 +8,7 @@ use backstop_devnet::Devnet;
 use clap::{Parser, Subcommand};
 use eyre::WrapErr;
 
-/// Feeds go stale for MarginEngine after an hour; a kept-running devnet republishes well before.
+/// Feeds go stale for the OracleRouter after an hour; a kept-running devnet republishes well before.
 const FEED_REFRESH: Duration = Duration::from_secs(600);
 
 /// How long `up` waits for follow-up rounds before reporting.
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start chains, contracts, accounts, nodes and solvers; crash the price; report.
+    /// Start chains, contracts, accounts, nodes and solvers; crash the collateral prices; report.
     Up {
         #[arg(long, default_value_t = 2)]
         chains: usize,
@@ -37,9 +37,15 @@ enum Command {
         /// Keys, configs, logs, manifest.json and report.json go here (emptied first).
         #[arg(long, default_value = "devnet-data", env = "BACKSTOP_DEVNET_DIR")]
         dir: PathBuf,
-        /// Size of the price drop in basis points.
+        /// Size of the price drop of every collateral, in basis points.
         #[arg(long, default_value_t = 2_500)]
         drop_bps: u32,
+        /// Steps the drop is applied in (each one a volatility observation in the router).
+        #[arg(long, default_value_t = backstop_devnet::scenario::DEFAULT_CRASH_STEPS)]
+        steps: u32,
+        /// Time between steps.
+        #[arg(long, default_value_t = backstop_devnet::scenario::DEFAULT_STEP_INTERVAL.as_millis() as u64, value_name = "MS")]
+        step_ms: u64,
         /// How long to wait for every under-water account to be settled.
         #[arg(long, default_value = "120", value_name = "SECONDS")]
         settle_timeout: u64,
@@ -65,7 +71,7 @@ async fn main() -> eyre::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Up { chains, nodes, threshold, solvers, dir, drop_bps, settle_timeout, no_scenario, keep_running } => {
+        Command::Up { chains, nodes, threshold, solvers, dir, drop_bps, steps, step_ms, settle_timeout, no_scenario, keep_running } => {
             let devnet = Devnet::builder()
                 .chains(chains)
                 .nodes(nodes)
@@ -75,7 +81,11 @@ async fn main() -> eyre::Result<()> {
                 .start()
                 .await
                 .wrap_err("devnet failed to start")?;
-            let result = if no_scenario { Ok(()) } else { run_crash(&devnet, drop_bps, Duration::from_secs(settle_timeout)).await };
+            let result = if no_scenario {
+                Ok(())
+            } else {
+                run_crash(&devnet, drop_bps, steps, Duration::from_millis(step_ms), Duration::from_secs(settle_timeout)).await
+            };
             if keep_running || no_scenario {
                 eprintln!("[devnet] running; manifest at {}; Ctrl-C to stop", devnet.dir().join("manifest.json").display());
                 let mut refresh = tokio::time::interval(FEED_REFRESH);
@@ -101,8 +111,8 @@ async fn main() -> eyre::Result<()> {
     }
 }
 
-async fn run_crash(devnet: &Devnet, drop_bps: u32, timeout: Duration) -> eyre::Result<()> {
-    let crash = devnet.crash(drop_bps).await?;
+async fn run_crash(devnet: &Devnet, drop_bps: u32, steps: u32, step_interval: Duration, timeout: Duration) -> eyre::Result<()> {
+    let crash = devnet.crash_in_steps(drop_bps, steps, step_interval).await?;
     let observed = devnet.await_settlement(&crash, timeout).await?;
     // Accounts still under after one close-factor liquidation get further rounds.
     devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;

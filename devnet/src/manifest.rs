@@ -32,8 +32,8 @@ pub struct ChainEntry {
 pub struct AccountEntry {
     pub address: Address,
     pub key: B256,
-    /// WETH wei.
-    pub collateral: String,
+    /// Token wei deposited, by collateral symbol.
+    pub collateral: std::collections::BTreeMap<String, String>,
     /// USD wei.
     pub debt: String,
     pub collateral_ratio_bps: u32,

@@ -1,13 +1,16 @@
-//! The devnet market on one chain: tokens, price feed, MarginEngine and
-//! LiquidationSettlement, wired and registered; then accounts opened at chosen leverage.
+//! The devnet market on one chain: the USD debt token, several collateral tokens each
+//! priced by two mock feeds through an `OracleRouter`, a `MarginEngine` (with the
+//! `InsuranceFund` it deploys) and a `LiquidationSettlement`, wired and registered; then
+//! accounts opened at chosen leverage.
 //!
-//! The health math here mirrors `MarginEngine` exactly (same rounding), so the devnet can
-//! say in advance which accounts a price drop puts under maintenance.
+//! The devnet does not mirror the engine's health math (haircuts depend on the router's
+//! live volatility): which accounts a scenario puts under maintenance is read from the
+//! chain (`isLiquidatable`), and the devnet tests check the default profiles against the
+//! real contracts.
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::signers::local::PrivateKeySigner;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, TestToken};
+use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
 use serde::Serialize;
 
 use crate::chain::LocalChain;
@@ -15,18 +18,62 @@ use crate::keys::EvmKey;
 use crate::DevnetError;
 
 pub const WAD: u128 = 1_000_000_000_000_000_000;
-/// The devnet feed reports 8 decimals, like Chainlink's USD feeds.
+/// The devnet feeds report 8 decimals, like Chainlink's USD feeds.
 pub const FEED_DECIMALS: u8 = 8;
 const FEED_SCALE: u128 = 10_000_000_000; // 1e18 / 1e8
+/// Profiles give collateral amounts in thousandths of a token.
+const MILLI: u128 = WAD / 1_000;
+
+const fn wad_milli(milli: u64) -> u64 {
+    milli * 1_000_000_000_000_000
+}
+
+/// One collateral asset the devnet lists: its token, its feeds' starting price, the
+/// router's starting volatility and the engine's haircut and bonus for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollateralSpec {
+    pub symbol: String,
+    pub name: String,
+    /// USD per token at start, 8 decimals (every feed of the asset starts here).
+    pub initial_price: u128,
+    /// Feeds publishing this asset's price (the router takes their median; 2..=4).
+    pub feeds: usize,
+    /// One-hour volatility the router's EWMA starts from, WAD.
+    pub initial_volatility_wad: u128,
+    pub base_haircut_wad: u64,
+    pub volatility_multiplier_wad: u64,
+    pub max_haircut_wad: u64,
+    pub liquidation_bonus_wad: u64,
+}
+
+/// The router's rules, shared by every asset (`OracleRouter.AssetConfig`).
+#[derive(Debug, Clone, Serialize)]
+pub struct OracleSettings {
+    /// Seconds after which a feed round is stale.
+    pub max_staleness: u32,
+    /// Seconds a recorded jump keeps the anomaly flag raised.
+    pub anomaly_cooldown: u32,
+    /// Largest spread between an asset's feeds before they count as disagreeing.
+    pub max_deviation_wad: u64,
+    /// Largest move between observations that is not an anomaly.
+    pub max_jump_wad: u64,
+    /// EWMA decay (lambda) of the variance estimate per observation.
+    pub ewma_decay_wad: u64,
+}
 
 /// Risk and market settings the devnet deploys with.
 #[derive(Debug, Clone, Serialize)]
 pub struct MarketParameters {
-    /// USD per WETH at start, 8 decimals.
-    pub initial_price: u128,
+    /// Listed in this order; [`PositionProfile::collateral_milli`] follows it.
+    pub collaterals: Vec<CollateralSpec>,
+    pub oracle: OracleSettings,
     pub maintenance_ratio_wad: u128,
-    pub liquidation_bonus_wad: u128,
+    pub initial_margin_ratio_wad: u128,
     pub close_factor_wad: u128,
+    /// Below this health ratio a whole debt may be repaid at once.
+    pub full_liquidation_health_wad: u128,
+    /// Debt below which a position is not worth liquidating twice, USD wei.
+    pub dust_debt: u128,
     /// Smallest premium the settlement accepts, USD wei.
     pub reserve_premium: u128,
     /// USD the engine holds to lend.
@@ -38,10 +85,42 @@ pub struct MarketParameters {
 impl Default for MarketParameters {
     fn default() -> Self {
         Self {
-            initial_price: 2_000 * 100_000_000,
+            collaterals: vec![
+                CollateralSpec {
+                    symbol: "WETH".into(),
+                    name: "Wrapped Ether".into(),
+                    initial_price: 2_000 * 100_000_000,
+                    feeds: 2,
+                    initial_volatility_wad: 10_000_000_000_000_000, // 1% per hour
+                    base_haircut_wad: wad_milli(20),
+                    volatility_multiplier_wad: wad_milli(500),
+                    max_haircut_wad: wad_milli(300),
+                    liquidation_bonus_wad: wad_milli(50),
+                },
+                CollateralSpec {
+                    symbol: "WBTC".into(),
+                    name: "Wrapped Bitcoin".into(),
+                    initial_price: 60_000 * 100_000_000,
+                    feeds: 2,
+                    initial_volatility_wad: 8_000_000_000_000_000, // 0.8% per hour
+                    base_haircut_wad: wad_milli(50),
+                    volatility_multiplier_wad: wad_milli(500),
+                    max_haircut_wad: wad_milli(300),
+                    liquidation_bonus_wad: wad_milli(60),
+                },
+            ],
+            oracle: OracleSettings {
+                max_staleness: 3_600,
+                anomaly_cooldown: 60,
+                max_deviation_wad: wad_milli(20),
+                max_jump_wad: wad_milli(250),
+                ewma_decay_wad: wad_milli(940),
+            },
             maintenance_ratio_wad: 1_100_000_000_000_000_000,
-            liquidation_bonus_wad: 50_000_000_000_000_000,
+            initial_margin_ratio_wad: 1_250_000_000_000_000_000,
             close_factor_wad: 500_000_000_000_000_000,
+            full_liquidation_health_wad: 900_000_000_000_000_000,
+            dust_debt: 10 * WAD,
             reserve_premium: 1_000_000_000_000_000,
             engine_liquidity: 10_000_000 * WAD,
             executor_float: 1_000_000 * WAD,
@@ -49,46 +128,62 @@ impl Default for MarketParameters {
     }
 }
 
-/// How one account is opened: collateral posted and the collateral-to-debt ratio at the
-/// initial price (basis points; the engine's initial margin is 1.25 = 12_500).
-#[derive(Debug, Clone, Copy, Serialize)]
+/// How one account is opened: collateral posted per listed asset (thousandths of a token,
+/// in [`MarketParameters::collaterals`] order) and the ratio of its market value to the
+/// debt at the initial prices (basis points). The engine's initial margin applies to the
+/// haircut value, so a ratio needs headroom above 1.25 (about 1.31 at the starting haircuts).
+#[derive(Debug, Clone, Serialize)]
 pub struct PositionProfile {
-    pub collateral_weth: u64,
+    pub collateral_milli: Vec<u64>,
     pub collateral_ratio_bps: u32,
 }
 
-/// Six accounts from aggressive to conservative. After a 25% drop the first three sit
-/// between 1.05 and 1.10 (under maintenance, above water, and each liquidation improves
-/// them); the last three stay healthy. `tests` below pins this down.
+/// Six accounts from aggressive to conservative, mixing WETH and WBTC. A 25% drop of both
+/// assets in three steps drives the router's volatility up until both haircuts hit their
+/// 30% ceiling; then the first three are under maintenance (the first two below the full
+/// liquidation line, the third between it and 1.0) and the last three stay healthy. Every
+/// account stays above water with room for the bonus (market value at least 1.41 × debt), so
+/// each liquidation improves it and none leaves a shortfall. `tests/it` checks this
+/// against the real contracts.
 pub fn default_profiles() -> Vec<PositionProfile> {
-    [(5, 14_100), (8, 14_400), (10, 14_600), (12, 15_500), (15, 19_000), (20, 28_000)]
-        .into_iter()
-        .map(|(collateral_weth, collateral_ratio_bps)| PositionProfile { collateral_weth, collateral_ratio_bps })
-        .collect()
+    // (WETH, WBTC) in thousandths, market value / debt in bps; value at $2000 / $60000.
+    [
+        ((4_000, 200), 15_000),   // $20k, half and half
+        ((6_000, 100), 18_500),   // $18k, mostly WETH
+        ((2_500, 250), 20_000),   // $20k, mostly WBTC
+        ((8_000, 150), 23_000),   // $25k
+        ((12_000, 0), 28_000),    // $24k, WETH only
+        ((0, 500), 40_000),       // $30k, WBTC only
+    ]
+    .into_iter()
+    .map(|((weth, wbtc), collateral_ratio_bps)| PositionProfile { collateral_milli: vec![weth, wbtc], collateral_ratio_bps })
+    .collect()
 }
 
 impl PositionProfile {
-    pub fn collateral(&self) -> U256 {
-        U256::from(self.collateral_weth) * U256::from(WAD)
+    /// Token amount (wei) of the `index`th listed collateral.
+    pub fn collateral(&self, index: usize) -> U256 {
+        U256::from(self.collateral_milli.get(index).copied().unwrap_or(0)) * U256::from(MILLI)
     }
 
-    /// Debt borrowed at `feed_price` (8 decimals): value / ratio, rounded down so the
-    /// account is never below its profile.
-    pub fn debt(&self, feed_price: u128) -> U256 {
-        collateral_value(self.collateral(), feed_price) * U256::from(10_000u32) / U256::from(self.collateral_ratio_bps)
+    /// Market value of the collateral at the collaterals' initial prices, USD wei.
+    pub fn market_value(&self, parameters: &MarketParameters) -> U256 {
+        parameters
+            .collaterals
+            .iter()
+            .enumerate()
+            .fold(U256::ZERO, |sum, (index, spec)| sum + market_value(self.collateral(index), spec.initial_price))
+    }
+
+    /// Debt borrowed at the initial prices: market value / ratio, rounded down.
+    pub fn debt(&self, parameters: &MarketParameters) -> U256 {
+        self.market_value(parameters) * U256::from(10_000u32) / U256::from(self.collateral_ratio_bps)
     }
 }
 
-/// Collateral value in USD wei, rounded down (engine: `mulWadDown`).
-pub fn collateral_value(collateral: U256, feed_price: u128) -> U256 {
-    collateral * U256::from(feed_price) * U256::from(FEED_SCALE) / U256::from(WAD)
-}
-
-/// `MarginEngine.isLiquidatable` for given balances and price.
-pub fn is_liquidatable(collateral: U256, debt: U256, feed_price: u128, maintenance_ratio_wad: u128) -> bool {
-    let wad = U256::from(WAD);
-    let requirement = (debt * U256::from(maintenance_ratio_wad)).div_ceil(wad);
-    !debt.is_zero() && collateral_value(collateral, feed_price) < requirement
+/// Market value (no haircut) of `units` at `feed_price` (8 decimals), USD wei, rounded down.
+pub fn market_value(units: U256, feed_price: u128) -> U256 {
+    units * U256::from(feed_price) * U256::from(FEED_SCALE) / U256::from(WAD)
 }
 
 /// A feed price as the feed's `int256` answer (devnet prices are far below 2^255).
@@ -101,19 +196,43 @@ pub fn dropped_price(feed_price: u128, drop_bps: u32) -> u128 {
     feed_price * u128::from(10_000 - drop_bps.min(10_000)) / 10_000
 }
 
+/// The prices a drop of `drop_bps` passes through in `steps` equal steps (the last is
+/// [`dropped_price`]).
+pub fn step_prices(feed_price: u128, drop_bps: u32, steps: u32) -> Vec<u128> {
+    let steps = steps.max(1);
+    (1..=steps).map(|step| dropped_price(feed_price, drop_bps.min(10_000) * step / steps)).collect()
+}
+
+/// One listed collateral as deployed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployedCollateral {
+    pub symbol: String,
+    pub token: Address,
+    /// The asset's feeds, all moved together by scenarios.
+    pub feeds: Vec<Address>,
+}
+
 /// Addresses of one chain's deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
     pub admin: Address,
     pub usd: Address,
-    pub weth: Address,
-    pub feed: Address,
+    pub collaterals: Vec<DeployedCollateral>,
+    pub oracle_router: Address,
     pub engine: Address,
+    /// The engine's `InsuranceFund`.
+    pub insurance_fund: Address,
     pub settlement: Address,
     pub market_id: B256,
-    /// The insurance fund: receives every premium.
+    /// Registered with the settlement to receive every premium: the insurance fund.
     pub beneficiary: Address,
     pub deploy_block: u64,
+}
+
+impl Deployment {
+    pub fn collateral(&self, symbol: &str) -> Option<&DeployedCollateral> {
+        self.collaterals.iter().find(|collateral| collateral.symbol == symbol)
+    }
 }
 
 /// An opened account.
@@ -121,7 +240,8 @@ pub struct Deployment {
 pub struct Position {
     pub key: EvmKey,
     pub profile: PositionProfile,
-    pub collateral: U256,
+    /// (token, amount deposited) per listed collateral, zero amounts included.
+    pub collateral: Vec<(Address, U256)>,
     pub debt: U256,
 }
 
@@ -131,7 +251,8 @@ impl Position {
     }
 }
 
-/// Deploys tokens, feed, engine and settlement, wires them and registers the market.
+/// Deploys tokens, feeds, router, engine (and its insurance fund) and settlement, wires
+/// them and registers the market with the insurance fund as beneficiary.
 pub async fn deploy(
     chain: &LocalChain,
     parameters: &MarketParameters,
@@ -142,39 +263,80 @@ pub async fn deploy(
     let provider = &chain.provider;
     let admin = chain.deployer_address();
     let deploy_block = provider.get_block_number().await.map_err(|error| chain.error("read block number", error))?;
+    if parameters.collaterals.is_empty() {
+        return Err(DevnetError::Setup("at least one collateral asset is needed".into()));
+    }
 
     let usd = TestToken::deploy(provider, "USD".into(), "USD".into())
         .await
         .map_err(|error| chain.error("deploy USD token", error))?;
-    let weth = TestToken::deploy(provider, "Wrapped Ether".into(), "WETH".into())
+    let router =
+        OracleRouter::deploy(provider, admin).await.map_err(|error| chain.error("deploy OracleRouter", error))?;
+    let oracle = &parameters.oracle;
+    let config = OracleRouter::AssetConfig {
+        maxStaleness: oracle.max_staleness,
+        anomalyCooldown: oracle.anomaly_cooldown,
+        maxDeviationWad: oracle.max_deviation_wad,
+        maxJumpWad: oracle.max_jump_wad,
+        ewmaDecayWad: oracle.ewma_decay_wad,
+    };
+    let mut collaterals = Vec::new();
+    for spec in &parameters.collaterals {
+        let token = TestToken::deploy(provider, spec.name.clone(), spec.symbol.clone())
+            .await
+            .map_err(|error| chain.error(&format!("deploy {} token", spec.symbol), error))?;
+        let mut feeds = Vec::new();
+        for _ in 0..spec.feeds {
+            let feed = MockPriceFeed::deploy(provider, FEED_DECIMALS, feed_answer(spec.initial_price))
+                .await
+                .map_err(|error| chain.error(&format!("deploy {} price feed", spec.symbol), error))?;
+            feeds.push(*feed.address());
+        }
+        chain
+            .confirm(
+                &format!("router.setAsset({})", spec.symbol),
+                router
+                    .setAsset(*token.address(), feeds.clone(), config.clone(), U256::from(spec.initial_volatility_wad))
+                    .send()
+                    .await,
+            )
+            .await?;
+        collaterals.push(DeployedCollateral { symbol: spec.symbol.clone(), token: *token.address(), feeds });
+    }
+
+    let risk = MarginEngine::RiskParams {
+        maintenanceRatioWad: U256::from(parameters.maintenance_ratio_wad),
+        initialMarginRatioWad: U256::from(parameters.initial_margin_ratio_wad),
+        closeFactorWad: U256::from(parameters.close_factor_wad),
+        fullLiquidationHealthWad: U256::from(parameters.full_liquidation_health_wad),
+        dustDebt: U256::from(parameters.dust_debt),
+    };
+    let engine = MarginEngine::deploy(provider, admin, *usd.address(), *router.address(), risk)
         .await
-        .map_err(|error| chain.error("deploy WETH token", error))?;
-    let feed = MockPriceFeed::deploy(provider, FEED_DECIMALS, feed_answer(parameters.initial_price))
-        .await
-        .map_err(|error| chain.error("deploy price feed", error))?;
-    let engine = MarginEngine::deploy(
-        provider,
-        admin,
-        *usd.address(),
-        *weth.address(),
-        *feed.address(),
-        U256::from(parameters.maintenance_ratio_wad),
-        U256::from(parameters.liquidation_bonus_wad),
-        U256::from(parameters.close_factor_wad),
-    )
-    .await
-    .map_err(|error| chain.error("deploy MarginEngine", error))?;
+        .map_err(|error| chain.error("deploy MarginEngine", error))?;
+    for (spec, deployed) in parameters.collaterals.iter().zip(&collaterals) {
+        let params = MarginEngine::CollateralParams {
+            baseHaircutWad: spec.base_haircut_wad,
+            volatilityMultiplierWad: spec.volatility_multiplier_wad,
+            maxHaircutWad: spec.max_haircut_wad,
+            liquidationBonusWad: spec.liquidation_bonus_wad,
+        };
+        chain
+            .confirm(&format!("engine.addCollateral({})", spec.symbol), engine.addCollateral(deployed.token, params).send().await)
+            .await?;
+    }
+    let insurance_fund =
+        engine.insuranceFund().call().await.map_err(|error| chain.error("engine.insuranceFund", error))?;
+
     let settlement = LiquidationSettlement::deploy(provider, admin, attesters, U256::from(threshold))
         .await
         .map_err(|error| chain.error("deploy LiquidationSettlement", error))?;
-
     chain.confirm("engine.setSettlement", engine.setSettlement(*settlement.address()).send().await).await?;
-    let beneficiary = PrivateKeySigner::random().address();
     chain
         .confirm(
             "settlement.registerMarket",
             settlement
-                .registerMarket(*engine.address(), beneficiary, U256::from(parameters.reserve_premium))
+                .registerMarket(*engine.address(), insurance_fund, U256::from(parameters.reserve_premium))
                 .send()
                 .await,
         )
@@ -190,36 +352,47 @@ pub async fn deploy(
     Ok(Deployment {
         admin,
         usd: *usd.address(),
-        weth: *weth.address(),
-        feed: *feed.address(),
+        collaterals,
+        oracle_router: *router.address(),
         engine: *engine.address(),
+        insurance_fund,
         settlement: *settlement.address(),
         market_id: backstop_protocol::id::market_id(*engine.address()),
-        beneficiary,
+        beneficiary: insurance_fund,
         deploy_block,
     })
 }
 
-/// Opens one account per profile: mint WETH, approve, deposit, borrow.
+/// Opens one account per profile: mint each collateral, approve, deposit, then borrow.
 pub async fn open_positions(
     chain: &LocalChain,
     deployment: &Deployment,
     parameters: &MarketParameters,
     accounts: &[(EvmKey, PositionProfile)],
 ) -> Result<Vec<Position>, DevnetError> {
-    let weth = TestToken::new(deployment.weth, &chain.provider);
     let engine = MarginEngine::new(deployment.engine, &chain.provider);
     let mut positions = Vec::new();
     for (key, profile) in accounts {
         let account = key.address();
-        let collateral = profile.collateral();
-        let debt = profile.debt(parameters.initial_price);
+        let debt = profile.debt(parameters);
         chain.fund_gas(account).await?;
-        chain.confirm("mint collateral", weth.mint(account, collateral).send().await).await?;
-        chain.confirm("approve collateral", weth.approve(deployment.engine, collateral).from(account).send().await).await?;
-        chain.confirm("deposit", engine.deposit(collateral).from(account).send().await).await?;
-        chain.confirm("borrow", engine.borrow(debt).from(account).send().await).await?;
-        positions.push(Position { key: key.clone(), profile: *profile, collateral, debt });
+        let mut collateral = Vec::new();
+        for (index, deployed) in deployment.collaterals.iter().enumerate() {
+            let amount = profile.collateral(index);
+            collateral.push((deployed.token, amount));
+            if amount.is_zero() {
+                continue;
+            }
+            let token = TestToken::new(deployed.token, &chain.provider);
+            let step = |what: &str| format!("{what} {}", deployed.symbol);
+            chain.confirm(&step("mint"), token.mint(account, amount).send().await).await?;
+            chain.confirm(&step("approve"), token.approve(deployment.engine, amount).from(account).send().await).await?;
+            chain.confirm(&step("deposit"), engine.deposit(deployed.token, amount).from(account).send().await).await?;
+        }
+        if !debt.is_zero() {
+            chain.confirm("borrow", engine.borrow(debt).from(account).send().await).await?;
+        }
+        positions.push(Position { key: key.clone(), profile: profile.clone(), collateral, debt });
     }
     Ok(positions)
 }
@@ -229,39 +402,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_quarter_drop_puts_exactly_the_three_most_leveraged_under_maintenance() {
+    fn profiles_list_an_amount_per_collateral_and_stay_above_water_after_a_quarter_drop() {
         let parameters = MarketParameters::default();
-        let crashed = dropped_price(parameters.initial_price, 2_500);
-        let under: Vec<bool> = default_profiles()
-            .iter()
-            .map(|profile| {
-                let debt = profile.debt(parameters.initial_price);
-                assert!(
-                    !is_liquidatable(profile.collateral(), debt, parameters.initial_price, parameters.maintenance_ratio_wad),
-                    "every account opens healthy"
-                );
-                is_liquidatable(profile.collateral(), debt, crashed, parameters.maintenance_ratio_wad)
-            })
-            .collect();
-        assert_eq!(under, [true, true, true, false, false, false]);
-    }
-
-    #[test]
-    fn under_water_accounts_stay_above_one_plus_bonus_so_liquidation_helps() {
-        let parameters = MarketParameters::default();
-        let crashed = dropped_price(parameters.initial_price, 2_500);
         for profile in default_profiles() {
-            let debt = profile.debt(parameters.initial_price);
-            let value = collateral_value(profile.collateral(), crashed);
-            let bonus_line = debt * U256::from(WAD + parameters.liquidation_bonus_wad) / U256::from(WAD);
-            assert!(value > bonus_line, "{profile:?} would sink deeper with each liquidation");
+            assert_eq!(profile.collateral_milli.len(), parameters.collaterals.len(), "{profile:?}");
+            // Market value after -25% must cover the debt with the largest bonus on top
+            // (no shortfall for the insurance fund to absorb).
+            let after = profile.market_value(&parameters) * U256::from(7_500u32) / U256::from(10_000u32);
+            let debt = profile.debt(&parameters);
+            assert!(after * U256::from(1_000u32) > debt * U256::from(1_070u32), "{profile:?}");
         }
     }
 
     #[test]
-    fn every_profile_respects_initial_margin() {
-        for profile in default_profiles() {
-            assert!(profile.collateral_ratio_bps > 12_500, "{profile:?}");
-        }
+    fn the_mixed_profile_values_both_assets() {
+        let parameters = MarketParameters::default();
+        let profile = PositionProfile { collateral_milli: vec![4_000, 200], collateral_ratio_bps: 15_000 };
+        assert_eq!(profile.market_value(&parameters), U256::from(20_000 * WAD));
+        assert_eq!(profile.debt(&parameters), U256::from(20_000 * WAD) * U256::from(2u8) / U256::from(3u8));
+    }
+
+    #[test]
+    fn a_drop_in_steps_ends_at_the_dropped_price() {
+        assert_eq!(step_prices(2_000, 2_500, 3), vec![1_833, 1_666, 1_500]);
+        assert_eq!(step_prices(2_000, 2_500, 0), vec![1_500]);
+        assert_eq!(dropped_price(2_000, 20_000), 0);
     }
 }

@@ -12,7 +12,9 @@ use crate::market::WAD;
 pub struct Report {
     pub scenario: String,
     pub drop_bps: u32,
-    /// Wall-clock seconds from the price drop until every under-water account had settled.
+    /// Steps the drop was applied in.
+    pub steps: u32,
+    /// Wall-clock seconds from the first step of the drop until every under-water account had settled.
     pub wall_seconds: f64,
     pub chains: Vec<ChainReport>,
 }
@@ -20,8 +22,10 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainReport {
     pub chain_id: u64,
-    /// Block that carried the price drop.
+    /// Block that carried the first step of the price drop.
     pub crash_block: u64,
+    /// Block of every step (the last carries the final prices).
+    pub step_blocks: Vec<u64>,
     /// Block all figures below are read at.
     pub snapshot_block: u64,
     pub accounts_under: Vec<Address>,
@@ -40,10 +44,62 @@ pub struct ChainReport {
     /// Beneficiary (insurance fund) USD balance change across the run.
     #[serde(serialize_with = "decimal")]
     pub beneficiary_delta: U256,
+    /// Every collateral's price, volatility and haircut before and after the crash.
+    pub assets: Vec<AssetReport>,
     /// From the block an account went under to its first settlement.
     pub latency_blocks: Stats,
     /// Wall clock, from the drop's confirmation to the devnet observing the Settled log.
     pub latency_ms: Stats,
+}
+
+/// One collateral across the crash, read from the `OracleRouter` and the engine (all WAD).
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetReport {
+    pub symbol: String,
+    #[serde(serialize_with = "decimal")]
+    pub price_before: U256,
+    #[serde(serialize_with = "decimal")]
+    pub price_after: U256,
+    /// The router's one-hour realised volatility (`router.volatility`).
+    #[serde(serialize_with = "decimal")]
+    pub volatility_before: U256,
+    #[serde(serialize_with = "decimal")]
+    pub volatility_after: U256,
+    /// The engine's haircut on this collateral (`engine.haircutOf`).
+    #[serde(serialize_with = "decimal")]
+    pub haircut_before: U256,
+    #[serde(serialize_with = "decimal")]
+    pub haircut_after: U256,
+    /// The router's anomaly bitmask after the last step (0 = sound).
+    pub flags_after: u64,
+}
+
+impl AssetReport {
+    /// "WETH 2000.00 → 1500.00 USD, volatility 1.00% → 137.21%/h, haircut 2.50% → 30.00%"
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} → {} USD, volatility {} → {}/h, haircut {} → {}{}",
+            self.symbol,
+            cents(self.price_before),
+            cents(self.price_after),
+            percent(self.volatility_before),
+            percent(self.volatility_after),
+            percent(self.haircut_before),
+            percent(self.haircut_after),
+            if self.flags_after == 0 { String::new() } else { format!(" (anomaly flags {})", self.flags_after) }
+        )
+    }
+}
+
+/// A WAD amount with two decimals, rounded down.
+fn cents(amount: U256) -> String {
+    let hundredths = amount / U256::from(WAD / 100);
+    format!("{}.{:0>2}", hundredths / U256::from(100u8), hundredths % U256::from(100u8))
+}
+
+/// A WAD fraction as a percentage with two decimals, rounded down.
+fn percent(fraction: U256) -> String {
+    format!("{}%", cents(fraction * U256::from(100u8)))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,18 +164,24 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n=== {} report: price -{}.{:02}% ; all under-water accounts settled after {:.1}s ===",
+            "\n=== {} report: collateral prices -{}.{:02}% in {} step(s) ; all under-water accounts settled after {:.1}s ===",
             self.scenario,
             self.drop_bps / 100,
             self.drop_bps % 100,
+            self.steps,
             self.wall_seconds
         );
         for chain in &self.chains {
             let _ = writeln!(
                 out,
-                "\nchain {}: crash at block {}, snapshot at block {}",
-                chain.chain_id, chain.crash_block, chain.snapshot_block
+                "\nchain {}: crash in blocks {}, snapshot at block {}",
+                chain.chain_id,
+                chain.step_blocks.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+                chain.snapshot_block
             );
+            for asset in &chain.assets {
+                let _ = writeln!(out, "  {}", asset.summary());
+            }
             let _ = writeln!(
                 out,
                 "  accounts under maintenance: {} | liquidated: {} | settlements: {} | healthy untouched: {}/{} | still liquidatable: {}",
@@ -183,6 +245,13 @@ mod tests {
         let stats = Stats::of(vec![5, 1, 3, 2, 4]);
         assert_eq!((stats.count, stats.min, stats.p50, stats.p95, stats.max), (5, 1, 3, 5, 5));
         assert_eq!(Stats::of(vec![]).count, 0);
+    }
+
+    #[test]
+    fn percentages_and_cents_round_down() {
+        assert_eq!(percent(U256::from(25_000_000_000_000_000u128)), "2.50%");
+        assert_eq!(percent(U256::from(1_372_199_000_000_000_000u128)), "137.21%");
+        assert_eq!(cents(U256::from(1_500 * WAD + WAD / 3)), "1500.33");
     }
 
     #[test]

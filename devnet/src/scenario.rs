@@ -1,7 +1,9 @@
 //! Price scenarios run against a started devnet, and the report they end with.
-//! The crash: every chain's feed drops at once; the devnet records which accounts went
-//! under in which block, waits until each has been liquidated through `settle`, and then
-//! reads the outcome back from the chains.
+//! The crash: every collateral's feeds drop together, in a few steps, on every chain at
+//! once; after each step the devnet records the new observation in the `OracleRouter`, so
+//! its volatility estimate (and with it every haircut) rises as the market falls. The
+//! devnet asks the chain which accounts each step put under maintenance, waits until each
+//! has been liquidated through `settle`, and then reads the outcome back from the chains.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -9,78 +11,150 @@ use std::time::{Duration, Instant};
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, TestToken};
+use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
 use futures::future::try_join_all;
 
-use crate::market::{dropped_price, feed_answer};
-use crate::report::{ChainReport, Report, SettlementRecord, Stats};
+use crate::market::{dropped_price, feed_answer, step_prices};
+use crate::report::{AssetReport, ChainReport, Report, SettlementRecord, Stats};
 use crate::{Devnet, DevnetChain, DevnetError};
 
 /// How often progress is printed while waiting.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
+/// Steps a crash takes by default, and the time between them.
+pub const DEFAULT_CRASH_STEPS: u32 = 3;
+pub const DEFAULT_STEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Fixed gas limits: anvil estimates against the latest block, whose timestamp may equal a
+/// feed's `updatedAt` (making that store look free), and estimates `router.update` before
+/// the new rounds exist (when it records nothing). Both estimates come out too low.
+const SET_PRICE_GAS: u64 = 200_000;
+const ROUTER_UPDATE_GAS: u64 = 400_000;
 
 /// A price drop applied to every chain.
 #[derive(Debug, Clone)]
 pub struct Crash {
     pub drop_bps: u32,
-    pub price: u128,
+    pub steps: u32,
     pub started: Instant,
+    /// (symbol, feed price before, feed price after), 8 decimals.
+    pub prices: Vec<(String, u128, u128)>,
     pub chains: Vec<ChainCrash>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ChainCrash {
     pub chain_id: u64,
-    /// The block that carried the new price: under-water accounts went under here.
+    /// The block that carried the first step: settlements are looked for from here.
     pub block: u64,
-    /// When the devnet saw that block's receipt.
+    /// The block of every step (the last carries the final prices).
+    pub step_blocks: Vec<u64>,
+    /// When the devnet saw the first step's receipt.
     pub confirmed_at: Instant,
-    /// Accounts liquidatable at `block`.
+    /// Accounts liquidatable at some step's block, in opening order.
     pub under: Vec<Address>,
+    /// For each account in `under`: the step block it was first liquidatable at, and when
+    /// the devnet saw that block.
+    pub under_since: HashMap<Address, (u64, Instant)>,
+    /// Accounts liquidatable at no step.
     pub healthy: Vec<Address>,
-    /// Beneficiary USD balance just before the drop.
+    /// Beneficiary (insurance fund) USD balance just before the first step.
     pub beneficiary_before: U256,
+    /// Price, volatility and haircut of every collateral before and after the crash.
+    pub assets: Vec<AssetReport>,
 }
 
 /// First settlement the devnet observed for each under-water account.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    /// (chain id, account) → (block of the first Settled event, ms after the drop).
+    /// (chain id, account) → (block of the first Settled event, ms after the account went under).
     pub first_settlement: HashMap<(u64, Address), (u64, u64)>,
     pub finished_after: Duration,
 }
 
 impl Devnet {
-    /// Drops the collateral price by `drop_bps` on every chain at once.
+    /// Drops every collateral price by `drop_bps` on every chain, in
+    /// [`DEFAULT_CRASH_STEPS`] steps [`DEFAULT_STEP_INTERVAL`] apart.
     pub async fn crash(&self, drop_bps: u32) -> Result<Crash, DevnetError> {
-        let price = dropped_price(self.parameters.initial_price, drop_bps);
-        eprintln!(
-            "[devnet] crash: WETH {} → {} USD on {} chain(s)",
-            self.parameters.initial_price / 100_000_000,
-            price / 100_000_000,
-            self.chains.len()
-        );
-        let started = Instant::now();
-        let chains = try_join_all(self.chains.iter().map(|chain| crash_chain(chain, price))).await?;
-        for chain in &chains {
-            eprintln!(
-                "[devnet]   chain {}: price set in block {}; {} account(s) under maintenance, {} healthy",
-                chain.chain_id,
-                chain.block,
-                chain.under.len(),
-                chain.healthy.len()
-            );
-        }
-        Ok(Crash { drop_bps, price, started, chains })
+        self.crash_in_steps(drop_bps, DEFAULT_CRASH_STEPS, DEFAULT_STEP_INTERVAL).await
     }
 
-    /// Re-publishes every feed's current answer: MarginEngine treats rounds older than an
-    /// hour as broken, so a long-running devnet must keep its feeds fresh.
+    /// Drops every collateral price by `drop_bps` on every chain, in `steps` equal steps
+    /// `interval` apart. Each step moves all feeds of all assets in one block, with
+    /// `router.update` for each asset in the same block (feeds of an asset never disagree,
+    /// and each step is one volatility observation).
+    pub async fn crash_in_steps(&self, drop_bps: u32, steps: u32, interval: Duration) -> Result<Crash, DevnetError> {
+        let steps = steps.max(1);
+        let prices: Vec<(String, u128, u128)> = self
+            .parameters
+            .collaterals
+            .iter()
+            .map(|spec| (spec.symbol.clone(), spec.initial_price, dropped_price(spec.initial_price, drop_bps)))
+            .collect();
+        let schedule: Vec<Vec<u128>> = {
+            let per_asset: Vec<Vec<u128>> =
+                self.parameters.collaterals.iter().map(|spec| step_prices(spec.initial_price, drop_bps, steps)).collect();
+            (0..steps as usize).map(|step| per_asset.iter().map(|prices| prices[step]).collect()).collect()
+        };
+        eprintln!(
+            "[devnet] crash: {} (-{}.{:02}%) in {steps} step(s) {}ms apart on {} chain(s)",
+            prices
+                .iter()
+                .map(|(symbol, before, after)| format!("{symbol} {} → {}", before / 100_000_000, after / 100_000_000))
+                .collect::<Vec<_>>()
+                .join(", "),
+            drop_bps / 100,
+            drop_bps % 100,
+            interval.as_millis(),
+            self.chains.len()
+        );
+
+        let mut progress: Vec<ChainProgress> = try_join_all(self.chains.iter().map(before_crash)).await?;
+        let started = Instant::now();
+        for (index, step_prices) in schedule.iter().enumerate() {
+            let step_started = Instant::now();
+            try_join_all(self.chains.iter().zip(progress.iter_mut()).map(|(chain, progress)| async move {
+                let (block, at) = apply_prices(chain, step_prices, "crash").await?;
+                progress.record_step(chain, block, at).await
+            }))
+            .await?;
+            for (chain, progress) in self.chains.iter().zip(&progress) {
+                eprintln!(
+                    "[devnet]   chain {}: step {}/{steps} in block {}; {} account(s) under maintenance so far",
+                    chain.chain.chain_id,
+                    index + 1,
+                    progress.step_blocks.last().copied().unwrap_or_default(),
+                    progress.under_since.len()
+                );
+            }
+            if index + 1 < schedule.len() {
+                tokio::time::sleep(interval.saturating_sub(step_started.elapsed())).await;
+            }
+        }
+
+        let chains = try_join_all(self.chains.iter().zip(progress).map(|(chain, progress)| progress.finish(chain))).await?;
+        for chain in &chains {
+            eprintln!(
+                "[devnet]   chain {}: {} account(s) under maintenance, {} healthy; {}",
+                chain.chain_id,
+                chain.under.len(),
+                chain.healthy.len(),
+                chain.assets.iter().map(AssetReport::summary).collect::<Vec<_>>().join(" ; ")
+            );
+        }
+        Ok(Crash { drop_bps, steps, started, prices, chains })
+    }
+
+    /// Re-publishes every feed's current answer and records it in the router: the router
+    /// treats rounds older than an hour as stale, so a long-running devnet must keep its
+    /// feeds fresh. (Each refresh is a zero return, so the volatility estimate decays.)
     pub async fn refresh_feeds(&self) -> Result<(), DevnetError> {
         for chain in &self.chains {
-            let feed = MockPriceFeed::new(chain.deployment.feed, &chain.chain.provider);
-            let answer = feed.answer().call().await.map_err(|error| chain.chain.error("feed.answer", error))?;
-            chain.chain.confirm("feed.setPrice (refresh)", feed.setPrice(answer).gas(200_000).send().await).await?;
+            let mut answers = Vec::new();
+            for collateral in &chain.deployment.collaterals {
+                let feed = MockPriceFeed::new(collateral.feeds[0], &chain.chain.provider);
+                let answer = feed.answer().call().await.map_err(|error| chain.chain.error("feed.answer", error))?;
+                answers.push(answer.into_raw().saturating_to::<u128>());
+            }
+            apply_prices(chain, &answers, "refresh").await?;
         }
         Ok(())
     }
@@ -105,9 +179,11 @@ impl Devnet {
                     .query()
                     .await
                     .map_err(|error| chain.chain.error("read Settled logs", error))?;
-                let elapsed_ms = u64::try_from(chain_crash.confirmed_at.elapsed().as_millis()).unwrap_or(u64::MAX);
                 for (event, log) in logs {
                     let block = log.block_number.unwrap_or(head);
+                    let since =
+                        chain_crash.under_since.get(&event.account).map(|(_, at)| *at).unwrap_or(chain_crash.confirmed_at);
+                    let elapsed_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
                     observed.first_settlement.entry((chain.chain.chain_id, event.account)).or_insert((block, elapsed_ms));
                 }
                 next_block.insert(chain.chain.chain_id, head + 1);
@@ -217,46 +293,212 @@ impl Devnet {
         Ok(Report {
             scenario: "crash".into(),
             drop_bps: crash.drop_bps,
+            steps: crash.steps,
             wall_seconds: observed.finished_after.as_secs_f64(),
             chains,
         })
     }
 }
 
-async fn crash_chain(chain: &DevnetChain, price: u128) -> Result<ChainCrash, DevnetError> {
-    let provider = &chain.chain.provider;
-    let feed = MockPriceFeed::new(chain.deployment.feed, provider);
-    let engine = MarginEngine::new(chain.deployment.engine, provider);
-    let usd = TestToken::new(chain.deployment.usd, provider);
-    // A fixed gas limit: anvil estimates against the latest block, whose timestamp may equal
-    // the feed's `updatedAt`, which makes that store look free and the estimate too low.
-    let receipt =
-        chain.chain.confirm("feed.setPrice", feed.setPrice(feed_answer(price)).gas(200_000).send().await).await?;
-    let confirmed_at = Instant::now();
-    let block = receipt.block_number.ok_or_else(|| chain.chain.error("feed.setPrice", "receipt without a block number"))?;
+/// What the devnet tracks on one chain while a crash is under way.
+struct ChainProgress {
+    beneficiary_before: U256,
+    before: Vec<AssetReading>,
+    step_blocks: Vec<u64>,
+    first_confirmed: Option<Instant>,
+    under_since: HashMap<Address, (u64, Instant)>,
+}
 
-    let mut under = Vec::new();
-    let mut healthy = Vec::new();
-    for position in &chain.positions {
-        let liquidatable = engine
-            .isLiquidatable(position.address())
-            .block(BlockId::number(block))
-            .call()
-            .await
-            .map_err(|error| chain.chain.error("engine.isLiquidatable", error))?;
-        if liquidatable {
-            under.push(position.address());
-        } else {
-            healthy.push(position.address());
-        }
-    }
+/// An asset's price (WAD), volatility and haircut (WAD) and anomaly flags at one block.
+#[derive(Debug, Clone, Copy)]
+struct AssetReading {
+    price_wad: U256,
+    volatility_wad: U256,
+    haircut_wad: U256,
+    flags: U256,
+}
+
+async fn before_crash(chain: &DevnetChain) -> Result<ChainProgress, DevnetError> {
+    let provider = &chain.chain.provider;
+    wait_past_last_observation(chain).await?;
+    let head = provider.get_block_number().await.map_err(|error| chain.chain.error("read head", error))?;
+    let usd = TestToken::new(chain.deployment.usd, provider);
     let beneficiary_before = usd
         .balanceOf(chain.deployment.beneficiary)
-        .block(BlockId::number(block.saturating_sub(1)))
+        .block(BlockId::number(head))
         .call()
         .await
         .map_err(|error| chain.chain.error("usd.balanceOf(beneficiary)", error))?;
-    Ok(ChainCrash { chain_id: chain.chain.chain_id, block, confirmed_at, under, healthy, beneficiary_before })
+    let before = read_assets(chain, head).await?;
+    Ok(ChainProgress { beneficiary_before, before, step_blocks: Vec::new(), first_confirmed: None, under_since: HashMap::new() })
+}
+
+/// The router records a round only if it is newer than its last observation (by timestamp).
+/// Right after deployment the chain may still be in the second of the last observation;
+/// waits for a later block so the first step counts as an observation too.
+async fn wait_past_last_observation(chain: &DevnetChain) -> Result<(), DevnetError> {
+    let provider = &chain.chain.provider;
+    let router = OracleRouter::new(chain.deployment.oracle_router, provider);
+    let mut last_observation = 0u64;
+    for collateral in &chain.deployment.collaterals {
+        let state = router.stateOf(collateral.token).call().await.map_err(|error| chain.chain.error("router.stateOf", error))?;
+        last_observation = last_observation.max(state.observedAt.to::<u64>());
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let head = provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|error| chain.chain.error("read head block", error))?
+            .ok_or_else(|| chain.chain.error("read head block", "no latest block"))?;
+        if head.header.timestamp > last_observation || Instant::now() > deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl ChainProgress {
+    /// Notes the step's block and which accounts it put under maintenance (asked of the engine).
+    async fn record_step(&mut self, chain: &DevnetChain, block: u64, at: Instant) -> Result<(), DevnetError> {
+        self.step_blocks.push(block);
+        self.first_confirmed.get_or_insert(at);
+        let engine = MarginEngine::new(chain.deployment.engine, &chain.chain.provider);
+        for position in &chain.positions {
+            let account = position.address();
+            if self.under_since.contains_key(&account) {
+                continue;
+            }
+            let liquidatable = engine
+                .isLiquidatable(account)
+                .block(BlockId::number(block))
+                .call()
+                .await
+                .map_err(|error| chain.chain.error("engine.isLiquidatable", error))?;
+            if liquidatable {
+                self.under_since.insert(account, (block, at));
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(self, chain: &DevnetChain) -> Result<ChainCrash, DevnetError> {
+        let last = *self.step_blocks.last().ok_or_else(|| chain.chain.error("crash", "no step was applied"))?;
+        let after = read_assets(chain, last).await?;
+        let assets = chain
+            .deployment
+            .collaterals
+            .iter()
+            .zip(self.before.iter().zip(after))
+            .map(|(collateral, (before, after))| AssetReport {
+                symbol: collateral.symbol.clone(),
+                price_before: before.price_wad,
+                price_after: after.price_wad,
+                volatility_before: before.volatility_wad,
+                volatility_after: after.volatility_wad,
+                haircut_before: before.haircut_wad,
+                haircut_after: after.haircut_wad,
+                flags_after: after.flags.saturating_to(),
+            })
+            .collect();
+        let (under, healthy): (Vec<Address>, Vec<Address>) = chain
+            .positions
+            .iter()
+            .map(|position| position.address())
+            .partition(|account| self.under_since.contains_key(account));
+        Ok(ChainCrash {
+            chain_id: chain.chain.chain_id,
+            block: self.step_blocks[0],
+            step_blocks: self.step_blocks,
+            confirmed_at: self.first_confirmed.unwrap_or_else(Instant::now),
+            under,
+            under_since: self.under_since,
+            healthy,
+            beneficiary_before: self.beneficiary_before,
+            assets,
+        })
+    }
+}
+
+async fn read_assets(chain: &DevnetChain, block: u64) -> Result<Vec<AssetReading>, DevnetError> {
+    let provider = &chain.chain.provider;
+    let router = OracleRouter::new(chain.deployment.oracle_router, provider);
+    let engine = MarginEngine::new(chain.deployment.engine, provider);
+    let at = BlockId::number(block);
+    let mut readings = Vec::new();
+    for collateral in &chain.deployment.collaterals {
+        let peek = router
+            .peek(collateral.token)
+            .block(at)
+            .call()
+            .await
+            .map_err(|error| chain.chain.error(&format!("router.peek({})", collateral.symbol), error))?;
+        let haircut_wad = engine
+            .haircutOf(collateral.token)
+            .block(at)
+            .call()
+            .await
+            .map_err(|error| chain.chain.error(&format!("engine.haircutOf({})", collateral.symbol), error))?;
+        readings.push(AssetReading {
+            price_wad: peek.priceWad,
+            volatility_wad: peek.volatilityWad,
+            haircut_wad,
+            flags: peek.flags,
+        });
+    }
+    Ok(readings)
+}
+
+/// Publishes `prices` (8 decimals, one per collateral in deployment order) on every feed of
+/// each collateral and records each asset in the router, all in one block: mining pauses
+/// while the transactions are sent and resumes right after that block. Returns the block
+/// and when the devnet saw it.
+async fn apply_prices(chain: &DevnetChain, prices: &[u128], what: &str) -> Result<(u64, Instant), DevnetError> {
+    let local = &chain.chain;
+    local.pause_mining().await?;
+    let sent = send_price_batch(chain, prices, what).await;
+    // Mine whatever was sent, and resume 1 s blocks whether or not every send succeeded.
+    let mined = local.mine_block().await;
+    let resumed = local.start_interval_mining(1).await;
+    let pending = sent?;
+    mined?;
+    resumed?;
+    let mut block = None;
+    for (step, pending) in pending {
+        let receipt = local.confirm(&step, Ok(pending)).await?;
+        let receipt_block = receipt.block_number.ok_or_else(|| local.error(&step, "receipt without a block number"))?;
+        match block {
+            None => block = Some(receipt_block),
+            Some(first) if first != receipt_block => {
+                return Err(local.error(&step, format!("landed in block {receipt_block}, not with the rest in {first}")))
+            }
+            Some(_) => {}
+        }
+    }
+    let block = block.ok_or_else(|| local.error(what, "no price to publish"))?;
+    Ok((block, Instant::now()))
+}
+
+type PendingTx = alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>;
+
+async fn send_price_batch(chain: &DevnetChain, prices: &[u128], what: &str) -> Result<Vec<(String, PendingTx)>, DevnetError> {
+    let provider = &chain.chain.provider;
+    let router = OracleRouter::new(chain.deployment.oracle_router, provider);
+    let mut pending = Vec::new();
+    for (collateral, price) in chain.deployment.collaterals.iter().zip(prices) {
+        for (index, feed) in collateral.feeds.iter().enumerate() {
+            let step = format!("{what}: {} feed {index} setPrice", collateral.symbol);
+            let feed = MockPriceFeed::new(*feed, provider);
+            let tx = feed.setPrice(feed_answer(*price)).gas(SET_PRICE_GAS).send().await.map_err(|error| chain.chain.error(&step, error))?;
+            pending.push((step, tx));
+        }
+    }
+    for collateral in &chain.deployment.collaterals {
+        let step = format!("{what}: router.update({})", collateral.symbol);
+        let tx = router.update(collateral.token).gas(ROUTER_UPDATE_GAS).send().await.map_err(|error| chain.chain.error(&step, error))?;
+        pending.push((step, tx));
+    }
+    Ok(pending)
 }
 
 fn pending_accounts(crash: &Crash, observed: &Observed) -> Vec<(u64, Address)> {
@@ -272,7 +514,12 @@ fn describe_pending(pending: &[(u64, Address)], crash: &Crash) -> String {
     pending
         .iter()
         .map(|(chain_id, account)| {
-            let block = crash.chains.iter().find(|chain| chain.chain_id == *chain_id).map(|chain| chain.block).unwrap_or_default();
+            let block = crash
+                .chains
+                .iter()
+                .find(|chain| chain.chain_id == *chain_id)
+                .map(|chain| chain.under_since.get(account).map(|(block, _)| *block).unwrap_or(chain.block))
+                .unwrap_or_default();
             format!("{account} on chain {chain_id} (under since block {block})")
         })
         .collect::<Vec<_>>()
@@ -331,12 +578,15 @@ async fn chain_report(
     }
     let healthy_liquidated = crash.healthy.iter().filter(|account| liquidated.contains_key(*account)).copied().collect();
 
-    // Blocks come from the logs themselves; milliseconds only from what the devnet observed.
+    // From the step block that put each account under. Blocks come from the logs
+    // themselves; milliseconds only from what the devnet observed.
     let first_blocks: Vec<u64> = crash
         .under
         .iter()
-        .filter_map(|account| settlements.iter().find(|settlement| settlement.account == *account))
-        .map(|settlement| settlement.block.saturating_sub(crash.block))
+        .filter_map(|account| {
+            let since = crash.under_since.get(account).map(|(block, _)| *block).unwrap_or(crash.block);
+            settlements.iter().find(|settlement| settlement.account == *account).map(|settlement| settlement.block.saturating_sub(since))
+        })
         .collect();
     let first_ms: Vec<u64> = crash
         .under
@@ -346,6 +596,7 @@ async fn chain_report(
     Ok(ChainReport {
         chain_id: crash.chain_id,
         crash_block: crash.block,
+        step_blocks: crash.step_blocks.clone(),
         snapshot_block,
         accounts_under: crash.under.clone(),
         accounts_healthy: crash.healthy.clone(),
@@ -358,5 +609,6 @@ async fn chain_report(
         beneficiary_delta: beneficiary_after.saturating_sub(crash.beneficiary_before),
         latency_blocks: Stats::of(first_blocks),
         latency_ms: Stats::of(first_ms),
+        assets: crash.assets.clone(),
     })
 }

@@ -14,6 +14,7 @@ pub struct ChainTruth {
     pub settled: Vec<LiquidationSettlement::Settled>,
     /// Settlement nonce of every devnet account.
     pub nonces: BTreeMap<Address, U256>,
+    /// USD balance of the market's beneficiary, the engine's insurance fund.
     pub beneficiary_balance: U256,
 }
 
