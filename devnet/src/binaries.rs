@@ -40,10 +40,8 @@ fn cargo_binary(name: &str, env_var: &str) -> Result<PathBuf, DevnetError> {
     if let Some(path) = from_env(env_var)? {
         return Ok(path);
     }
-    let exe = std::env::current_exe().map_err(|source| DevnetError::Io {
-        path: PathBuf::from("<current executable>"),
-        source,
-    })?;
+    let exe = std::env::current_exe()
+        .map_err(|source| DevnetError::Io { path: PathBuf::from("<current executable>"), source })?;
     let mut searched = Vec::new();
     let mut dir = exe.parent();
     for _ in 0..2 {

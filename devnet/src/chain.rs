@@ -32,7 +32,12 @@ pub struct LocalChain {
 impl LocalChain {
     /// Starts anvil with `chain_id`, its output going to `log`. `signers` are the keys the
     /// provider may send from besides the deployer (anvil's first dev key).
-    pub fn spawn(anvil_path: &Path, chain_id: u64, log: &Path, signers: &[PrivateKeySigner]) -> Result<Self, DevnetError> {
+    pub fn spawn(
+        anvil_path: &Path,
+        chain_id: u64,
+        log: &Path,
+        signers: &[PrivateKeySigner],
+    ) -> Result<Self, DevnetError> {
         let mut anvil = Anvil::new()
             .path(anvil_path)
             .host("127.0.0.1")

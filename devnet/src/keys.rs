@@ -80,10 +80,8 @@ pub fn read_secret(path: &Path) -> Result<[u8; 32], DevnetError> {
     let text = std::fs::read_to_string(path).map_err(|source| DevnetError::Io { path: path.to_path_buf(), source })?;
     let trimmed = text.trim();
     let hex_digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
-    let bytes = hex::decode(hex_digits).map_err(|error| DevnetError::Config {
-        path: path.to_path_buf(),
-        reason: format!("not a hex key: {error}"),
-    })?;
+    let bytes = hex::decode(hex_digits)
+        .map_err(|error| DevnetError::Config { path: path.to_path_buf(), reason: format!("not a hex key: {error}") })?;
     bytes.try_into().map_err(|_| DevnetError::Config {
         path: path.to_path_buf(),
         reason: "a key file must hold exactly 32 bytes of hex".into(),

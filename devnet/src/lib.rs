@@ -31,7 +31,9 @@ use alloy::primitives::{Address, B256};
 use futures::future::try_join_all;
 
 pub use chain::LocalChain;
-pub use market::{CollateralSpec, DeployedCollateral, Deployment, MarketParameters, OracleSettings, Position, PositionProfile};
+pub use market::{
+    CollateralSpec, DeployedCollateral, Deployment, MarketParameters, OracleSettings, Position, PositionProfile,
+};
 pub use node::AuctionWindows;
 pub use report::Report;
 pub use scenario::{Crash, Observed};
@@ -341,7 +343,8 @@ impl DevnetBuilder {
         if let Some(node_binary) = node_binary {
             let addresses: Vec<String> = node_setups.iter().map(NodeSetup::listen_addr).collect();
             for setup in node_setups {
-                let others: Vec<String> = addresses.iter().filter(|address| **address != setup.listen_addr()).cloned().collect();
+                let others: Vec<String> =
+                    addresses.iter().filter(|address| **address != setup.listen_addr()).cloned().collect();
                 setup.write(&others, &watched, &self.windows)?;
                 let process = setup.start(&node_binary)?;
                 devnet.nodes.push(NodeProcess { setup, process, ready: None });
@@ -376,7 +379,8 @@ impl DevnetBuilder {
 
         devnet.manifest = devnet.build_manifest();
         let path = dir.join("manifest.json");
-        let json = serde_json::to_string_pretty(&devnet.manifest).map_err(|error| DevnetError::Setup(error.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&devnet.manifest).map_err(|error| DevnetError::Setup(error.to_string()))?;
         std::fs::write(&path, json).map_err(|source| DevnetError::Io { path: path.clone(), source })?;
         eprintln!("[devnet] manifest: {}", path.display());
         Ok(devnet)
@@ -425,7 +429,11 @@ impl Devnet {
                     dir: node.setup.dir.clone(),
                     config: node.setup.config_path(),
                     log: node.setup.log_path(),
-                    peer_id: node.ready.as_ref().map(|ready| ready.peer_id.clone()).unwrap_or_else(|| node.setup.peer.peer_id()),
+                    peer_id: node
+                        .ready
+                        .as_ref()
+                        .map(|ready| ready.peer_id.clone())
+                        .unwrap_or_else(|| node.setup.peer.peer_id()),
                     listen_addrs: node
                         .ready
                         .as_ref()
@@ -444,7 +452,11 @@ impl Devnet {
                     config: solver.setup.config_path(),
                     log: solver.setup.log_path(),
                     premium_bps: solver.setup.premium_bps,
-                    peer_id: solver.ready.as_ref().map(|ready| ready.peer_id.clone()).unwrap_or_else(|| solver.setup.peer.peer_id()),
+                    peer_id: solver
+                        .ready
+                        .as_ref()
+                        .map(|ready| ready.peer_id.clone())
+                        .unwrap_or_else(|| solver.setup.peer.peer_id()),
                     executor: solver.setup.executor.address(),
                     executor_key: solver.setup.executor.secret(),
                 })
@@ -459,7 +471,8 @@ impl Devnet {
 }
 
 fn temp_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     std::env::temp_dir().join(format!("backstop-devnet-{}-{nanos}", std::process::id()))
 }
 
@@ -485,7 +498,9 @@ fn prepare_dir(dir: &Path) -> Result<PathBuf, DevnetError> {
 
 fn create_parent(path: &Path) -> Result<(), DevnetError> {
     match path.parent() {
-        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| DevnetError::Io { path: parent.to_path_buf(), source }),
+        Some(parent) => {
+            std::fs::create_dir_all(parent).map_err(|source| DevnetError::Io { path: parent.to_path_buf(), source })
+        }
         None => Ok(()),
     }
 }

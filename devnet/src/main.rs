@@ -15,7 +15,10 @@ const FEED_REFRESH: Duration = Duration::from_secs(600);
 const FOLLOW_UP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Parser)]
-#[command(name = "backstop-devnet", about = "Backstop on one machine: anvil chains, nodes, solvers, a crash and a report")]
+#[command(
+    name = "backstop-devnet",
+    about = "Backstop on one machine: anvil chains, nodes, solvers, a crash and a report"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,7 +74,19 @@ async fn main() -> eyre::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Up { chains, nodes, threshold, solvers, dir, drop_bps, steps, step_ms, settle_timeout, no_scenario, keep_running } => {
+        Command::Up {
+            chains,
+            nodes,
+            threshold,
+            solvers,
+            dir,
+            drop_bps,
+            steps,
+            step_ms,
+            settle_timeout,
+            no_scenario,
+            keep_running,
+        } => {
             let devnet = Devnet::builder()
                 .chains(chains)
                 .nodes(nodes)
@@ -84,10 +99,14 @@ async fn main() -> eyre::Result<()> {
             let result = if no_scenario {
                 Ok(())
             } else {
-                run_crash(&devnet, drop_bps, steps, Duration::from_millis(step_ms), Duration::from_secs(settle_timeout)).await
+                run_crash(&devnet, drop_bps, steps, Duration::from_millis(step_ms), Duration::from_secs(settle_timeout))
+                    .await
             };
             if keep_running || no_scenario {
-                eprintln!("[devnet] running; manifest at {}; Ctrl-C to stop", devnet.dir().join("manifest.json").display());
+                eprintln!(
+                    "[devnet] running; manifest at {}; Ctrl-C to stop",
+                    devnet.dir().join("manifest.json").display()
+                );
                 let mut refresh = tokio::time::interval(FEED_REFRESH);
                 refresh.tick().await;
                 loop {
@@ -111,7 +130,13 @@ async fn main() -> eyre::Result<()> {
     }
 }
 
-async fn run_crash(devnet: &Devnet, drop_bps: u32, steps: u32, step_interval: Duration, timeout: Duration) -> eyre::Result<()> {
+async fn run_crash(
+    devnet: &Devnet,
+    drop_bps: u32,
+    steps: u32,
+    step_interval: Duration,
+    timeout: Duration,
+) -> eyre::Result<()> {
     let crash = devnet.crash_in_steps(drop_bps, steps, step_interval).await?;
     let observed = devnet.await_settlement(&crash, timeout).await?;
     // Accounts still under after one close-factor liquidation get further rounds.
@@ -119,7 +144,8 @@ async fn run_crash(devnet: &Devnet, drop_bps: u32, steps: u32, step_interval: Du
     let report = devnet.report(&crash, &observed).await?;
     println!("{}", report.render());
     let path = devnet.dir().join("report.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)?).wrap_err_with(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+        .wrap_err_with(|| format!("writing {}", path.display()))?;
     eprintln!("[devnet] report written to {}", path.display());
     Ok(())
 }

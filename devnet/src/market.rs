@@ -148,15 +148,18 @@ pub struct PositionProfile {
 pub fn default_profiles() -> Vec<PositionProfile> {
     // (WETH, WBTC) in thousandths, market value / debt in bps; value at $2000 / $60000.
     [
-        ((4_000, 200), 15_000),   // $20k, half and half
-        ((6_000, 100), 18_500),   // $18k, mostly WETH
-        ((2_500, 250), 20_000),   // $20k, mostly WBTC
-        ((8_000, 150), 23_000),   // $25k
-        ((12_000, 0), 28_000),    // $24k, WETH only
-        ((0, 500), 40_000),       // $30k, WBTC only
+        ((4_000, 200), 15_000), // $20k, half and half
+        ((6_000, 100), 18_500), // $18k, mostly WETH
+        ((2_500, 250), 20_000), // $20k, mostly WBTC
+        ((8_000, 150), 23_000), // $25k
+        ((12_000, 0), 28_000),  // $24k, WETH only
+        ((0, 500), 40_000),     // $30k, WBTC only
     ]
     .into_iter()
-    .map(|((weth, wbtc), collateral_ratio_bps)| PositionProfile { collateral_milli: vec![weth, wbtc], collateral_ratio_bps })
+    .map(|((weth, wbtc), collateral_ratio_bps)| PositionProfile {
+        collateral_milli: vec![weth, wbtc],
+        collateral_ratio_bps,
+    })
     .collect()
 }
 
@@ -322,7 +325,10 @@ pub async fn deploy(
             liquidationBonusWad: spec.liquidation_bonus_wad,
         };
         chain
-            .confirm(&format!("engine.addCollateral({})", spec.symbol), engine.addCollateral(deployed.token, params).send().await)
+            .confirm(
+                &format!("engine.addCollateral({})", spec.symbol),
+                engine.addCollateral(deployed.token, params).send().await,
+            )
             .await?;
     }
     let insurance_fund =
@@ -342,11 +348,16 @@ pub async fn deploy(
         )
         .await?;
     chain
-        .confirm("mint engine liquidity", usd.mint(*engine.address(), U256::from(parameters.engine_liquidity)).send().await)
+        .confirm(
+            "mint engine liquidity",
+            usd.mint(*engine.address(), U256::from(parameters.engine_liquidity)).send().await,
+        )
         .await?;
     for executor in executors {
         chain.fund_gas(*executor).await?;
-        chain.confirm("mint executor float", usd.mint(*executor, U256::from(parameters.executor_float)).send().await).await?;
+        chain
+            .confirm("mint executor float", usd.mint(*executor, U256::from(parameters.executor_float)).send().await)
+            .await?;
     }
 
     Ok(Deployment {
@@ -386,7 +397,9 @@ pub async fn open_positions(
             let token = TestToken::new(deployed.token, &chain.provider);
             let step = |what: &str| format!("{what} {}", deployed.symbol);
             chain.confirm(&step("mint"), token.mint(account, amount).send().await).await?;
-            chain.confirm(&step("approve"), token.approve(deployment.engine, amount).from(account).send().await).await?;
+            chain
+                .confirm(&step("approve"), token.approve(deployment.engine, amount).from(account).send().await)
+                .await?;
             chain.confirm(&step("deposit"), engine.deposit(deployed.token, amount).from(account).send().await).await?;
         }
         if !debt.is_zero() {

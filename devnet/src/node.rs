@@ -18,7 +18,11 @@ pub struct AuctionWindows {
 
 impl Default for AuctionWindows {
     fn default() -> Self {
-        Self { commit: Duration::from_millis(800), reveal: Duration::from_millis(400), open_jitter: Duration::from_millis(150) }
+        Self {
+            commit: Duration::from_millis(800),
+            reveal: Duration::from_millis(400),
+            open_jitter: Duration::from_millis(150),
+        }
     }
 }
 
@@ -63,7 +67,12 @@ impl NodeSetup {
     }
 
     /// Writes keys and `node.toml`; `bootstrap` lists the other nodes.
-    pub fn write(&self, bootstrap: &[String], chains: &[WatchedChain], windows: &AuctionWindows) -> Result<(), DevnetError> {
+    pub fn write(
+        &self,
+        bootstrap: &[String],
+        chains: &[WatchedChain],
+        windows: &AuctionWindows,
+    ) -> Result<(), DevnetError> {
         write_secret(&self.dir.join("keys/peer.key"), &self.peer.hex())?;
         write_secret(&self.dir.join("keys/attester.key"), &self.attester.hex())?;
         let quoted = |items: &[String]| items.iter().map(|item| format!("{item:?}")).collect::<Vec<_>>().join(", ");
@@ -124,8 +133,8 @@ impl NodeProcess {
 pub fn free_port() -> Result<u16, DevnetError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|source| DevnetError::Io { path: PathBuf::from("127.0.0.1:0"), source })?;
-    listener.local_addr().map(|address| address.port()).map_err(|source| DevnetError::Io {
-        path: PathBuf::from("127.0.0.1:0"),
-        source,
-    })
+    listener
+        .local_addr()
+        .map(|address| address.port())
+        .map_err(|source| DevnetError::Io { path: PathBuf::from("127.0.0.1:0"), source })
 }

@@ -192,7 +192,11 @@ impl Report {
                 chain.accounts_healthy.len(),
                 chain.still_liquidatable.len(),
             );
-            let _ = writeln!(out, "  {:<14} {:>5} {:<22} {:>14} {:>12} {:>12} {:>7}", "account", "nonce", "winner", "repay USD", "premium USD", "bonus USD", "block");
+            let _ = writeln!(
+                out,
+                "  {:<14} {:>5} {:<22} {:>14} {:>12} {:>12} {:>7}",
+                "account", "nonce", "winner", "repay USD", "premium USD", "bonus USD", "block"
+            );
             for settlement in &chain.settlements {
                 let _ = writeln!(
                     out,

@@ -90,8 +90,12 @@ impl Devnet {
             .map(|spec| (spec.symbol.clone(), spec.initial_price, dropped_price(spec.initial_price, drop_bps)))
             .collect();
         let schedule: Vec<Vec<u128>> = {
-            let per_asset: Vec<Vec<u128>> =
-                self.parameters.collaterals.iter().map(|spec| step_prices(spec.initial_price, drop_bps, steps)).collect();
+            let per_asset: Vec<Vec<u128>> = self
+                .parameters
+                .collaterals
+                .iter()
+                .map(|spec| step_prices(spec.initial_price, drop_bps, steps))
+                .collect();
             (0..steps as usize).map(|step| per_asset.iter().map(|prices| prices[step]).collect()).collect()
         };
         eprintln!(
@@ -130,7 +134,8 @@ impl Devnet {
             }
         }
 
-        let chains = try_join_all(self.chains.iter().zip(progress).map(|(chain, progress)| progress.finish(chain))).await?;
+        let chains =
+            try_join_all(self.chains.iter().zip(progress).map(|(chain, progress)| progress.finish(chain))).await?;
         for chain in &chains {
             eprintln!(
                 "[devnet]   chain {}: {} account(s) under maintenance, {} healthy; {}",
@@ -162,11 +167,17 @@ impl Devnet {
     /// Waits until every account the crash put under has been settled at least once.
     pub async fn await_settlement(&self, crash: &Crash, timeout: Duration) -> Result<Observed, DevnetError> {
         let mut observed = Observed::default();
-        let mut next_block: HashMap<u64, u64> = crash.chains.iter().map(|chain| (chain.chain_id, chain.block)).collect();
+        let mut next_block: HashMap<u64, u64> =
+            crash.chains.iter().map(|chain| (chain.chain_id, chain.block)).collect();
         let mut last_progress = Instant::now();
         loop {
             for (chain, chain_crash) in self.chains.iter().zip(&crash.chains) {
-                let head = chain.chain.provider.get_block_number().await.map_err(|error| chain.chain.error("read head", error))?;
+                let head = chain
+                    .chain
+                    .provider
+                    .get_block_number()
+                    .await
+                    .map_err(|error| chain.chain.error("read head", error))?;
                 let from = next_block[&chain.chain.chain_id];
                 if head < from {
                     continue;
@@ -181,10 +192,16 @@ impl Devnet {
                     .map_err(|error| chain.chain.error("read Settled logs", error))?;
                 for (event, log) in logs {
                     let block = log.block_number.unwrap_or(head);
-                    let since =
-                        chain_crash.under_since.get(&event.account).map(|(_, at)| *at).unwrap_or(chain_crash.confirmed_at);
+                    let since = chain_crash
+                        .under_since
+                        .get(&event.account)
+                        .map(|(_, at)| *at)
+                        .unwrap_or(chain_crash.confirmed_at);
                     let elapsed_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    observed.first_settlement.entry((chain.chain.chain_id, event.account)).or_insert((block, elapsed_ms));
+                    observed
+                        .first_settlement
+                        .entry((chain.chain.chain_id, event.account))
+                        .or_insert((block, elapsed_ms));
                 }
                 next_block.insert(chain.chain.chain_id, head + 1);
             }
@@ -194,7 +211,10 @@ impl Devnet {
             let pending = pending_accounts(crash, &observed);
             if pending.is_empty() {
                 observed.finished_after = crash.started.elapsed();
-                eprintln!("[devnet] every under-water account settled after {:.1}s", observed.finished_after.as_secs_f64());
+                eprintln!(
+                    "[devnet] every under-water account settled after {:.1}s",
+                    observed.finished_after.as_secs_f64()
+                );
                 return Ok(observed);
             }
             if crash.started.elapsed() > timeout {
@@ -244,7 +264,10 @@ impl Devnet {
                 }
             }
             if unhealthy.is_empty() {
-                eprintln!("[devnet] every liquidated account is back above maintenance after {:.1}s", crash.started.elapsed().as_secs_f64());
+                eprintln!(
+                    "[devnet] every liquidated account is back above maintenance after {:.1}s",
+                    crash.started.elapsed().as_secs_f64()
+                );
                 return Ok(true);
             }
             if started.elapsed() > timeout {
@@ -264,19 +287,23 @@ impl Devnet {
             .chains
             .iter()
             .map(|chain| {
-                let settled =
-                    chain.under.iter().filter(|account| observed.first_settlement.contains_key(&(chain.chain_id, **account))).count();
+                let settled = chain
+                    .under
+                    .iter()
+                    .filter(|account| observed.first_settlement.contains_key(&(chain.chain_id, **account)))
+                    .count();
                 let pending: Vec<String> = chain
                     .under
                     .iter()
                     .filter(|account| !observed.first_settlement.contains_key(&(chain.chain_id, **account)))
                     .map(|account| account.to_string()[..10].to_string())
                     .collect();
-                format!("chain {} {settled}/{} settled{}", chain.chain_id, chain.under.len(), if pending.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (pending {})", pending.join(", "))
-                })
+                format!(
+                    "chain {} {settled}/{} settled{}",
+                    chain.chain_id,
+                    chain.under.len(),
+                    if pending.is_empty() { String::new() } else { format!(" (pending {})", pending.join(", ")) }
+                )
             })
             .collect::<Vec<_>>()
             .join(" | ")
@@ -330,7 +357,13 @@ async fn before_crash(chain: &DevnetChain) -> Result<ChainProgress, DevnetError>
         .await
         .map_err(|error| chain.chain.error("usd.balanceOf(beneficiary)", error))?;
     let before = read_assets(chain, head).await?;
-    Ok(ChainProgress { beneficiary_before, before, step_blocks: Vec::new(), first_confirmed: None, under_since: HashMap::new() })
+    Ok(ChainProgress {
+        beneficiary_before,
+        before,
+        step_blocks: Vec::new(),
+        first_confirmed: None,
+        under_since: HashMap::new(),
+    })
 }
 
 /// The router records a round only if it is newer than its last observation (by timestamp).
@@ -341,7 +374,11 @@ async fn wait_past_last_observation(chain: &DevnetChain) -> Result<(), DevnetErr
     let router = OracleRouter::new(chain.deployment.oracle_router, provider);
     let mut last_observation = 0u64;
     for collateral in &chain.deployment.collaterals {
-        let state = router.stateOf(collateral.token).call().await.map_err(|error| chain.chain.error("router.stateOf", error))?;
+        let state = router
+            .stateOf(collateral.token)
+            .call()
+            .await
+            .map_err(|error| chain.chain.error("router.stateOf", error))?;
         last_observation = last_observation.max(state.observedAt.to::<u64>());
     }
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -481,7 +518,11 @@ async fn apply_prices(chain: &DevnetChain, prices: &[u128], what: &str) -> Resul
 
 type PendingTx = alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>;
 
-async fn send_price_batch(chain: &DevnetChain, prices: &[u128], what: &str) -> Result<Vec<(String, PendingTx)>, DevnetError> {
+async fn send_price_batch(
+    chain: &DevnetChain,
+    prices: &[u128],
+    what: &str,
+) -> Result<Vec<(String, PendingTx)>, DevnetError> {
     let provider = &chain.chain.provider;
     let router = OracleRouter::new(chain.deployment.oracle_router, provider);
     let mut pending = Vec::new();
@@ -489,13 +530,23 @@ async fn send_price_batch(chain: &DevnetChain, prices: &[u128], what: &str) -> R
         for (index, feed) in collateral.feeds.iter().enumerate() {
             let step = format!("{what}: {} feed {index} setPrice", collateral.symbol);
             let feed = MockPriceFeed::new(*feed, provider);
-            let tx = feed.setPrice(feed_answer(*price)).gas(SET_PRICE_GAS).send().await.map_err(|error| chain.chain.error(&step, error))?;
+            let tx = feed
+                .setPrice(feed_answer(*price))
+                .gas(SET_PRICE_GAS)
+                .send()
+                .await
+                .map_err(|error| chain.chain.error(&step, error))?;
             pending.push((step, tx));
         }
     }
     for collateral in &chain.deployment.collaterals {
         let step = format!("{what}: router.update({})", collateral.symbol);
-        let tx = router.update(collateral.token).gas(ROUTER_UPDATE_GAS).send().await.map_err(|error| chain.chain.error(&step, error))?;
+        let tx = router
+            .update(collateral.token)
+            .gas(ROUTER_UPDATE_GAS)
+            .send()
+            .await
+            .map_err(|error| chain.chain.error(&step, error))?;
         pending.push((step, tx));
     }
     Ok(pending)
@@ -565,18 +616,30 @@ async fn chain_report(
         });
     }
     let premium_total = settlements.iter().fold(U256::ZERO, |sum, settlement| sum + settlement.premium);
-    let bonus_total =
-        settlements.iter().fold(U256::ZERO, |sum, settlement| sum + settlement.seized_value.saturating_sub(settlement.repay));
-    let beneficiary_after =
-        usd.balanceOf(chain.deployment.beneficiary).block(at_snapshot).call().await.map_err(|e| error("usd.balanceOf", e))?;
+    let bonus_total = settlements
+        .iter()
+        .fold(U256::ZERO, |sum, settlement| sum + settlement.seized_value.saturating_sub(settlement.repay));
+    let beneficiary_after = usd
+        .balanceOf(chain.deployment.beneficiary)
+        .block(at_snapshot)
+        .call()
+        .await
+        .map_err(|e| error("usd.balanceOf", e))?;
 
     let mut still_liquidatable = Vec::new();
     for account in &crash.under {
-        if engine.isLiquidatable(*account).block(at_snapshot).call().await.map_err(|e| error("engine.isLiquidatable", e))? {
+        if engine
+            .isLiquidatable(*account)
+            .block(at_snapshot)
+            .call()
+            .await
+            .map_err(|e| error("engine.isLiquidatable", e))?
+        {
             still_liquidatable.push(*account);
         }
     }
-    let healthy_liquidated = crash.healthy.iter().filter(|account| liquidated.contains_key(*account)).copied().collect();
+    let healthy_liquidated =
+        crash.healthy.iter().filter(|account| liquidated.contains_key(*account)).copied().collect();
 
     // From the step block that put each account under. Blocks come from the logs
     // themselves; milliseconds only from what the devnet observed.
@@ -585,7 +648,10 @@ async fn chain_report(
         .iter()
         .filter_map(|account| {
             let since = crash.under_since.get(account).map(|(block, _)| *block).unwrap_or(crash.block);
-            settlements.iter().find(|settlement| settlement.account == *account).map(|settlement| settlement.block.saturating_sub(since))
+            settlements
+                .iter()
+                .find(|settlement| settlement.account == *account)
+                .map(|settlement| settlement.block.saturating_sub(since))
         })
         .collect();
     let first_ms: Vec<u64> = crash

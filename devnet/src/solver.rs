@@ -53,8 +53,8 @@ fn default_listen() -> Vec<String> {
 impl SolverFile {
     pub fn load(path: &Path) -> Result<Self, DevnetError> {
         let text = std::fs::read_to_string(path).map_err(|source| DevnetError::Io { path: path.into(), source })?;
-        let mut file: SolverFile =
-            toml::from_str(&text).map_err(|error| DevnetError::Config { path: path.into(), reason: error.to_string() })?;
+        let mut file: SolverFile = toml::from_str(&text)
+            .map_err(|error| DevnetError::Config { path: path.into(), reason: error.to_string() })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |relative: &mut PathBuf| {
             if relative.is_relative() {
@@ -69,10 +69,16 @@ impl SolverFile {
             resolve(&mut chain.executor_key);
         }
         if file.chains.is_empty() {
-            return Err(DevnetError::Config { path: path.into(), reason: "no [[chains]]: a solver must serve at least one chain".into() });
+            return Err(DevnetError::Config {
+                path: path.into(),
+                reason: "no [[chains]]: a solver must serve at least one chain".into(),
+            });
         }
         if file.premium_bps > 10_000 {
-            return Err(DevnetError::Config { path: path.into(), reason: "premium_bps above 10000 (100% of the repay)".into() });
+            return Err(DevnetError::Config {
+                path: path.into(),
+                reason: "premium_bps above 10000 (100% of the repay)".into(),
+            });
         }
         Ok(file)
     }
@@ -128,7 +134,8 @@ impl SolverSetup {
         let text = toml::to_string_pretty(&file)
             .map_err(|error| DevnetError::Config { path: self.config_path(), reason: error.to_string() })?;
         let path = self.config_path();
-        let text = format!("# Written by backstop-devnet. Run with: backstop-devnet solver --config solver.toml\n{text}");
+        let text =
+            format!("# Written by backstop-devnet. Run with: backstop-devnet solver --config solver.toml\n{text}");
         std::fs::write(&path, text).map_err(|source| DevnetError::Io { path, source })
     }
 

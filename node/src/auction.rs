@@ -175,7 +175,8 @@ mod tests {
             salt: B256::repeat_byte(solver),
         };
         let solver_key = B256::repeat_byte(solver);
-        let commitment = commitment(auction.id, solver_key, reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt);
+        let commitment =
+            commitment(auction.id, solver_key, reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt);
         auction.on_commit(solver_key, &BidCommit { chainId: 1, intentId: auction.id, commitment }, OPEN + 100).unwrap();
         reveal
     }
@@ -200,7 +201,10 @@ mod tests {
         let mut auction = Auction::new(intent());
         let mut reveal = bid(&mut auction, 1, 10);
         reveal.premium = U256::from(99);
-        assert_eq!(auction.on_reveal(B256::repeat_byte(1), &reveal, OPEN + 900), Err(Refusal::Reject("reveal does not match its commitment")));
+        assert_eq!(
+            auction.on_reveal(B256::repeat_byte(1), &reveal, OPEN + 900),
+            Err(Refusal::Reject("reveal does not match its commitment"))
+        );
         assert_eq!(auction.reveal_count(), 0);
     }
 
@@ -208,7 +212,10 @@ mod tests {
     fn windows_are_enforced() {
         let mut auction = Auction::new(intent());
         let reveal = bid(&mut auction, 1, 10);
-        assert_eq!(auction.on_reveal(B256::repeat_byte(1), &reveal, OPEN + 100), Err(Refusal::Ignore("reveal outside the reveal window")));
+        assert_eq!(
+            auction.on_reveal(B256::repeat_byte(1), &reveal, OPEN + 100),
+            Err(Refusal::Ignore("reveal outside the reveal window"))
+        );
         let late = BidCommit { chainId: 1, intentId: auction.id, commitment: B256::repeat_byte(3) };
         assert!(matches!(auction.on_commit(B256::repeat_byte(3), &late, OPEN + 2_000), Err(Refusal::Ignore(_))));
     }
@@ -218,14 +225,20 @@ mod tests {
         let mut auction = Auction::new(intent());
         bid(&mut auction, 1, 10);
         let other = BidCommit { chainId: 1, intentId: auction.id, commitment: B256::repeat_byte(9) };
-        assert_eq!(auction.on_commit(B256::repeat_byte(1), &other, OPEN + 200), Err(Refusal::Reject("second commit from the same solver")));
+        assert_eq!(
+            auction.on_commit(B256::repeat_byte(1), &other, OPEN + 200),
+            Err(Refusal::Reject("second commit from the same solver"))
+        );
     }
 
     #[test]
     fn below_reserve_and_oversized_repay_are_rejected() {
         let mut auction = Auction::new(intent());
         let cheap = bid(&mut auction, 1, 4);
-        assert_eq!(auction.on_reveal(B256::repeat_byte(1), &cheap, OPEN + 900), Err(Refusal::Reject("premium below the reserve")));
+        assert_eq!(
+            auction.on_reveal(B256::repeat_byte(1), &cheap, OPEN + 900),
+            Err(Refusal::Reject("premium below the reserve"))
+        );
         assert!(auction.award_for_rank(0).is_none());
     }
 

@@ -51,11 +51,30 @@ pub struct Candidate {
 pub enum ChainEvent {
     Market(Market),
     Candidate(Candidate),
-    Settled { chain_id: u64, intent_id: B256, executor: Address, premium: U256, block: u64 },
+    Settled {
+        chain_id: u64,
+        intent_id: B256,
+        executor: Address,
+        premium: U256,
+        block: u64,
+    },
     /// The account was liquidated through the settlement's open (fallback) path: the
     /// auction for that nonce can no longer settle.
-    OpenLiquidated { chain_id: u64, intent_id: B256, liquidator: Address, block: u64 },
-    Head { chain_id: u64, block: u64 },
+    OpenLiquidated {
+        chain_id: u64,
+        intent_id: B256,
+        liquidator: Address,
+        block: u64,
+    },
+    /// The settlement's committee changed; the new attester set.
+    Committee {
+        chain_id: u64,
+        attesters: Vec<Address>,
+    },
+    Head {
+        chain_id: u64,
+        block: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +83,9 @@ pub enum ChainError {
     Url { chain_id: u64, url: String, reason: String },
     #[error("rpc error on chain {chain_id}: {reason}")]
     Rpc { chain_id: u64, reason: String },
-    #[error("settlement contract {settlement} on chain {chain_id} has no code: is the config (or devnet manifest) stale?")]
+    #[error(
+        "settlement contract {settlement} on chain {chain_id} has no code: is the config (or devnet manifest) stale?"
+    )]
     NoCode { chain_id: u64, settlement: Address },
     #[error("chain {chain_id}: the RPC reports chain id {actual}; check rpc_url")]
     WrongChain { chain_id: u64, actual: u64 },
@@ -209,8 +230,15 @@ impl ChainWatcher {
 
     async fn index_range(&mut self, from: u64, to: u64) -> Result<(), ChainError> {
         let chain_id = self.config.chain_id;
+        let mut committee_changed = false;
         for log in self.logs(vec![self.config.settlement], from, to).await? {
             match log.topic0() {
+                Some(topic)
+                    if *topic == LiquidationSettlement::AttesterAdded::SIGNATURE_HASH
+                        || *topic == LiquidationSettlement::AttesterRemoved::SIGNATURE_HASH =>
+                {
+                    committee_changed = true;
+                }
                 Some(topic) if *topic == LiquidationSettlement::MarketRegistered::SIGNATURE_HASH => {
                     let Ok(event) = log.log_decode::<LiquidationSettlement::MarketRegistered>() else { continue };
                     let registered = event.inner.data;
@@ -256,6 +284,13 @@ impl ChainWatcher {
                 _ => {}
             }
         }
+        if committee_changed {
+            // Read the set as of `to`, so a later change in the same range is not missed.
+            let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
+            let attesters = settlement.attesters().block(BlockId::number(to)).call().await.map_err(rpc(chain_id))?;
+            observe::committee_changed(chain_id, &attesters);
+            let _ = self.events.send(ChainEvent::Committee { chain_id, attesters }).await;
+        }
         let adapters: Vec<Address> = self.markets.values().map(|market| market.adapter).collect();
         if !adapters.is_empty() {
             self.index_accounts(adapters, from, to).await?;
@@ -298,11 +333,19 @@ impl ChainWatcher {
                     observe::health_mismatch(chain_id, account);
                     continue;
                 }
-                let nonce = settlement.nonces(market.market_id, account).block(at).call().await.map_err(rpc(chain_id))?;
+                let nonce =
+                    settlement.nonces(market.market_id, account).block(at).call().await.map_err(rpc(chain_id))?;
                 let max_repay = engine.maxRepay(account).block(at).call().await.map_err(rpc(chain_id))?;
                 let collateral = market.collateral_assets.first().copied().unwrap_or_default();
                 let observed_price = engine.price(collateral).block(at).call().await.map_err(rpc(chain_id))?;
-                let candidate = Candidate { market: market.clone(), account, nonce, max_repay, observed_block: block, observed_price };
+                let candidate = Candidate {
+                    market: market.clone(),
+                    account,
+                    nonce,
+                    max_repay,
+                    observed_block: block,
+                    observed_price,
+                };
                 let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
             }
         }

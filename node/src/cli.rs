@@ -8,7 +8,11 @@ use eyre::WrapErr;
 use crate::config::NodeConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "backstop", version, about = "Backstop peer node: watches margin markets on EVM chains, runs sealed-bid liquidation auctions over gossip and signs awards as a committee member")]
+#[command(
+    name = "backstop",
+    version,
+    about = "Backstop peer node: watches margin markets on EVM chains, runs sealed-bid liquidation auctions over gossip and signs awards as a committee member"
+)]
 pub struct Cli {
     /// Log format.
     #[arg(long, global = true, env = "BACKSTOP_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
@@ -102,7 +106,11 @@ fn new_keys(out: &std::path::Path) -> eyre::Result<()> {
     let attester = alloy::signers::local::PrivateKeySigner::random();
     crate::keys::write_secret(&out.join("attester.key"), &attester.to_bytes().0)?;
     let peer_key = ed25519_dalek::SigningKey::from_bytes(&peer);
-    println!("peer key      {}  (ed25519 public {})", out.join("peer.key").display(), hex::encode(peer_key.verifying_key().as_bytes()));
+    println!(
+        "peer key      {}  (ed25519 public {})",
+        out.join("peer.key").display(),
+        hex::encode(peer_key.verifying_key().as_bytes())
+    );
     println!("attester key  {}  (address {})", out.join("attester.key").display(), attester.address());
     println!("register the attester address on each chain's settlement contract to join its committee");
     Ok(())

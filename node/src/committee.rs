@@ -41,7 +41,13 @@ impl Committee {
 
     /// Signs `award` unless that would double-sign. Signing the same award again
     /// returns the stored signature (safe to re-broadcast after a restart).
-    pub async fn sign(&self, chain_id: u64, settlement: Address, award: &Award, now_secs: u64) -> Result<[u8; 65], CommitteeError> {
+    pub async fn sign(
+        &self,
+        chain_id: u64,
+        settlement: Address,
+        award: &Award,
+        now_secs: u64,
+    ) -> Result<[u8; 65], CommitteeError> {
         if let Some(previous) = self.store.vote(award.intentId)? {
             if previous.award == *award {
                 return Ok(previous.signature);
@@ -69,7 +75,12 @@ mod tests {
     use alloy::primitives::{B256, U256};
 
     fn award(executor: u8, deadline: u64) -> Award {
-        Award { intentId: B256::repeat_byte(1), executor: Address::repeat_byte(executor), deadline: U256::from(deadline), ..Default::default() }
+        Award {
+            intentId: B256::repeat_byte(1),
+            executor: Address::repeat_byte(executor),
+            deadline: U256::from(deadline),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -83,9 +94,19 @@ mod tests {
         };
         // Restarted node, same key, same data dir.
         let committee = Committee::new(key.clone(), Store::open(dir.path()).unwrap());
-        assert_eq!(committee.sign(1, settlement, &award(1, 100), 95).await.unwrap(), first, "same award: same signature");
-        assert!(matches!(committee.sign(1, settlement, &award(2, 112), 95).await, Err(CommitteeError::DoubleSign { .. })));
-        assert!(matches!(committee.sign(1, settlement, &award(2, 112), 100 + DEADLINE_SLACK_SECS).await, Err(CommitteeError::DoubleSign { .. })));
+        assert_eq!(
+            committee.sign(1, settlement, &award(1, 100), 95).await.unwrap(),
+            first,
+            "same award: same signature"
+        );
+        assert!(matches!(
+            committee.sign(1, settlement, &award(2, 112), 95).await,
+            Err(CommitteeError::DoubleSign { .. })
+        ));
+        assert!(matches!(
+            committee.sign(1, settlement, &award(2, 112), 100 + DEADLINE_SLACK_SECS).await,
+            Err(CommitteeError::DoubleSign { .. })
+        ));
         // Once the first award has expired, the runner-up may be awarded with a later deadline.
         let second = committee.sign(1, settlement, &award(2, 112), 104).await.unwrap();
         assert_eq!(award(2, 112).recover_signer(1, settlement, &second), Ok(key.address()));

@@ -17,10 +17,12 @@ pub enum KeyError {
 }
 
 fn read_secret(path: &Path) -> Result<[u8; 32], KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })?;
     let trimmed = text.trim();
     let hex_text = trimmed.strip_prefix("0x").unwrap_or(trimmed);
-    let bytes = hex::decode(hex_text).map_err(|error| KeyError::Format { path: path.display().to_string(), reason: error.to_string() })?;
+    let bytes = hex::decode(hex_text)
+        .map_err(|error| KeyError::Format { path: path.display().to_string(), reason: error.to_string() })?;
     bytes.try_into().map_err(|bytes: Vec<u8>| KeyError::Format {
         path: path.display().to_string(),
         reason: format!("found {} bytes", bytes.len()),

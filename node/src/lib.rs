@@ -41,7 +41,8 @@ pub struct RunningNode {
 pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
     let peer_key = keys::load_peer_key(&config.peer_key)?;
     let attester = config.attester_key.as_deref().map(keys::load_attester_key).transpose()?;
-    std::fs::create_dir_all(&config.data_dir).wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("db"))?;
 
     let mut chains = HashMap::new();
@@ -51,7 +52,11 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         let attesters = wait_for_chain(&provider, chain).await?;
         chains.insert(
             chain.chain_id,
-            ChainView { settlement: chain.settlement, attesters: attesters.into_iter().collect(), markets: HashMap::new() },
+            ChainView {
+                settlement: chain.settlement,
+                attesters: attesters.into_iter().collect(),
+                markets: HashMap::new(),
+            },
         );
         providers.push((chain.clone(), provider));
     }

@@ -13,6 +13,10 @@ pub fn market_discovered(market: &Market) {
     tracing::info!(chain_id = market.chain_id, market_id = %market.market_id, adapter = %market.adapter, "watching market");
 }
 
+pub fn committee_changed(chain_id: u64, attesters: &[Address]) {
+    tracing::info!(chain_id, members = attesters.len(), ?attesters, "settlement committee changed");
+}
+
 pub fn rpc_error(chain_id: u64, error: &ChainError) {
     tracing::warn!(chain_id, %error, "chain RPC failed; retrying with backoff");
 }
@@ -37,7 +41,13 @@ pub fn message_refused(chain_id: u64, kind: &str, reason: &str, penalised: bool)
     }
 }
 
-pub fn auction_decided(chain_id: u64, intent_id: B256, commits: usize, reveals: usize, winner: Option<(Address, U256)>) {
+pub fn auction_decided(
+    chain_id: u64,
+    intent_id: B256,
+    commits: usize,
+    reveals: usize,
+    winner: Option<(Address, U256)>,
+) {
     match winner {
         Some((executor, premium)) => {
             tracing::info!(chain_id, %intent_id, commits, reveals, %executor, %premium, "auction decided")

@@ -316,7 +316,8 @@ impl Core {
             return VoteCheck::Defer;
         }
         let auction = &tracked.auction;
-        let matches = (0..auction.ranking().len()).any(|rank| auction.award_for_rank(rank).as_ref() == Some(&vote.award));
+        let matches =
+            (0..auction.ranking().len()).any(|rank| auction.award_for_rank(rank).as_ref() == Some(&vote.award));
         if matches {
             VoteCheck::Verdict(Ok(()))
         } else {
@@ -345,7 +346,10 @@ impl Core {
                     candidate.account,
                     candidate.nonce,
                 );
-                if self.auctions.contains_key(&id) || self.pending_opens.contains_key(&id) || self.is_closed(&id, now_ms()) {
+                if self.auctions.contains_key(&id)
+                    || self.pending_opens.contains_key(&id)
+                    || self.is_closed(&id, now_ms())
+                {
                     return;
                 }
                 let jitter_ms = self.auction_config.open_jitter.as_millis() as u64;
@@ -359,6 +363,11 @@ impl Core {
             ChainEvent::OpenLiquidated { chain_id, intent_id, liquidator, block } => {
                 observe::auction_preempted(chain_id, intent_id, liquidator, block);
                 self.close(intent_id, AuctionStatus::Settled);
+            }
+            ChainEvent::Committee { chain_id, attesters } => {
+                if let Some(chain) = self.chains.get_mut(&chain_id) {
+                    chain.attesters = attesters.into_iter().collect();
+                }
             }
             ChainEvent::Head { .. } => {}
         }
@@ -434,7 +443,13 @@ impl Core {
         if !tracked.decided {
             tracked.decided = true;
             let winner = tracked.auction.award_for_rank(0).map(|award| (award.executor, award.premium));
-            observe::auction_decided(chain_id, id, tracked.auction.commit_count(), tracked.auction.reveal_count(), winner);
+            observe::auction_decided(
+                chain_id,
+                id,
+                tracked.auction.commit_count(),
+                tracked.auction.reveal_count(),
+                winner,
+            );
             let pending = std::mem::take(&mut tracked.pending_votes);
             for (inbound, vote) in pending {
                 let result = match self.check_vote(&vote) {

@@ -81,11 +81,7 @@ impl Store {
     pub fn accounts(&self, chain_id: u64, adapter: Address) -> Result<Vec<Address>, StoreError> {
         let mut prefix = chain_id.to_be_bytes().to_vec();
         prefix.extend_from_slice(adapter.as_slice());
-        self.accounts
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|key| Ok(Address::from_slice(&key?[prefix.len()..])))
-            .collect()
+        self.accounts.scan_prefix(&prefix).keys().map(|key| Ok(Address::from_slice(&key?[prefix.len()..]))).collect()
     }
 
     /// Remembers a market discovered from the settlement contract's registration log.
@@ -104,7 +100,10 @@ impl Store {
             .map(|entry| {
                 let (key, value) = entry?;
                 if key.len() != 40 || value.len() != 20 {
-                    return Err(StoreError::Corrupt { tree: "markets", reason: format!("key {} value {}", key.len(), value.len()) });
+                    return Err(StoreError::Corrupt {
+                        tree: "markets",
+                        reason: format!("key {} value {}", key.len(), value.len()),
+                    });
                 }
                 Ok((B256::from_slice(&key[8..]), Address::from_slice(&value)))
             })
@@ -169,7 +168,8 @@ impl Store {
             return Err(StoreError::Corrupt { tree: "votes", reason: format!("{} bytes", value.len()) });
         }
         let (signature, award) = value.split_at(65);
-        let award = Award::abi_decode(award).map_err(|error| StoreError::Corrupt { tree: "votes", reason: error.to_string() })?;
+        let award = Award::abi_decode(award)
+            .map_err(|error| StoreError::Corrupt { tree: "votes", reason: error.to_string() })?;
         Ok(Some(VoteRecord { award, signature: signature.try_into().unwrap_or([0; 65]) }))
     }
 

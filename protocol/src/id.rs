@@ -52,17 +52,39 @@ mod tests {
     #[test]
     fn intent_id_separates_every_field() {
         let base = intent_id(1, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(4));
-        assert_ne!(base, intent_id(2, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(4)));
-        assert_ne!(base, intent_id(1, Address::repeat_byte(9), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(4)));
-        assert_ne!(base, intent_id(1, Address::repeat_byte(1), B256::repeat_byte(9), Address::repeat_byte(3), U256::from(4)));
-        assert_ne!(base, intent_id(1, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(9), U256::from(4)));
-        assert_ne!(base, intent_id(1, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(5)));
+        assert_ne!(
+            base,
+            intent_id(2, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(4))
+        );
+        assert_ne!(
+            base,
+            intent_id(1, Address::repeat_byte(9), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(4))
+        );
+        assert_ne!(
+            base,
+            intent_id(1, Address::repeat_byte(1), B256::repeat_byte(9), Address::repeat_byte(3), U256::from(4))
+        );
+        assert_ne!(
+            base,
+            intent_id(1, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(9), U256::from(4))
+        );
+        assert_ne!(
+            base,
+            intent_id(1, Address::repeat_byte(1), B256::repeat_byte(2), Address::repeat_byte(3), U256::from(5))
+        );
     }
 
     #[test]
     fn commitment_binds_amounts_and_salt() {
         let c = |premium: u64, salt: u8| {
-            commitment(B256::ZERO, B256::repeat_byte(1), Address::ZERO, U256::from(10), U256::from(premium), B256::repeat_byte(salt))
+            commitment(
+                B256::ZERO,
+                B256::repeat_byte(1),
+                Address::ZERO,
+                U256::from(10),
+                U256::from(premium),
+                B256::repeat_byte(salt),
+            )
         };
         assert_eq!(c(5, 1), c(5, 1));
         assert_ne!(c(5, 1), c(6, 1));

@@ -139,8 +139,8 @@ fn decode_strict<T: SolValue + From<<T::SolType as alloy::sol_types::SolType>::R
     kind: Kind,
     payload: &[u8],
 ) -> Result<T, DecodeError> {
-    let value = T::abi_decode_validate(payload)
-        .map_err(|error| DecodeError::Abi { kind, reason: error.to_string() })?;
+    let value =
+        T::abi_decode_validate(payload).map_err(|error| DecodeError::Abi { kind, reason: error.to_string() })?;
     if value.abi_encode() != payload {
         return Err(DecodeError::NonCanonical { kind });
     }

@@ -200,7 +200,8 @@ async fn run_swarm(
     inbound: mpsc::Sender<Inbound>,
 ) {
     // Bootstrap address -> connected peer, so only unreachable ones are redialled.
-    let mut bootstrap_peers: HashMap<Multiaddr, Option<PeerId>> = bootstrap.into_iter().map(|addr| (addr, None)).collect();
+    let mut bootstrap_peers: HashMap<Multiaddr, Option<PeerId>> =
+        bootstrap.into_iter().map(|addr| (addr, None)).collect();
     let mut redial = tokio::time::interval(REDIAL_INTERVAL);
     loop {
         tokio::select! {

@@ -15,9 +15,7 @@ use std::str::FromStr;
 
 use alloy::signers::local::PrivateKeySigner;
 use backstop_solver_sdk::strategies::FixedPremium;
-use backstop_solver_sdk::{
-    Address, AuctionOutcome, ChainEndpoint, Multiaddr, SolverClient, SolverConfig,
-};
+use backstop_solver_sdk::{Address, AuctionOutcome, ChainEndpoint, Multiaddr, SolverClient, SolverConfig};
 use clap::Parser;
 use eyre::{eyre, WrapErr};
 use rand::RngCore;
@@ -57,11 +55,8 @@ fn parse_peer_key(hex_key: Option<&str>) -> eyre::Result<[u8; 32]> {
         rand::rngs::OsRng.fill_bytes(&mut key);
         return Ok(key);
     };
-    let bytes =
-        hex::decode(hex_key.trim().trim_start_matches("0x")).wrap_err("--peer-key is not hex")?;
-    bytes
-        .try_into()
-        .map_err(|bytes: Vec<u8>| eyre!("--peer-key must be 32 bytes, got {}", bytes.len()))
+    let bytes = hex::decode(hex_key.trim().trim_start_matches("0x")).wrap_err("--peer-key is not hex")?;
+    bytes.try_into().map_err(|bytes: Vec<u8>| eyre!("--peer-key must be 32 bytes, got {}", bytes.len()))
 }
 
 #[tokio::main]
@@ -74,10 +69,7 @@ async fn main() -> eyre::Result<()> {
         .init();
     let args = Args::parse();
     if args.premium_bps > 10_000 {
-        return Err(eyre!(
-            "--premium-bps {} is above 10000 (100% of the repay)",
-            args.premium_bps
-        ));
+        return Err(eyre!("--premium-bps {} is above 10000 (100% of the repay)", args.premium_bps));
     }
     let executor = PrivateKeySigner::from_str(args.executor_key.trim())
         .map_err(|error| eyre!("--executor-key is not a secp256k1 secret in hex: {error}"))?;
@@ -93,13 +85,7 @@ async fn main() -> eyre::Result<()> {
         }],
     };
     let executor_address = config.chains[0].executor.address();
-    let solver = SolverClient::start(
-        config,
-        FixedPremium {
-            bps: args.premium_bps,
-        },
-    )
-    .await?;
+    let solver = SolverClient::start(config, FixedPremium { bps: args.premium_bps }).await?;
     tracing::info!(
         peer_id = %solver.peer_id(),
         listen = ?solver.listen_addrs(),

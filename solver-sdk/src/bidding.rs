@@ -19,19 +19,13 @@ pub(crate) enum BidDecision {
 /// Applies the protocol's bid rules to `bid` for `intent`.
 pub(crate) fn decide(intent: &Intent, bid: Bid) -> BidDecision {
     if bid.premium < intent.reservePremium {
-        return BidDecision::BelowReserve {
-            premium: bid.premium,
-            reserve: intent.reservePremium,
-        };
+        return BidDecision::BelowReserve { premium: bid.premium, reserve: intent.reservePremium };
     }
     let repay_amount = bid.repay_amount.min(intent.maxRepay);
     if repay_amount.is_zero() {
         return BidDecision::ZeroRepay;
     }
-    BidDecision::Place(Bid {
-        repay_amount,
-        premium: bid.premium,
-    })
+    BidDecision::Place(Bid { repay_amount, premium: bid.premium })
 }
 
 #[cfg(test)]
@@ -39,44 +33,28 @@ mod tests {
     use super::*;
 
     fn intent(max_repay: u64, reserve: u64) -> Intent {
-        Intent {
-            maxRepay: U256::from(max_repay),
-            reservePremium: U256::from(reserve),
-            ..Default::default()
-        }
+        Intent { maxRepay: U256::from(max_repay), reservePremium: U256::from(reserve), ..Default::default() }
     }
 
     fn bid(repay: u64, premium: u64) -> Bid {
-        Bid {
-            repay_amount: U256::from(repay),
-            premium: U256::from(premium),
-        }
+        Bid { repay_amount: U256::from(repay), premium: U256::from(premium) }
     }
 
     #[test]
     fn repay_above_max_is_clamped_to_max_repay() {
-        assert_eq!(
-            decide(&intent(1_000, 5), bid(5_000, 7)),
-            BidDecision::Place(bid(1_000, 7))
-        );
+        assert_eq!(decide(&intent(1_000, 5), bid(5_000, 7)), BidDecision::Place(bid(1_000, 7)));
     }
 
     #[test]
     fn repay_within_max_is_kept() {
-        assert_eq!(
-            decide(&intent(1_000, 5), bid(400, 5)),
-            BidDecision::Place(bid(400, 5))
-        );
+        assert_eq!(decide(&intent(1_000, 5), bid(400, 5)), BidDecision::Place(bid(400, 5)));
     }
 
     #[test]
     fn premium_below_reserve_is_refused_even_by_one_wei() {
         assert_eq!(
             decide(&intent(1_000, 5), bid(1_000, 4)),
-            BidDecision::BelowReserve {
-                premium: U256::from(4),
-                reserve: U256::from(5)
-            }
+            BidDecision::BelowReserve { premium: U256::from(4), reserve: U256::from(5) }
         );
     }
 

@@ -82,43 +82,21 @@ impl Chain {
     /// settlement contract exists, and reads the committee.
     pub async fn connect(endpoint: &ChainEndpoint) -> Result<(Self, Committee), SolverError> {
         let chain_id = endpoint.chain_id;
-        let rpc_error = |reason: String| SolverError::Rpc {
+        let rpc_error = |reason: String| SolverError::Rpc { chain_id, rpc_url: endpoint.rpc_url.clone(), reason };
+        let url = endpoint.rpc_url.parse::<Url>().map_err(|error| SolverError::RpcUrl {
             chain_id,
             rpc_url: endpoint.rpc_url.clone(),
-            reason,
-        };
-        let url = endpoint
-            .rpc_url
-            .parse::<Url>()
-            .map_err(|error| SolverError::RpcUrl {
-                chain_id,
-                rpc_url: endpoint.rpc_url.clone(),
-                reason: error.to_string(),
-            })?;
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(endpoint.executor.clone()))
-            .connect_http(url)
-            .erased();
-        let actual = provider
-            .get_chain_id()
-            .await
-            .map_err(|error| rpc_error(error.to_string()))?;
+            reason: error.to_string(),
+        })?;
+        let provider =
+            ProviderBuilder::new().wallet(EthereumWallet::from(endpoint.executor.clone())).connect_http(url).erased();
+        let actual = provider.get_chain_id().await.map_err(|error| rpc_error(error.to_string()))?;
         if actual != chain_id {
-            return Err(SolverError::ChainIdMismatch {
-                chain_id,
-                rpc_url: endpoint.rpc_url.clone(),
-                actual,
-            });
+            return Err(SolverError::ChainIdMismatch { chain_id, rpc_url: endpoint.rpc_url.clone(), actual });
         }
-        let code = provider
-            .get_code_at(endpoint.settlement)
-            .await
-            .map_err(|error| rpc_error(error.to_string()))?;
+        let code = provider.get_code_at(endpoint.settlement).await.map_err(|error| rpc_error(error.to_string()))?;
         if code.is_empty() {
-            return Err(SolverError::NoSettlementCode {
-                chain_id,
-                settlement: endpoint.settlement,
-            });
+            return Err(SolverError::NoSettlementCode { chain_id, settlement: endpoint.settlement });
         }
         let chain = Self {
             chain_id,
@@ -128,14 +106,11 @@ impl Chain {
             send_lock: tokio::sync::Mutex::new(()),
             approvals: tokio::sync::Mutex::new(Approvals::default()),
         };
-        let committee = chain
-            .committee()
-            .await
-            .map_err(|reason| SolverError::Committee {
-                chain_id,
-                settlement: endpoint.settlement,
-                reason,
-            })?;
+        let committee = chain.committee().await.map_err(|reason| SolverError::Committee {
+            chain_id,
+            settlement: endpoint.settlement,
+            reason,
+        })?;
         Ok((chain, committee))
     }
 
@@ -146,20 +121,9 @@ impl Chain {
     /// The settlement contract's current attesters and threshold.
     pub async fn committee(&self) -> Result<Committee, String> {
         let settlement = self.settlement();
-        let threshold = settlement
-            .threshold()
-            .call()
-            .await
-            .map_err(|error| format!("threshold(): {error}"))?;
-        let attesters = settlement
-            .attesters()
-            .call()
-            .await
-            .map_err(|error| format!("attesters(): {error}"))?;
-        Ok(Committee::new(
-            attesters,
-            threshold.saturating_to::<usize>(),
-        ))
+        let threshold = settlement.threshold().call().await.map_err(|error| format!("threshold(): {error}"))?;
+        let attesters = settlement.attesters().call().await.map_err(|error| format!("attesters(): {error}"))?;
+        Ok(Committee::new(attesters, threshold.saturating_to::<usize>()))
     }
 
     /// Makes sure the executor approved the settlement contract for the debt asset of
@@ -177,18 +141,13 @@ impl Chain {
                     .await
                     .map_err(|error| format!("markets({market_id}): {error}"))?;
                 if market.adapter == Address::ZERO {
-                    return Err(format!(
-                        "market {market_id} is not registered on settlement {}",
-                        self.settlement
-                    ));
+                    return Err(format!("market {market_id} is not registered on settlement {}", self.settlement));
                 }
                 let asset = IMarginMarket::new(market.adapter, self.provider.clone())
                     .debtAsset()
                     .call()
                     .await
-                    .map_err(|error| {
-                        format!("debtAsset() of adapter {}: {error}", market.adapter)
-                    })?;
+                    .map_err(|error| format!("debtAsset() of adapter {}: {error}", market.adapter))?;
                 if approvals.debt_asset_of.len() < MAX_CACHED_MARKETS {
                     approvals.debt_asset_of.insert(market_id, asset);
                 }
@@ -219,7 +178,11 @@ impl Chain {
             match self.wait_for_receipt(tx_hash, deadline).await {
                 Some(true) => observe::approval_sent(asset, tx_hash),
                 Some(false) => return Err(format!("approve() on {asset} reverted (tx {tx_hash})")),
-                None => return Err(format!("approve() on {asset} not mined within {APPROVAL_RECEIPT_TIMEOUT:?} (tx {tx_hash})")),
+                None => {
+                    return Err(format!(
+                        "approve() on {asset} not mined within {APPROVAL_RECEIPT_TIMEOUT:?} (tx {tx_hash})"
+                    ))
+                }
             }
         }
         approvals.approved.insert(asset);
@@ -232,12 +195,7 @@ impl Chain {
         let award = &quorum.award;
         let deadline_secs = award.deadline.saturating_to::<u64>();
         // Best effort: if the market cannot be resolved, `settle` itself reverts with the reason.
-        match tokio::time::timeout(
-            APPROVAL_BEFORE_SETTLE,
-            self.ensure_market_approved(award.marketId),
-        )
-        .await
-        {
+        match tokio::time::timeout(APPROVAL_BEFORE_SETTLE, self.ensure_market_approved(award.marketId)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => observe::approval_failed(&error),
             Err(_) => observe::approval_failed("timed out"),
@@ -253,15 +211,11 @@ impl Chain {
             let sent = {
                 let _sending = self.send_lock.lock().await;
                 let settlement = self.settlement();
-                let call = settlement
-                    .settle(award.clone().into(), signatures.clone())
-                    .from(self.executor);
+                let call = settlement.settle(award.clone().into(), signatures.clone()).from(self.executor);
                 tokio::time::timeout(RPC_TIMEOUT, call.send()).await
             };
             let error = match sent {
-                Err(_) => SendFailure::Transient(format!(
-                    "settle submission timed out after {RPC_TIMEOUT:?}"
-                )),
+                Err(_) => SendFailure::Transient(format!("settle submission timed out after {RPC_TIMEOUT:?}")),
                 Ok(sent) => match sent {
                     Ok(pending) => {
                         let tx_hash = *pending.tx_hash();
@@ -275,9 +229,7 @@ impl Chain {
                                 }
                             }
                             // Never mined (dropped); the deadline check above ends the loop.
-                            None => SendFailure::Transient(format!(
-                                "transaction {tx_hash} was not mined"
-                            )),
+                            None => SendFailure::Transient(format!("transaction {tx_hash} was not mined")),
                         }
                     }
                     Err(error) => classify(&error),
@@ -301,9 +253,7 @@ impl Chain {
     /// Polls for a receipt: `Some(status)` once mined, `None` if `until` passes first.
     async fn wait_for_receipt(&self, tx_hash: B256, until: tokio::time::Instant) -> Option<bool> {
         loop {
-            let polled =
-                tokio::time::timeout(RPC_TIMEOUT, self.provider.get_transaction_receipt(tx_hash))
-                    .await;
+            let polled = tokio::time::timeout(RPC_TIMEOUT, self.provider.get_transaction_receipt(tx_hash)).await;
             if let Ok(Ok(Some(receipt))) = polled {
                 return Some(receipt.status());
             }
@@ -317,9 +267,7 @@ impl Chain {
 
 /// Local instant corresponding to the end of unix second `deadline_secs`.
 fn deadline_instant(deadline_secs: u64) -> tokio::time::Instant {
-    let remaining_ms = (deadline_secs.saturating_add(1))
-        .saturating_mul(1000)
-        .saturating_sub(now_ms());
+    let remaining_ms = (deadline_secs.saturating_add(1)).saturating_mul(1000).saturating_sub(now_ms());
     tokio::time::Instant::now() + Duration::from_millis(remaining_ms)
 }
 
@@ -329,9 +277,7 @@ fn retry_backoff(attempt: u32) -> Duration {
 
 /// Sorts a failed send into revert (final), transport trouble (retry) or other node error.
 fn classify(error: &alloy::contract::Error) -> SendFailure {
-    if let Some(decoded) =
-        error.as_decoded_interface_error::<LiquidationSettlement::LiquidationSettlementErrors>()
-    {
+    if let Some(decoded) = error.as_decoded_interface_error::<LiquidationSettlement::LiquidationSettlementErrors>() {
         return SendFailure::Reverted(format!("{decoded:?}"));
     }
     if let Some(revert) = error.as_decoded_error::<alloy::sol_types::Revert>() {
@@ -359,10 +305,7 @@ mod tests {
 
     #[test]
     fn unlimited_allowance_threshold_is_half_of_max() {
-        assert_eq!(
-            UNLIMITED_ALLOWANCE,
-            U256::MAX / U256::from(2) + U256::from(1)
-        );
+        assert_eq!(UNLIMITED_ALLOWANCE, U256::MAX / U256::from(2) + U256::from(1));
     }
 
     #[test]

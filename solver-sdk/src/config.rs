@@ -37,22 +37,15 @@ impl SolverConfig {
     /// Structural checks that need no I/O.
     pub fn validate(&self) -> Result<(), SolverError> {
         if self.chains.is_empty() {
-            return Err(SolverError::Config(
-                "no chains configured: a solver must serve at least one chain".into(),
-            ));
+            return Err(SolverError::Config("no chains configured: a solver must serve at least one chain".into()));
         }
         if self.listen.is_empty() {
-            return Err(SolverError::Config(
-                "no listen address: use /ip4/127.0.0.1/tcp/0 for a free port".into(),
-            ));
+            return Err(SolverError::Config("no listen address: use /ip4/127.0.0.1/tcp/0 for a free port".into()));
         }
         let mut seen = std::collections::HashSet::new();
         for chain in &self.chains {
             if !seen.insert(chain.chain_id) {
-                return Err(SolverError::Config(format!(
-                    "chain {} is configured twice",
-                    chain.chain_id
-                )));
+                return Err(SolverError::Config(format!("chain {} is configured twice", chain.chain_id)));
             }
         }
         Ok(())

@@ -29,21 +29,19 @@ pub(crate) fn committee_refresh_failed(error: &str) {
 }
 
 pub(crate) fn message_refused(kind: Kind, verdict: &str, reason: &str) {
-    debug!(
-        kind = kind.name(),
-        verdict, reason, "gossip message not accepted"
-    );
+    debug!(kind = kind.name(), verdict, reason, "gossip message not accepted");
 }
 
 pub(crate) fn intent_seen(open_time_ms: u64, commit_end_ms: u64, now_ms: u64) {
     debug!(open_time_ms, commit_end_ms, now_ms, "intent seen");
 }
 
+pub(crate) fn new_round(open_time_ms: u64) {
+    info!(open_time_ms, "a new round of a failed auction opened");
+}
+
 pub(crate) fn intent_copy_adopted(observed_block: u64, open_time_ms: u64) {
-    debug!(
-        observed_block,
-        open_time_ms, "adopted a better copy of the intent"
-    );
+    debug!(observed_block, open_time_ms, "adopted a better copy of the intent");
 }
 
 pub(crate) fn bid_declined() {
@@ -78,12 +76,7 @@ pub(crate) fn award_not_ours(executor: Address, premium: U256) {
     debug!(%executor, %premium, "award reached threshold for another executor");
 }
 
-pub(crate) fn award_mismatch(
-    award_repay: U256,
-    award_premium: U256,
-    our_repay: U256,
-    our_premium: U256,
-) {
+pub(crate) fn award_mismatch(award_repay: U256, award_premium: U256, our_repay: U256, our_premium: U256) {
     warn!(%award_repay, %award_premium, %our_repay, %our_premium,
         "an award names our executor with amounts we did not bid; not settling it");
 }

@@ -11,31 +11,17 @@ use alloy::primitives::{B256, U256};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuctionOutcome {
     /// We settled the award on chain.
-    Won {
-        chain_id: u64,
-        intent_id: B256,
-        tx_hash: B256,
-        repay_amount: U256,
-        premium: U256,
-    },
+    Won { chain_id: u64, intent_id: B256, tx_hash: B256, repay_amount: U256, premium: U256 },
     /// Another solver was awarded the liquidation. `winning_premium` is the premium of
     /// the award (or of the best reveal we saw); `None` when unknown.
-    Lost {
-        chain_id: u64,
-        intent_id: B256,
-        winning_premium: Option<U256>,
-    },
+    Lost { chain_id: u64, intent_id: B256, winning_premium: Option<U256> },
     /// The strategy's premium was below the market's reserve: no bid was sent.
     BelowReserve { chain_id: u64, intent_id: B256 },
     /// The intent reached us after its commit window (or the strategy answered, or the
     /// commit could be published, only after it): no valid bid was made.
     Late { chain_id: u64, intent_id: B256 },
     /// `settle` reverted; `reason` is the decoded revert (e.g. `AccountNotLiquidatable`).
-    SettleReverted {
-        chain_id: u64,
-        intent_id: B256,
-        reason: String,
-    },
+    SettleReverted { chain_id: u64, intent_id: B256, reason: String },
     /// No award for us reached the committee threshold (or could be settled) before its deadline.
     Expired { chain_id: u64, intent_id: B256 },
 }

@@ -48,10 +48,7 @@ pub struct SolverClient;
 impl SolverClient {
     /// Connects to every chain (checking chain id, settlement code and committee), joins
     /// gossip on their topics and starts the runtime. Returns once it listens.
-    pub async fn start<S: Strategy>(
-        config: SolverConfig,
-        strategy: S,
-    ) -> Result<SolverHandle, SolverError> {
+    pub async fn start<S: Strategy>(config: SolverConfig, strategy: S) -> Result<SolverHandle, SolverError> {
         config.validate()?;
         let signing_key = SigningKey::from_bytes(&config.peer_secret_key);
         let our_key = peer_key(&signing_key);
@@ -62,9 +59,7 @@ impl SolverClient {
         for endpoint in &config.chains {
             let span = observe::chain_span(endpoint.chain_id);
             let (chain, committee) = Chain::connect(endpoint).instrument(span.clone()).await?;
-            span.in_scope(|| {
-                observe::committee_loaded(committee.threshold, committee.attesters.len())
-            });
+            span.in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
             params.push(ChainParams {
                 chain_id: endpoint.chain_id,
                 settlement: endpoint.settlement,
@@ -101,13 +96,7 @@ impl SolverClient {
             tasks: JoinSet::new(),
         };
         let task = tokio::spawn(runtime.run(inbound, events_rx, stop_rx));
-        Ok(SolverHandle {
-            gossip,
-            our_key,
-            outcomes,
-            stop: Some(stop_tx),
-            task: Some(task),
-        })
+        Ok(SolverHandle { gossip, our_key, outcomes, stop: Some(stop_tx), task: Some(task) })
     }
 }
 
@@ -169,29 +158,11 @@ impl Drop for SolverHandle {
 
 /// Results of work done off the main task.
 enum Event {
-    Bid {
-        chain_id: u64,
-        intent_id: B256,
-        bid: Option<Bid>,
-    },
-    StrategyTimedOut {
-        chain_id: u64,
-        intent_id: B256,
-    },
-    PublishFailed {
-        chain_id: u64,
-        intent_id: B256,
-    },
-    Settled {
-        chain_id: u64,
-        intent_id: B256,
-        award: Box<Award>,
-        result: SettleResult,
-    },
-    Committee {
-        chain_id: u64,
-        committee: Committee,
-    },
+    Bid { chain_id: u64, intent_id: B256, bid: Option<Bid> },
+    StrategyTimedOut { chain_id: u64, intent_id: B256 },
+    PublishFailed { chain_id: u64, intent_id: B256 },
+    Settled { chain_id: u64, intent_id: B256, award: Box<Award>, result: SettleResult },
+    Committee { chain_id: u64, committee: Committee },
 }
 
 struct Runtime<S> {
@@ -215,8 +186,7 @@ impl<S: Strategy> Runtime<S> {
         mut stop: oneshot::Receiver<()>,
     ) {
         for chain in self.chains.values() {
-            self.tasks
-                .spawn(refresh_committee(chain.clone(), self.events.clone()));
+            self.tasks.spawn(refresh_committee(chain.clone(), self.events.clone()));
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -245,10 +215,7 @@ impl<S: Strategy> Runtime<S> {
 
     async fn on_inbound(&mut self, inbound: Inbound) {
         let (verdict, actions) = match Envelope::open(&inbound.data) {
-            Ok(verified) => {
-                self.book
-                    .on_message(inbound.chain_id, inbound.kind, verified, now_ms())
-            }
+            Ok(verified) => self.book.on_message(inbound.chain_id, inbound.kind, verified, now_ms()),
             Err(error) => {
                 observe::message_refused(inbound.kind, "reject", &error.to_string());
                 (Verdict::Reject, Vec::new())
@@ -260,38 +227,21 @@ impl<S: Strategy> Runtime<S> {
 
     fn on_event(&mut self, event: Event) {
         let actions = match event {
-            Event::Bid {
-                chain_id,
-                intent_id,
-                bid,
-            } => {
+            Event::Bid { chain_id, intent_id, bid } => {
                 let salt = random_salt();
                 self.book.on_bid(chain_id, intent_id, bid, salt, now_ms())
             }
-            Event::StrategyTimedOut {
-                chain_id,
-                intent_id,
-            } => self.book.on_strategy_timeout(chain_id, intent_id),
-            Event::PublishFailed {
-                chain_id,
-                intent_id,
-            } => self.book.on_publish_failed(chain_id, intent_id),
-            Event::Settled {
-                chain_id,
-                intent_id,
-                award,
-                result,
-            } => self.book.on_settled(chain_id, intent_id, &award, result),
-            Event::Committee {
-                chain_id,
-                committee,
-            } => {
+            Event::StrategyTimedOut { chain_id, intent_id } => self.book.on_strategy_timeout(chain_id, intent_id),
+            Event::PublishFailed { chain_id, intent_id } => self.book.on_publish_failed(chain_id, intent_id),
+            Event::Settled { chain_id, intent_id, award, result } => {
+                self.book.on_settled(chain_id, intent_id, &award, result)
+            }
+            Event::Committee { chain_id, committee } => {
                 if self.committees.get(&chain_id) == Some(&committee) {
                     return;
                 }
-                observe::chain_span(chain_id).in_scope(|| {
-                    observe::committee_loaded(committee.threshold, committee.attesters.len())
-                });
+                observe::chain_span(chain_id)
+                    .in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
                 self.committees.insert(chain_id, committee.clone());
                 self.book.set_committee(chain_id, committee)
             }
@@ -311,43 +261,22 @@ impl<S: Strategy> Runtime<S> {
                             let (chain_id, intent_id) = (view.chain_id, view.intent_id);
                             // One millisecond past commit end, so an answer at the edge is judged by the book.
                             let budget = Duration::from_millis(view.remaining_ms(now_ms()) + 1);
-                            let event =
-                                match tokio::time::timeout(budget, strategy.bid(&view)).await {
-                                    Ok(bid) => Event::Bid {
-                                        chain_id,
-                                        intent_id,
-                                        bid,
-                                    },
-                                    Err(_) => Event::StrategyTimedOut {
-                                        chain_id,
-                                        intent_id,
-                                    },
-                                };
+                            let event = match tokio::time::timeout(budget, strategy.bid(&view)).await {
+                                Ok(bid) => Event::Bid { chain_id, intent_id, bid },
+                                Err(_) => Event::StrategyTimedOut { chain_id, intent_id },
+                            };
                             let _ = events.send(event).await;
                         }
                         .instrument(span),
                     );
                 }
-                Action::PublishCommit {
-                    chain_id,
-                    intent_id,
-                    commit,
-                    until_ms,
-                } => {
+                Action::PublishCommit { chain_id, intent_id, commit, until_ms } => {
                     self.publish(chain_id, intent_id, Message::Commit(commit), until_ms);
                 }
-                Action::PublishReveal {
-                    chain_id,
-                    intent_id,
-                    reveal,
-                    until_ms,
-                } => {
+                Action::PublishReveal { chain_id, intent_id, reveal, until_ms } => {
                     self.publish(chain_id, intent_id, Message::Reveal(reveal), until_ms);
                 }
-                Action::Approve {
-                    chain_id,
-                    market_id,
-                } => {
+                Action::Approve { chain_id, market_id } => {
                     let Some(chain) = self.chains.get(&chain_id).cloned() else {
                         continue;
                     };
@@ -360,11 +289,7 @@ impl<S: Strategy> Runtime<S> {
                         .instrument(observe::chain_span(chain_id)),
                     );
                 }
-                Action::Settle {
-                    chain_id,
-                    intent_id,
-                    quorum,
-                } => {
+                Action::Settle { chain_id, intent_id, quorum } => {
                     let Some(chain) = self.chains.get(&chain_id).cloned() else {
                         continue;
                     };
@@ -373,14 +298,7 @@ impl<S: Strategy> Runtime<S> {
                         async move {
                             let result = chain.settle(&quorum).await;
                             let award = Box::new(quorum.award);
-                            let _ = events
-                                .send(Event::Settled {
-                                    chain_id,
-                                    intent_id,
-                                    award,
-                                    result,
-                                })
-                                .await;
+                            let _ = events.send(Event::Settled { chain_id, intent_id, award, result }).await;
                         }
                         .instrument(observe::auction_span(chain_id, intent_id)),
                     );
@@ -405,16 +323,9 @@ impl<S: Strategy> Runtime<S> {
         let events = self.events.clone();
         self.tasks.spawn(
             async move {
-                if let Err(error) =
-                    publish_until(&gossip, chain_id, kind, envelope.0, until_ms).await
-                {
+                if let Err(error) = publish_until(&gossip, chain_id, kind, envelope.0, until_ms).await {
                     observe::publish_failed(kind, &error);
-                    let _ = events
-                        .send(Event::PublishFailed {
-                            chain_id,
-                            intent_id,
-                        })
-                        .await;
+                    let _ = events.send(Event::PublishFailed { chain_id, intent_id }).await;
                 }
             }
             .instrument(observe::auction_span(chain_id, intent_id)),
@@ -450,14 +361,7 @@ async fn refresh_committee(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
         tokio::time::sleep(COMMITTEE_REFRESH).await;
         match chain.committee().instrument(span.clone()).await {
             Ok(committee) => {
-                if events
-                    .send(Event::Committee {
-                        chain_id: chain.chain_id,
-                        committee,
-                    })
-                    .await
-                    .is_err()
-                {
+                if events.send(Event::Committee { chain_id: chain.chain_id, committee }).await.is_err() {
                     return;
                 }
             }

@@ -22,12 +22,8 @@ impl FixedPremium {
             return None;
         }
         // Rounded down: the premium never exceeds the advertised share.
-        let premium =
-            repay_amount.saturating_mul(U256::from(self.bps)) / U256::from(BPS_DENOMINATOR);
-        Some(Bid {
-            repay_amount,
-            premium,
-        })
+        let premium = repay_amount.saturating_mul(U256::from(self.bps)) / U256::from(BPS_DENOMINATOR);
+        Some(Bid { repay_amount, premium })
     }
 }
 
@@ -43,10 +39,7 @@ mod tests {
 
     #[test]
     fn premium_is_bps_of_max_repay_rounded_down() {
-        let intent = Intent {
-            maxRepay: U256::from(10_001u64),
-            ..Default::default()
-        };
+        let intent = Intent { maxRepay: U256::from(10_001u64), ..Default::default() };
         let bid = FixedPremium { bps: 50 }.bid_for(&intent).unwrap();
         assert_eq!(bid.repay_amount, U256::from(10_001u64));
         // 10_001 * 50 / 10_000 = 50.005 -> 50

@@ -20,10 +20,7 @@ pub(crate) struct Committee {
 
 impl Committee {
     pub fn new(attesters: impl IntoIterator<Item = Address>, threshold: usize) -> Self {
-        Self {
-            attesters: attesters.into_iter().collect(),
-            threshold: threshold.max(1),
-        }
+        Self { attesters: attesters.into_iter().collect(), threshold: threshold.max(1) }
     }
 }
 
@@ -62,9 +59,7 @@ impl VoteTally {
             return Tally::Duplicate;
         }
         signatures.insert(signer, signature);
-        Tally::Counted {
-            signers: signatures.len(),
-        }
+        Tally::Counted { signers: signatures.len() }
     }
 
     /// The award's quorum under `committee`, if current attesters reached its threshold.
@@ -77,18 +72,12 @@ impl VoteTally {
             .map(|(_, signature)| signature.clone())
             .take(committee.threshold)
             .collect();
-        (valid.len() >= committee.threshold).then(|| Quorum {
-            award: award.clone(),
-            signatures: valid,
-        })
+        (valid.len() >= committee.threshold).then(|| Quorum { award: award.clone(), signatures: valid })
     }
 
     /// Every award that currently has a quorum.
     pub fn quorums(&self, committee: &Committee) -> Vec<Quorum> {
-        self.awards
-            .keys()
-            .filter_map(|award| self.quorum(award, committee))
-            .collect()
+        self.awards.keys().filter_map(|award| self.quorum(award, committee)).collect()
     }
 }
 
@@ -98,11 +87,7 @@ mod tests {
     use alloy::primitives::{B256, U256};
 
     fn award(premium: u64) -> Award {
-        Award {
-            intentId: B256::repeat_byte(1),
-            premium: U256::from(premium),
-            ..Default::default()
-        }
+        Award { intentId: B256::repeat_byte(1), premium: U256::from(premium), ..Default::default() }
     }
 
     fn signer(byte: u8) -> Address {
@@ -117,26 +102,15 @@ mod tests {
     fn quorum_needs_threshold_distinct_signers_of_the_same_award() {
         let committee = Committee::new([signer(1), signer(2), signer(3)], 2);
         let mut tally = VoteTally::default();
-        assert_eq!(
-            tally.add(award(5), signer(1), sig(1)),
-            Tally::Counted { signers: 1 }
-        );
+        assert_eq!(tally.add(award(5), signer(1), sig(1)), Tally::Counted { signers: 1 });
         // The same attester again does not count twice.
         assert_eq!(tally.add(award(5), signer(1), sig(1)), Tally::Duplicate);
         // A different award from another attester is a separate group.
-        assert_eq!(
-            tally.add(award(6), signer(2), sig(2)),
-            Tally::Counted { signers: 1 }
-        );
+        assert_eq!(tally.add(award(6), signer(2), sig(2)), Tally::Counted { signers: 1 });
         assert_eq!(tally.quorum(&award(5), &committee), None);
         assert_eq!(tally.quorum(&award(6), &committee), None);
-        assert_eq!(
-            tally.add(award(5), signer(3), sig(3)),
-            Tally::Counted { signers: 2 }
-        );
-        let quorum = tally
-            .quorum(&award(5), &committee)
-            .expect("two of three signed award 5");
+        assert_eq!(tally.add(award(5), signer(3), sig(3)), Tally::Counted { signers: 2 });
+        let quorum = tally.quorum(&award(5), &committee).expect("two of three signed award 5");
         assert_eq!(quorum.award, award(5));
         assert_eq!(quorum.signatures, vec![sig(1), sig(3)]);
         assert_eq!(tally.quorums(&committee).len(), 1);
@@ -149,10 +123,7 @@ mod tests {
         for byte in [3, 1, 2] {
             tally.add(award(5), signer(byte), sig(byte));
         }
-        assert_eq!(
-            tally.quorum(&award(5), &committee).unwrap().signatures,
-            vec![sig(1), sig(2)]
-        );
+        assert_eq!(tally.quorum(&award(5), &committee).unwrap().signatures, vec![sig(1), sig(2)]);
     }
 
     #[test]
@@ -160,12 +131,8 @@ mod tests {
         let mut tally = VoteTally::default();
         tally.add(award(5), signer(1), sig(1));
         tally.add(award(5), signer(2), sig(2));
-        assert!(tally
-            .quorum(&award(5), &Committee::new([signer(1), signer(2)], 2))
-            .is_some());
-        assert!(tally
-            .quorum(&award(5), &Committee::new([signer(1), signer(3)], 2))
-            .is_none());
+        assert!(tally.quorum(&award(5), &Committee::new([signer(1), signer(2)], 2)).is_some());
+        assert!(tally.quorum(&award(5), &Committee::new([signer(1), signer(3)], 2)).is_none());
     }
 
     #[test]
@@ -173,26 +140,17 @@ mod tests {
         let committee = Committee::new([signer(1)], 0);
         let tally = VoteTally::default();
         assert_eq!(committee.threshold, 1);
-        assert!(
-            tally.quorum(&award(5), &committee).is_none(),
-            "no vote, no quorum"
-        );
+        assert!(tally.quorum(&award(5), &committee).is_none(), "no vote, no quorum");
     }
 
     #[test]
     fn distinct_awards_per_intent_are_bounded() {
         let mut tally = VoteTally::default();
         for premium in 0..MAX_AWARDS_PER_INTENT as u64 {
-            assert_eq!(
-                tally.add(award(premium), signer(1), sig(1)),
-                Tally::Counted { signers: 1 }
-            );
+            assert_eq!(tally.add(award(premium), signer(1), sig(1)), Tally::Counted { signers: 1 });
         }
         assert_eq!(tally.add(award(999), signer(1), sig(1)), Tally::Full);
         // Known awards still take votes.
-        assert_eq!(
-            tally.add(award(0), signer(2), sig(2)),
-            Tally::Counted { signers: 2 }
-        );
+        assert_eq!(tally.add(award(0), signer(2), sig(2)), Tally::Counted { signers: 2 });
     }
 }

@@ -25,7 +25,11 @@ async fn a_crash_is_liquidated_by_the_best_bid_and_its_premium_reaches_the_insur
     // each step, and with it the haircuts. Which accounts went under is the engine's word.
     let crash = devnet.crash(2_500).await?;
     for chain in &crash.chains {
-        assert!(!chain.under.is_empty() && !chain.healthy.is_empty(), "the crash must split accounts on chain {}", chain.chain_id);
+        assert!(
+            !chain.under.is_empty() && !chain.healthy.is_empty(),
+            "the crash must split accounts on chain {}",
+            chain.chain_id
+        );
         assert!(chain.assets.len() >= 2, "chain {}: accounts hold several collateral assets", chain.chain_id);
         for asset in &chain.assets {
             assert!(
@@ -91,7 +95,11 @@ async fn a_crash_is_liquidated_by_the_best_bid_and_its_premium_reaches_the_insur
             engine.insuranceFund().call().await?,
             "chain {chain_id}: premiums go to the engine's insurance fund"
         );
-        assert_eq!(engine.totalShortfall().call().await?, U256::ZERO, "chain {chain_id}: no liquidation left a shortfall");
+        assert_eq!(
+            engine.totalShortfall().call().await?,
+            U256::ZERO,
+            "chain {chain_id}: no liquidation left a shortfall"
+        );
         assert_eq!(
             truth.beneficiary_balance.saturating_sub(chain_crash.beneficiary_before),
             premiums,

@@ -38,7 +38,8 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
             executor,
         });
     }
-    let config = SolverConfig { peer_secret_key, listen: parse(&file.listen)?, bootstrap: parse(&file.bootstrap)?, chains };
+    let config =
+        SolverConfig { peer_secret_key, listen: parse(&file.listen)?, bootstrap: parse(&file.bootstrap)?, chains };
     let handle = SolverClient::start(config, FixedPremium { bps: file.premium_bps })
         .await
         .map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;

@@ -30,8 +30,16 @@ async fn deploys_wires_and_seeds_every_chain() {
         assert_eq!(engine.collateralAssets().call().await.unwrap(), tokens);
         for (collateral, spec) in chain.deployment.collaterals.iter().zip(&devnet.parameters().collaterals) {
             assert_eq!(router.feedsOf(collateral.token).call().await.unwrap(), collateral.feeds);
-            assert_eq!(router.anomalyFlags(collateral.token).call().await.unwrap(), U256::ZERO, "{}", collateral.symbol);
-            assert_eq!(router.price(collateral.token).call().await.unwrap(), U256::from(spec.initial_price * 10_000_000_000));
+            assert_eq!(
+                router.anomalyFlags(collateral.token).call().await.unwrap(),
+                U256::ZERO,
+                "{}",
+                collateral.symbol
+            );
+            assert_eq!(
+                router.price(collateral.token).call().await.unwrap(),
+                U256::from(spec.initial_price * 10_000_000_000)
+            );
         }
         for position in &chain.positions {
             let account = position.address();
@@ -60,7 +68,10 @@ async fn deploys_wires_and_seeds_every_chain() {
         for (collateral, spec) in chain.deployment.collaterals.iter().zip(&devnet.parameters().collaterals) {
             let observed_at = router.stateOf(collateral.token).call().await.unwrap().observedAt.to::<u64>();
             assert!(observed_at > observed_before.next().unwrap(), "{} recorded anew", collateral.symbol);
-            assert_eq!(router.price(collateral.token).call().await.unwrap(), U256::from(spec.initial_price * 10_000_000_000));
+            assert_eq!(
+                router.price(collateral.token).call().await.unwrap(),
+                U256::from(spec.initial_price * 10_000_000_000)
+            );
             assert_eq!(router.anomalyFlags(collateral.token).call().await.unwrap(), U256::ZERO);
         }
     }
@@ -121,5 +132,8 @@ async fn a_quarter_crash_puts_some_but_not_all_accounts_under() {
     let report = devnet.report(&crash, &observed).await.unwrap();
     assert!(report.chains.iter().all(|chain| chain.settlements.is_empty() && chain.still_liquidatable.len() == 3));
     let rendered = report.render();
-    assert!(rendered.contains("chain 31338") && rendered.contains("WBTC") && rendered.contains("volatility"), "{rendered}");
+    assert!(
+        rendered.contains("chain 31338") && rendered.contains("WBTC") && rendered.contains("volatility"),
+        "{rendered}"
+    );
 }

@@ -4,7 +4,7 @@
 use backstop_protocol::envelope::{peer_key, Envelope, MAX_ENVELOPE_LEN};
 use backstop_protocol::message::{AwardVote, BidCommit, BidReveal, Intent, Kind, Message, Outcome};
 use backstop_protocol::winner::{rank_bids, RevealedBid};
-use backstop_protocol::{Award, Address, B256, U256};
+use backstop_protocol::{Address, Award, B256, U256};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
@@ -28,22 +28,27 @@ fn any_intent() -> impl Strategy<Value = Intent> {
         (any::<u64>(), any_address(), any_b256(), any_address(), any_u256(), any_address(), any_address()),
         (any_u256(), any::<u64>(), any_u256(), any::<u64>(), any::<u32>(), any::<u32>(), any_u256()),
     )
-        .prop_map(|((chain, settlement, market, account, nonce, debt, collateral), (max_repay, block, price, open, commit, reveal, reserve))| Intent {
-            chainId: chain,
-            settlement,
-            marketId: market,
-            account,
-            nonce,
-            debtAsset: debt,
-            collateralAsset: collateral,
-            maxRepay: max_repay,
-            observedBlock: block,
-            observedPrice: price,
-            openTimeMs: open,
-            commitMs: commit,
-            revealMs: reveal,
-            reservePremium: reserve,
-        })
+        .prop_map(
+            |(
+                (chain, settlement, market, account, nonce, debt, collateral),
+                (max_repay, block, price, open, commit, reveal, reserve),
+            )| Intent {
+                chainId: chain,
+                settlement,
+                marketId: market,
+                account,
+                nonce,
+                debtAsset: debt,
+                collateralAsset: collateral,
+                maxRepay: max_repay,
+                observedBlock: block,
+                observedPrice: price,
+                openTimeMs: open,
+                commitMs: commit,
+                revealMs: reveal,
+                reservePremium: reserve,
+            },
+        )
 }
 
 fn any_award() -> impl Strategy<Value = Award> {
@@ -64,8 +69,11 @@ fn any_award() -> impl Strategy<Value = Award> {
 fn any_message() -> impl Strategy<Value = Message> {
     prop_oneof![
         any_intent().prop_map(Message::Intent),
-        (any::<u64>(), any_b256(), any_b256())
-            .prop_map(|(chain, intent, commitment)| Message::Commit(BidCommit { chainId: chain, intentId: intent, commitment })),
+        (any::<u64>(), any_b256(), any_b256()).prop_map(|(chain, intent, commitment)| Message::Commit(BidCommit {
+            chainId: chain,
+            intentId: intent,
+            commitment
+        })),
         (any::<u64>(), any_b256(), any_address(), any_u256(), any_u256(), any_b256()).prop_map(
             |(chain, intent, executor, repay, premium, salt)| Message::Reveal(BidReveal {
                 chainId: chain,
@@ -84,8 +92,9 @@ fn any_message() -> impl Strategy<Value = Message> {
                 Message::Vote(AwardVote { chainId: chain, settlement, award, signature: signature.into() })
             }
         ),
-        (any::<u64>(), any_b256(), any::<u8>(), any_b256())
-            .prop_map(|(chain, intent, status, tx)| Message::Outcome(Outcome { chainId: chain, intentId: intent, status, txHash: tx })),
+        (any::<u64>(), any_b256(), any::<u8>(), any_b256()).prop_map(|(chain, intent, status, tx)| Message::Outcome(
+            Outcome { chainId: chain, intentId: intent, status, txHash: tx }
+        )),
     ]
 }
 

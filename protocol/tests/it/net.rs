@@ -23,7 +23,8 @@ async fn a_published_envelope_reaches_a_peer_on_the_chain_topic() {
     let (first, _first_inbound) = spawn(config(1, vec![])).await.unwrap();
     let (second, mut second_inbound) = spawn(config(2, first.listen_addrs().to_vec())).await.unwrap();
     assert_ne!(first.peer_id(), second.peer_id());
-    let message = Message::Commit(BidCommit { chainId: 31337, intentId: B256::repeat_byte(1), commitment: B256::repeat_byte(2) });
+    let message =
+        Message::Commit(BidCommit { chainId: 31337, intentId: B256::repeat_byte(1), commitment: B256::repeat_byte(2) });
     let envelope = Envelope::seal(&SigningKey::from_bytes(&[1; 32]), &message);
 
     // Publishing fails until the peers have connected and exchanged subscriptions.

@@ -16,9 +16,7 @@ use backstop_protocol::bindings::LiquidationSettlement;
 use backstop_protocol::id::commitment;
 use backstop_protocol::net::{self, GossipConfig, GossipHandle, Inbound, Verdict};
 use backstop_protocol::timing::now_ms;
-use backstop_protocol::{
-    award::signature_bytes, Award, AwardVote, Envelope, Intent, Kind, Message, Outcome,
-};
+use backstop_protocol::{award::signature_bytes, Award, AwardVote, Envelope, Intent, Kind, Message, Outcome};
 use backstop_solver_sdk::strategies::FixedPremium;
 use backstop_solver_sdk::{AuctionOutcome, ChainEndpoint, SolverClient, SolverConfig};
 use ed25519_dalek::SigningKey;
@@ -30,8 +28,7 @@ fn anvil_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("BACKSTOP_ANVIL") {
         return PathBuf::from(path);
     }
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/node_modules/.bin/anvil");
     assert!(path.exists(), "anvil not installed: run `bash contracts/setup.sh` (or set BACKSTOP_ANVIL)");
     path
 }
@@ -51,48 +48,33 @@ async fn publish_when_subscribed(gossip: &GossipHandle, kind: Kind, data: Vec<u8
 }
 
 /// The next message of `kind` from the solver.
-async fn next_of_kind(
-    gossip: &GossipHandle,
-    inbound: &mut Receiver<Inbound>,
-    kind: Kind,
-) -> (B256, Message) {
+async fn next_of_kind(gossip: &GossipHandle, inbound: &mut Receiver<Inbound>, kind: Kind) -> (B256, Message) {
     let wait = async {
         loop {
             let message = inbound.recv().await.expect("gossip stopped");
             gossip.report(&message, Verdict::Accept).await;
             if message.kind == kind {
-                let verified =
-                    Envelope::open(&message.data).expect("the solver seals valid envelopes");
+                let verified = Envelope::open(&message.data).expect("the solver seals valid envelopes");
                 return (verified.signer, verified.message);
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), wait)
-        .await
-        .expect("no message of the expected kind")
+    tokio::time::timeout(Duration::from_secs(10), wait).await.expect("no message of the expected kind")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solver_commits_reveals_and_settles_a_quorum_award() {
     let anvil_path = anvil_binary();
-    let anvil = Anvil::new()
-        .path(anvil_path)
-        .chain_id(CHAIN_ID)
-        .try_spawn()
-        .expect("anvil starts");
+    let anvil = Anvil::new().path(anvil_path).chain_id(CHAIN_ID).try_spawn().expect("anvil starts");
     let deployer: PrivateKeySigner = anvil.keys()[0].clone().into();
     let executor: PrivateKeySigner = anvil.keys()[1].clone().into();
     let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(deployer.clone()))
-        .connect_http(anvil.endpoint_url());
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(deployer.clone())).connect_http(anvil.endpoint_url());
     let settlement = LiquidationSettlement::deploy(
         &provider,
         deployer.address(),
-        attesters
-            .iter()
-            .map(|attester| attester.address())
-            .collect(),
+        attesters.iter().map(|attester| attester.address()).collect(),
         U256::from(2),
     )
     .await
@@ -130,12 +112,7 @@ async fn solver_commits_reveals_and_settles_a_quorum_award() {
     let mut outcomes = solver.outcomes();
 
     // Wait for the solver's subscription with a harmless Outcome message.
-    let hello = Message::Outcome(Outcome {
-        chainId: CHAIN_ID,
-        intentId: B256::ZERO,
-        status: 2,
-        txHash: B256::ZERO,
-    });
+    let hello = Message::Outcome(Outcome { chainId: CHAIN_ID, intentId: B256::ZERO, status: 2, txHash: B256::ZERO });
     publish_when_subscribed(&node, Kind::Outcome, Envelope::seal(&node_key, &hello).0).await;
 
     let market_id = B256::repeat_byte(0xaa);
@@ -156,48 +133,24 @@ async fn solver_commits_reveals_and_settles_a_quorum_award() {
         revealMs: 400,
         reservePremium: U256::from(5),
     };
-    publish_when_subscribed(
-        &node,
-        Kind::Intent,
-        Envelope::seal(&node_key, &Message::Intent(intent.clone())).0,
-    )
-    .await;
+    publish_when_subscribed(&node, Kind::Intent, Envelope::seal(&node_key, &Message::Intent(intent.clone())).0).await;
 
-    let (commit_signer, Message::Commit(commit)) =
-        next_of_kind(&node, &mut node_inbound, Kind::Commit).await
-    else {
+    let (commit_signer, Message::Commit(commit)) = next_of_kind(&node, &mut node_inbound, Kind::Commit).await else {
         unreachable!()
     };
     assert_eq!(commit_signer, solver.peer_key());
-    assert!(
-        now_ms() <= intent.commit_end_ms() + 500,
-        "commit arrived within the window"
-    );
-    let (reveal_signer, Message::Reveal(reveal)) =
-        next_of_kind(&node, &mut node_inbound, Kind::Reveal).await
-    else {
+    assert!(now_ms() <= intent.commit_end_ms() + 500, "commit arrived within the window");
+    let (reveal_signer, Message::Reveal(reveal)) = next_of_kind(&node, &mut node_inbound, Kind::Reveal).await else {
         unreachable!()
     };
     let revealed_at = now_ms();
     assert_eq!(reveal_signer, solver.peer_key());
-    assert!(
-        revealed_at + 500 >= intent.commit_end_ms() && revealed_at <= intent.reveal_end_ms() + 500
-    );
+    assert!(revealed_at + 500 >= intent.commit_end_ms() && revealed_at <= intent.reveal_end_ms() + 500);
     // FixedPremium: the whole max repay at 100 bps.
-    assert_eq!(
-        (reveal.repayAmount, reveal.premium),
-        (U256::from(10_000), U256::from(100))
-    );
+    assert_eq!((reveal.repayAmount, reveal.premium), (U256::from(10_000), U256::from(100)));
     assert_eq!(reveal.executor, executor.address());
     assert_eq!(
-        commitment(
-            intent.id(),
-            reveal_signer,
-            reveal.executor,
-            reveal.repayAmount,
-            reveal.premium,
-            reveal.salt
-        ),
+        commitment(intent.id(), reveal_signer, reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt),
         commit.commitment,
         "the reveal opens the commit"
     );
@@ -213,9 +166,7 @@ async fn solver_commits_reveals_and_settles_a_quorum_award() {
         deadline: U256::from(intent.award_deadline_secs()),
     };
     for attester in &attesters[..2] {
-        let signature = attester
-            .sign_hash_sync(&award.signing_hash(CHAIN_ID, settlement_address))
-            .unwrap();
+        let signature = attester.sign_hash_sync(&award.signing_hash(CHAIN_ID, settlement_address)).unwrap();
         let vote = Message::Vote(AwardVote {
             chainId: CHAIN_ID,
             settlement: settlement_address,
@@ -230,16 +181,9 @@ async fn solver_commits_reveals_and_settles_a_quorum_award() {
         .expect("an outcome within 20 s")
         .expect("outcome channel open");
     match outcome {
-        AuctionOutcome::SettleReverted {
-            chain_id,
-            intent_id,
-            reason,
-        } => {
+        AuctionOutcome::SettleReverted { chain_id, intent_id, reason } => {
             assert_eq!((chain_id, intent_id), (CHAIN_ID, intent.id()));
-            assert!(
-                reason.contains("UnknownMarket"),
-                "decoded revert reason, got {reason:?}"
-            );
+            assert!(reason.contains("UnknownMarket"), "decoded revert reason, got {reason:?}");
         }
         other => panic!("expected SettleReverted(UnknownMarket), got {other:?}"),
     }
