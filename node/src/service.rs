@@ -358,11 +358,11 @@ impl Core {
             }
             ChainEvent::Settled { chain_id, intent_id, executor, premium, block } => {
                 observe::auction_settled(chain_id, intent_id, executor, premium, block);
-                self.close(intent_id, AuctionStatus::Settled);
+                self.close(intent_id, AuctionStatus::Settled, now_ms());
             }
             ChainEvent::OpenLiquidated { chain_id, intent_id, liquidator, block } => {
                 observe::auction_preempted(chain_id, intent_id, liquidator, block);
-                self.close(intent_id, AuctionStatus::Settled);
+                self.close(intent_id, AuctionStatus::Settled, now_ms());
             }
             ChainEvent::Committee { chain_id, attesters } => {
                 if let Some(chain) = self.chains.get_mut(&chain_id) {
@@ -373,14 +373,14 @@ impl Core {
         }
     }
 
-    fn close(&mut self, intent_id: B256, status: AuctionStatus) {
+    fn close(&mut self, intent_id: B256, status: AuctionStatus, now: u64) {
         self.auctions.remove(&intent_id);
         self.pending_opens.remove(&intent_id);
         if let Err(error) = self.store.set_status(intent_id, status) {
             tracing::error!(%intent_id, %error, "failed to persist auction status");
         }
         if status == AuctionStatus::Failed {
-            self.failed_at.insert(intent_id, now_ms());
+            self.failed_at.insert(intent_id, now);
             return;
         }
         self.failed_at.remove(&intent_id);
@@ -462,7 +462,7 @@ impl Core {
         let Some(tracked) = self.auctions.get(&id) else { return };
         if tracked.auction.is_exhausted(now) {
             observe::auction_failed(chain_id, id);
-            self.close(id, AuctionStatus::Failed);
+            self.close(id, AuctionStatus::Failed, now);
             return;
         }
         let Some(rank) = tracked.auction.current_rank(now / 1000) else { return };
@@ -519,5 +519,274 @@ enum VoteCheck {
 impl Tracked {
     fn new(auction: Auction, origin: B256) -> Self {
         Self { auction, origin, voted_rank: None, decided: false, pending_votes: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::U256;
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::signers::SignerSync;
+    use backstop_protocol::id::commitment;
+    use backstop_protocol::net::{spawn, GossipConfig};
+    use backstop_protocol::Award;
+
+    const CHAIN: u64 = 31337;
+    const OPEN: u64 = 1_700_000_000_000;
+
+    fn settlement() -> Address {
+        Address::repeat_byte(0x5e)
+    }
+
+    fn market() -> Market {
+        Market {
+            chain_id: CHAIN,
+            settlement: settlement(),
+            market_id: B256::repeat_byte(0xaa),
+            adapter: Address::repeat_byte(0xad),
+            debt_asset: Address::repeat_byte(0xde),
+            collateral_assets: vec![Address::repeat_byte(0xc0)],
+            reserve_premium: U256::from(5),
+        }
+    }
+
+    fn intent(open: u64, observed_block: u64) -> Intent {
+        Intent {
+            chainId: CHAIN,
+            settlement: settlement(),
+            marketId: market().market_id,
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(0),
+            debtAsset: market().debt_asset,
+            collateralAsset: Address::repeat_byte(0xc0),
+            maxRepay: U256::from(1_000),
+            observedBlock: observed_block,
+            observedPrice: U256::from(2_000),
+            openTimeMs: open,
+            commitMs: 800,
+            revealMs: 400,
+            reservePremium: U256::from(5),
+        }
+    }
+
+    struct Harness {
+        core: Core,
+        store: Store,
+        attesters: Vec<PrivateKeySigner>,
+        /// Owns the data dir; dropped (and removed) with the harness.
+        _dir: tempfile::TempDir,
+    }
+
+    /// A core with a real (peerless) gossip swarm, a real sled store at `path` and the
+    /// first attester's committee key — what `start` builds, minus the chain watchers.
+    async fn core_at(path: &std::path::Path, attesters: &[PrivateKeySigner]) -> (Core, Store) {
+        let (gossip, _inbound) = spawn(GossipConfig {
+            secret_key: [9; 32],
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            bootstrap: vec![],
+            chains: vec![CHAIN],
+            heartbeat: Duration::from_millis(200),
+        })
+        .await
+        .unwrap();
+        let store = Store::open(path).unwrap();
+        let chain = ChainView {
+            settlement: settlement(),
+            attesters: attesters.iter().map(PrivateKeySigner::address).collect(),
+            markets: [(market().market_id, market())].into_iter().collect(),
+        };
+        let committee = Committee::new(attesters[0].clone(), store.clone());
+        let core = Core::new(
+            SigningKey::from_bytes(&[9; 32]),
+            gossip,
+            store.clone(),
+            Some(committee),
+            AuctionConfig::default(),
+            [(CHAIN, chain)].into_iter().collect(),
+        );
+        (core, store)
+    }
+
+    async fn harness() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+        let (core, store) = core_at(dir.path(), &attesters).await;
+        Harness { core, store, attesters, _dir: dir }
+    }
+
+    fn sealed(key: u8, message: Message) -> (B256, Vec<u8>) {
+        let key = SigningKey::from_bytes(&[key; 32]);
+        (peer_key(&key), Envelope::seal(&key, &message).0)
+    }
+
+    /// Opens `intent` and has solver `key` commit and reveal `premium`.
+    fn bid(core: &mut Core, intent: &Intent, key: u8, premium: u64) {
+        let solver = peer_key(&SigningKey::from_bytes(&[key; 32]));
+        let reveal = BidReveal {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            executor: Address::repeat_byte(key),
+            repayAmount: U256::from(1_000),
+            premium: U256::from(premium),
+            salt: B256::repeat_byte(key),
+        };
+        let commit = BidCommit {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            commitment: commitment(
+                intent.id(),
+                solver,
+                reveal.executor,
+                reveal.repayAmount,
+                reveal.premium,
+                reveal.salt,
+            ),
+        };
+        let (_, bytes) = sealed(key, Message::Commit(commit.clone()));
+        core.on_commit(solver, commit, &bytes, intent.openTimeMs + 100).unwrap();
+        let (_, bytes) = sealed(key, Message::Reveal(reveal.clone()));
+        core.on_reveal(solver, reveal, &bytes, intent.commit_end_ms() + 10).unwrap();
+    }
+
+    fn vote(attester: &PrivateKeySigner, award: &Award) -> AwardVote {
+        let signature = attester.sign_hash_sync(&award.signing_hash(CHAIN, settlement())).unwrap();
+        AwardVote {
+            chainId: CHAIN,
+            settlement: settlement(),
+            award: award.clone(),
+            signature: signature.as_bytes().to_vec().into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn intents_are_checked_against_the_chain_view() {
+        let mut harness = harness().await;
+        let core = &mut harness.core;
+        let good = intent(OPEN, 10);
+        let (origin, bytes) = sealed(1, Message::Intent(good.clone()));
+
+        let mut other_chain = good.clone();
+        other_chain.chainId = 1;
+        assert_eq!(core.on_intent(origin, other_chain, &bytes, OPEN), Err(Refusal::Ignore("chain not watched")));
+        let mut forged = good.clone();
+        forged.settlement = Address::repeat_byte(1);
+        assert!(matches!(core.on_intent(origin, forged, &bytes, OPEN), Err(Refusal::Reject(_))));
+        let mut cheap = good.clone();
+        cheap.reservePremium = U256::from(1);
+        assert!(matches!(core.on_intent(origin, cheap, &bytes, OPEN), Err(Refusal::Reject(_))));
+        let mut unknown = good.clone();
+        unknown.marketId = B256::repeat_byte(1);
+        assert!(matches!(core.on_intent(origin, unknown, &bytes, OPEN), Err(Refusal::Ignore(_))));
+        assert!(
+            matches!(core.on_intent(origin, good.clone(), &bytes, OPEN + 10_000), Err(Refusal::Ignore(_))),
+            "stale"
+        );
+        assert!(harness.store.auction_messages(good.id()).unwrap().is_empty(), "nothing refused is stored");
+
+        assert_eq!(core.on_intent(origin, good.clone(), &bytes, OPEN + 5), Ok(()));
+        assert_eq!(core.on_intent(origin, good.clone(), &bytes, OPEN + 6), Err(Refusal::Ignore("duplicate intent")));
+        assert_eq!(harness.store.auction_messages(good.id()).unwrap(), vec![bytes]);
+    }
+
+    #[tokio::test]
+    async fn votes_are_held_until_decided_then_checked_against_the_local_award() {
+        let mut harness = harness().await;
+        let good = intent(OPEN, 10);
+        let (origin, bytes) = sealed(1, Message::Intent(good.clone()));
+        harness.core.on_intent(origin, good.clone(), &bytes, OPEN).unwrap();
+        bid(&mut harness.core, &good, 2, 10);
+        bid(&mut harness.core, &good, 3, 30);
+        let winner = harness.core.auctions[&good.id()].auction.award_for_rank(0).unwrap();
+        assert_eq!(winner.executor, Address::repeat_byte(3));
+
+        let outsider = PrivateKeySigner::random();
+        assert!(matches!(
+            harness.core.check_vote(&vote(&outsider, &winner)),
+            VoteCheck::Verdict(Err(Refusal::Reject(_)))
+        ));
+        assert!(matches!(harness.core.check_vote(&vote(&harness.attesters[1], &winner)), VoteCheck::Defer));
+
+        harness.core.drive(good.id(), good.decide_at_ms()).await;
+        assert!(matches!(harness.core.check_vote(&vote(&harness.attesters[1], &winner)), VoteCheck::Verdict(Ok(()))));
+        let mut other = winner.clone();
+        other.executor = Address::repeat_byte(2);
+        assert!(matches!(
+            harness.core.check_vote(&vote(&harness.attesters[1], &other)),
+            VoteCheck::Verdict(Err(Refusal::Ignore(_)))
+        ));
+        let mut tampered = vote(&harness.attesters[1], &winner);
+        tampered.award.premium = U256::from(31);
+        assert!(matches!(harness.core.check_vote(&tampered), VoteCheck::Verdict(Err(Refusal::Reject(_)))));
+
+        // This node is a committee member: it voted for the winner, durably.
+        let stored = harness.store.vote(good.id()).unwrap().expect("vote persisted");
+        assert_eq!(stored.award, winner);
+        assert_eq!(winner.recover_signer(CHAIN, settlement(), &stored.signature), Ok(harness.attesters[0].address()));
+    }
+
+    #[tokio::test]
+    async fn a_restarted_node_resumes_its_auctions_and_does_not_vote_differently() {
+        let dir = tempfile::tempdir().unwrap();
+        let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+        let good = intent(OPEN, 10);
+        let winner = {
+            let (mut core, store) = core_at(dir.path(), &attesters).await;
+            let (origin, bytes) = sealed(1, Message::Intent(good.clone()));
+            core.on_intent(origin, good.clone(), &bytes, OPEN).unwrap();
+            bid(&mut core, &good, 2, 10);
+            bid(&mut core, &good, 3, 30);
+            core.drive(good.id(), good.decide_at_ms()).await;
+            store.vote(good.id()).unwrap().expect("voted").award
+        };
+        // Same data dir, fresh process state.
+        let (mut restarted, _store) = core_at(dir.path(), &attesters).await;
+        restarted.restore().unwrap();
+        let tracked = &restarted.auctions[&good.id()];
+        assert_eq!(tracked.auction.commit_count(), 2);
+        assert_eq!(tracked.auction.reveal_count(), 2);
+        assert_eq!(tracked.voted_rank, Some(0), "the stored vote is recognised, not re-decided");
+        assert_eq!(tracked.auction.award_for_rank(0), Some(winner));
+    }
+
+    #[tokio::test]
+    async fn a_failed_round_may_reopen_only_after_the_retry_delay() {
+        let mut harness = harness().await;
+        let first = intent(OPEN, 10);
+        let (origin, bytes) = sealed(1, Message::Intent(first.clone()));
+        harness.core.on_intent(origin, first.clone(), &bytes, OPEN).unwrap();
+        // No bids: the auction fails at its decision time.
+        let failed_at = first.decide_at_ms();
+        harness.core.drive(first.id(), failed_at).await;
+        assert!(!harness.core.auctions.contains_key(&first.id()));
+        assert_eq!(harness.store.status(first.id()).unwrap(), Some(AuctionStatus::Failed));
+
+        let early = intent(failed_at + 1_000, 12);
+        let (_, bytes) = sealed(1, Message::Intent(early.clone()));
+        assert_eq!(
+            harness.core.on_intent(origin, early, &bytes, failed_at + 1_000),
+            Err(Refusal::Ignore("auction already closed"))
+        );
+
+        let retry_at = failed_at + RETRY_FAILED_AFTER_MS;
+        let retry = intent(retry_at, 15);
+        let (_, bytes) = sealed(1, Message::Intent(retry.clone()));
+        assert_eq!(harness.core.on_intent(origin, retry.clone(), &bytes, retry_at), Ok(()));
+        assert_eq!(harness.store.auction_messages(retry.id()).unwrap(), vec![bytes], "the failed round's log is gone");
+        assert_eq!(harness.store.status(retry.id()).unwrap(), Some(AuctionStatus::Open));
+    }
+
+    #[tokio::test]
+    async fn a_settled_auction_never_reopens() {
+        let mut harness = harness().await;
+        let first = intent(OPEN, 10);
+        let (origin, bytes) = sealed(1, Message::Intent(first.clone()));
+        harness.core.on_intent(origin, first.clone(), &bytes, OPEN).unwrap();
+        harness.core.close(first.id(), AuctionStatus::Settled, OPEN + 3_000);
+        let again = intent(OPEN + 60_000, 40);
+        assert_eq!(
+            harness.core.on_intent(origin, again, &bytes, OPEN + 60_000),
+            Err(Refusal::Ignore("auction already closed"))
+        );
     }
 }
