@@ -17,6 +17,7 @@ pub enum KeyError {
 }
 
 fn read_secret(path: &Path) -> Result<[u8; 32], KeyError> {
+    warn_if_exposed(path);
     let text =
         std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })?;
     let trimmed = text.trim();
@@ -27,6 +28,17 @@ fn read_secret(path: &Path) -> Result<[u8; 32], KeyError> {
         path: path.display().to_string(),
         reason: format!("found {} bytes", bytes.len()),
     })
+}
+
+/// Secrets must be readable by their owner only; say so loudly otherwise.
+fn warn_if_exposed(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "key file is readable by others: run `chmod 600` on it");
+        }
+    }
 }
 
 /// The ed25519 peer key.
