@@ -38,8 +38,9 @@ impl LocalChain {
         log: &Path,
         signers: &[PrivateKeySigner],
     ) -> Result<Self, DevnetError> {
+        let launcher = die_with_parent_launcher(anvil_path, log)?;
         let mut anvil = Anvil::new()
-            .path(anvil_path)
+            .path(&launcher)
             .host("127.0.0.1")
             .chain_id(chain_id)
             .args(["--accounts", "1"])
@@ -125,6 +126,34 @@ impl LocalChain {
     pub fn error(&self, step: &str, error: impl std::fmt::Display) -> DevnetError {
         DevnetError::Chain { chain_id: self.chain_id, step: step.to_string(), reason: error.to_string() }
     }
+}
+
+/// alloy's `Anvil` spawns the program itself, so it cannot set `PR_SET_PDEATHSIG` the way
+/// [`crate::process`] does. Instead it starts a launcher script next to the log that
+/// `exec`s util-linux `setpriv --pdeathsig KILL` which `exec`s anvil: one process, whose
+/// parent is the devnet, killed by the kernel if the devnet dies without cleaning up.
+/// Without `setpriv` (or off Linux) anvil is started directly and only the
+/// `AnvilInstance` guard stops it.
+fn die_with_parent_launcher(anvil_path: &Path, log: &Path) -> Result<std::path::PathBuf, DevnetError> {
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].into_iter().map(Path::new).find(|path| path.is_file());
+    let (true, Some(setpriv), Some(dir)) = (cfg!(target_os = "linux"), setpriv, log.parent()) else {
+        return Ok(anvil_path.to_path_buf());
+    };
+    let quote = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
+    let script = dir.join("anvil-launcher.sh");
+    let text = format!(
+        "#!/bin/sh\n# Written by backstop-devnet: anvil dies with the devnet.\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+        quote(setpriv),
+        quote(anvil_path)
+    );
+    let io = |source| DevnetError::Io { path: script.clone(), source };
+    std::fs::write(&script, text).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+    }
+    Ok(script)
 }
 
 /// anvil logs every request to stdout; drain it into a file so the pipe never fills.

@@ -34,14 +34,14 @@ pub use chain::LocalChain;
 pub use market::{
     CollateralSpec, DeployedCollateral, Deployment, MarketParameters, OracleSettings, Position, PositionProfile,
 };
-pub use node::AuctionWindows;
+pub use node::{AuctionWindows, LogFormat, NodeProcess};
 pub use report::Report;
-pub use scenario::{Crash, Observed};
+pub use scenario::{Crash, CrashStep, Observed};
 pub use wait::wait_for;
 
 use crate::keys::EvmKey;
 use crate::manifest::{AccountEntry, ChainEntry, Manifest, NodeEntry, SolverEntry};
-use crate::node::{NodeProcess, NodeSetup, WatchedChain};
+use crate::node::{NodeSetup, WatchedChain};
 use crate::solver::{SolverProcess, SolverSetup};
 
 /// The first chain id; further chains count up from it.
@@ -114,6 +114,12 @@ impl Devnet {
             .collect()
     }
 
+    /// The committee's node processes, in index order (`node-0`, `node-1`, ...): to kill
+    /// and restart one ([`NodeProcess::kill`], [`NodeProcess::restart`]) or read its log.
+    pub fn nodes(&self) -> &[NodeProcess] {
+        &self.nodes
+    }
+
     /// Fails if a node or solver process has exited.
     pub fn check_processes(&self) -> Result<(), DevnetError> {
         for node in &self.nodes {
@@ -163,6 +169,7 @@ pub struct DevnetBuilder {
     profiles: Vec<PositionProfile>,
     windows: AuctionWindows,
     ready_timeout: Duration,
+    node_log_format: LogFormat,
 }
 
 impl Default for DevnetBuilder {
@@ -178,6 +185,7 @@ impl Default for DevnetBuilder {
             profiles: market::default_profiles(),
             windows: AuctionWindows::default(),
             ready_timeout: Duration::from_secs(60),
+            node_log_format: LogFormat::Text,
         }
     }
 }
@@ -235,6 +243,12 @@ impl DevnetBuilder {
     /// How long each node and solver gets to write its `ready.json`.
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
+        self
+    }
+
+    /// The format of every node's `node.log` (default: text).
+    pub fn node_log_format(mut self, format: LogFormat) -> Self {
+        self.node_log_format = format;
         self
     }
 
@@ -346,7 +360,7 @@ impl DevnetBuilder {
                 let others: Vec<String> =
                     addresses.iter().filter(|address| **address != setup.listen_addr()).cloned().collect();
                 setup.write(&others, &watched, &self.windows)?;
-                let process = setup.start(&node_binary)?;
+                let process = setup.start(&node_binary, self.node_log_format)?;
                 devnet.nodes.push(NodeProcess { setup, process, ready: None });
             }
             eprintln!("[devnet] waiting for {} node(s) to listen and watch...", devnet.nodes.len());

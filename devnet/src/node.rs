@@ -104,13 +104,43 @@ impl NodeSetup {
         std::fs::write(&path, toml).map_err(|source| DevnetError::Io { path, source })
     }
 
-    /// Starts `backstop node run --config node.toml`.
-    pub fn start(&self, node_binary: &Path) -> Result<ChildProcess, DevnetError> {
+    /// Where the node keeps its sled database (`<data_dir>/db`).
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("data/db")
+    }
+
+    /// Starts `backstop node run --config node.toml`, logging in `log_format`.
+    pub fn start(&self, node_binary: &Path, log_format: LogFormat) -> Result<ChildProcess, DevnetError> {
         // A ready.json left from an earlier run would make the wait return at once.
         let _ = std::fs::remove_file(self.ready_path());
         let config = self.config_path();
         let config = config.to_string_lossy();
-        ChildProcess::spawn(&self.name, node_binary, &["node", "run", "--config", &config], &self.log_path())
+        ChildProcess::spawn_with_env(
+            &self.name,
+            node_binary,
+            &["node", "run", "--config", &config],
+            &[("BACKSTOP_LOG_FORMAT", log_format.as_str())],
+            &self.log_path(),
+        )
+    }
+}
+
+/// How nodes write `node.log`: human-readable lines, or one JSON object per line
+/// (tracing's JSON format: `{"timestamp","level","fields":{"message",..},"target"}`)
+/// for tests that read what a node did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
     }
 }
 
@@ -125,6 +155,48 @@ impl NodeProcess {
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<&Ready, DevnetError> {
         let ready = wait_ready(&self.process, &self.setup.ready_path(), timeout).await?;
         Ok(self.ready.insert(ready))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.setup.name
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.setup.log_path()
+    }
+
+    /// The node's sled database; readable (with the node's own `Store`) only while the
+    /// node is not running, since sled locks it.
+    pub fn db_path(&self) -> PathBuf {
+        self.setup.db_path()
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.process.id().is_some() && self.process.exited().is_none()
+    }
+
+    /// SIGKILLs the node (no shutdown code runs: what it did not flush is lost) and waits
+    /// until it is gone.
+    pub fn kill(&self) -> Result<(), DevnetError> {
+        self.process.kill().map(|_| ())
+    }
+
+    /// Starts a killed or stopped node again with the same config, keys and data dir (so
+    /// the same peer id and listen address), its output appended to the same log, and
+    /// waits for it to write `ready.json` again. Returns the log's length before the
+    /// restart: what the new run logs starts there.
+    pub async fn restart(&self, timeout: Duration) -> Result<(u64, Ready), DevnetError> {
+        let log_offset = std::fs::metadata(self.log_path()).map(|meta| meta.len()).unwrap_or(0);
+        // The first run's ready.json would make the wait return before the new run listens.
+        let ready_path = self.setup.ready_path();
+        match std::fs::remove_file(&ready_path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(DevnetError::Io { path: ready_path, source }),
+        }
+        self.process.restart()?;
+        let ready = wait_ready(&self.process, &ready_path, timeout).await?;
+        Ok((log_offset, ready))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Child processes the devnet owns (nodes, solvers). Each is stopped when its guard is
-//! dropped, so nothing outlives the devnet, even when a test panics halfway.
+//! dropped, so nothing outlives the devnet, even when a test panics halfway; and on Linux
+//! each child gets `PR_SET_PDEATHSIG` = SIGKILL, so it dies with the devnet even when the
+//! devnet itself is SIGKILLed (a CI timeout) and no destructor runs.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -14,29 +16,65 @@ use crate::DevnetError;
 /// How long a child gets to exit after SIGTERM before it is killed.
 const GRACE_PERIOD: Duration = Duration::from_secs(3);
 
-/// A running child process whose stdout and stderr go to `log`.
+/// A running child process whose stdout and stderr go to `log`. It can be killed and
+/// started again with the same program, arguments and environment
+/// ([`ChildProcess::kill`], [`ChildProcess::restart`]).
 pub struct ChildProcess {
     pub name: String,
     pub log: PathBuf,
+    program: PathBuf,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
     child: Mutex<Option<Child>>,
 }
 
 impl ChildProcess {
     pub fn spawn(name: &str, program: &Path, args: &[&str], log: &Path) -> Result<Self, DevnetError> {
-        let io = |source| DevnetError::Io { path: log.to_path_buf(), source };
-        let stdout = File::create(log).map_err(io)?;
+        Self::spawn_with_env(name, program, args, &[], log)
+    }
+
+    /// Like [`ChildProcess::spawn`], with extra environment variables.
+    pub fn spawn_with_env(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: &Path,
+    ) -> Result<Self, DevnetError> {
+        let process = Self {
+            name: name.to_string(),
+            log: log.to_path_buf(),
+            program: program.to_path_buf(),
+            args: args.iter().map(ToString::to_string).collect(),
+            envs: envs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect(),
+            child: Mutex::new(None),
+        };
+        let child = process.launch(false)?;
+        *process.child() = Some(child);
+        Ok(process)
+    }
+
+    /// Starts the program; `append` keeps the log of an earlier run.
+    fn launch(&self, append: bool) -> Result<Child, DevnetError> {
+        let io = |source| DevnetError::Io { path: self.log.clone(), source };
+        let stdout = if append {
+            OpenOptions::new().create(true).append(true).open(&self.log).map_err(io)?
+        } else {
+            File::create(&self.log).map_err(io)?
+        };
         let stderr = stdout.try_clone().map_err(io)?;
-        let child = Command::new(program)
-            .args(args)
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
             // Logs go to files: no terminal colour codes.
             .env("NO_COLOR", "1")
-            .spawn()
-            .map_err(|source| DevnetError::Io { path: program.to_path_buf(), source })?;
-        Ok(Self { name: name.to_string(), log: log.to_path_buf(), child: Mutex::new(Some(child)) })
+            .envs(self.envs.iter().map(|(key, value)| (key, value)));
+        die_with_parent(&mut command);
+        command.spawn().map_err(|source| DevnetError::Io { path: self.program.clone(), source })
     }
 
     fn child(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
@@ -71,12 +109,8 @@ impl ChildProcess {
         if matches!(child.try_wait(), Ok(Some(_))) {
             return;
         }
-        // std offers only SIGKILL; ask politely first through kill(1) so nodes can flush.
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // Ask politely first so nodes can flush.
+        terminate(&child);
         let deadline = Instant::now() + GRACE_PERIOD;
         while Instant::now() < deadline {
             if matches!(child.try_wait(), Ok(Some(_))) {
@@ -88,6 +122,32 @@ impl ChildProcess {
         let _ = child.wait();
     }
 
+    /// SIGKILL, as a crash or the OOM killer would, and reaps the process: no shutdown
+    /// code runs. [`ChildProcess::exited`] reports the kill afterwards. Idempotent.
+    pub fn kill(&self) -> Result<ExitStatus, DevnetError> {
+        let mut guard = self.child();
+        let child = guard.as_mut().ok_or_else(|| DevnetError::Setup(format!("{} is not running", self.name)))?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(status);
+        }
+        let io = |source| DevnetError::Io { path: self.program.clone(), source };
+        child.kill().map_err(io)?;
+        child.wait().map_err(io)
+    }
+
+    /// Starts the program again with the same arguments and environment, its output
+    /// appended to the same log. Fails if the previous run is still going.
+    pub fn restart(&self) -> Result<(), DevnetError> {
+        let mut guard = self.child();
+        if let Some(child) = guard.as_mut() {
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                return Err(DevnetError::Setup(format!("{} is still running; kill or stop it first", self.name)));
+            }
+        }
+        *guard = Some(self.launch(true)?);
+        Ok(())
+    }
+
     /// The last lines of the log, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -95,6 +155,45 @@ impl ChildProcess {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 }
+
+/// Makes the kernel SIGKILL the child when the thread that spawned it exits (normally the
+/// devnet's main or test thread, or a runtime worker: all live as long as the devnet). Not
+/// on `spawn_blocking` threads, which exit when idle.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls (prctl, getppid), allocating nothing.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody would send the signal.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other("the devnet exited while starting this process"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent(_command: &mut Command) {}
+
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: plain kill(2) on a child we have not reaped yet, so the pid is still ours.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn terminate(_child: &Child) {}
 
 impl Drop for ChildProcess {
     fn drop(&mut self) {

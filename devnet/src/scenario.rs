@@ -62,6 +62,15 @@ pub struct ChainCrash {
     pub assets: Vec<AssetReport>,
 }
 
+/// A step of a crash that has just been mined, as [`Devnet::crash_in_steps_with`] reports it.
+#[derive(Debug, Clone)]
+pub struct CrashStep {
+    /// 0 for the first step.
+    pub index: usize,
+    /// (chain id, block that carried the step) for every chain.
+    pub blocks: Vec<(u64, u64)>,
+}
+
 /// First settlement the devnet observed for each under-water account.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -82,6 +91,19 @@ impl Devnet {
     /// `router.update` for each asset in the same block (feeds of an asset never disagree,
     /// and each step is one volatility observation).
     pub async fn crash_in_steps(&self, drop_bps: u32, steps: u32, interval: Duration) -> Result<Crash, DevnetError> {
+        self.crash_in_steps_with(drop_bps, steps, interval, |_| {}).await
+    }
+
+    /// [`Devnet::crash_in_steps`], calling `after_step` as soon as each step has been
+    /// mined on every chain (before the pause to the next): a test can kill a node right
+    /// then, in the middle of the auctions the step started.
+    pub async fn crash_in_steps_with(
+        &self,
+        drop_bps: u32,
+        steps: u32,
+        interval: Duration,
+        mut after_step: impl FnMut(&CrashStep),
+    ) -> Result<Crash, DevnetError> {
         let steps = steps.max(1);
         let prices: Vec<(String, u128, u128)> = self
             .parameters
@@ -120,6 +142,17 @@ impl Devnet {
                 progress.record_step(chain, block, at).await
             }))
             .await?;
+            after_step(&CrashStep {
+                index,
+                blocks: self
+                    .chains
+                    .iter()
+                    .zip(&progress)
+                    .map(|(chain, progress)| {
+                        (chain.chain.chain_id, progress.step_blocks.last().copied().unwrap_or_default())
+                    })
+                    .collect(),
+            });
             for (chain, progress) in self.chains.iter().zip(&progress) {
                 eprintln!(
                     "[devnet]   chain {}: step {}/{steps} in block {}; {} account(s) under maintenance so far",

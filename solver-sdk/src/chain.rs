@@ -46,6 +46,17 @@ const APPROVAL_BEFORE_SETTLE: Duration = Duration::from_secs(8);
 /// Node errors that are neither reverts nor transport failures (e.g. "nonce too low")
 /// are retried this many times before the settle is reported as failed.
 const MAX_NODE_ERRORS: u32 = 3;
+/// Gas estimates are made against the latest block, but `settle` runs in the next one,
+/// where a price step may make the liquidation seize more assets (more transfers). An
+/// inner transfer that runs out of gas makes the whole settle revert, so pad generously:
+/// unused gas is refunded.
+const SETTLE_GAS_PADDING_PERCENT: u64 = 50;
+const SETTLE_GAS_FLOOR: u64 = 100_000;
+const SETTLE_GAS_CAP: u64 = 5_000_000;
+/// A reverted settle that used at least this share (percent) of its gas limit probably
+/// ran out of gas, not into a rule: retry it with a larger limit while the award is valid.
+const OUT_OF_GAS_USAGE_PERCENT: u64 = 95;
+const MAX_GAS_RETRIES: u32 = 2;
 
 #[derive(Debug, Default)]
 struct Approvals {
@@ -176,8 +187,8 @@ impl Chain {
             let tx_hash = *pending.tx_hash();
             let deadline = tokio::time::Instant::now() + APPROVAL_RECEIPT_TIMEOUT;
             match self.wait_for_receipt(tx_hash, deadline).await {
-                Some(true) => observe::approval_sent(asset, tx_hash),
-                Some(false) => return Err(format!("approve() on {asset} reverted (tx {tx_hash})")),
+                Some((true, _)) => observe::approval_sent(asset, tx_hash),
+                Some((false, _)) => return Err(format!("approve() on {asset} reverted (tx {tx_hash})")),
                 None => {
                     return Err(format!(
                         "approve() on {asset} not mined within {APPROVAL_RECEIPT_TIMEOUT:?} (tx {tx_hash})"
@@ -203,6 +214,7 @@ impl Chain {
         let signatures: Vec<Bytes> = quorum.signatures.clone();
         let mut attempt: u32 = 0;
         let mut node_errors: u32 = 0;
+        let mut gas_retries: u32 = 0;
         loop {
             if now_ms() / 1000 > deadline_secs {
                 return SettleResult::Expired;
@@ -212,20 +224,33 @@ impl Chain {
                 let _sending = self.send_lock.lock().await;
                 let settlement = self.settlement();
                 let call = settlement.settle(award.clone().into(), signatures.clone()).from(self.executor);
-                tokio::time::timeout(RPC_TIMEOUT, call.send()).await
+                tokio::time::timeout(RPC_TIMEOUT, async {
+                    let estimate = call.estimate_gas().await?;
+                    let limit = settle_gas_limit(estimate, gas_retries);
+                    call.gas(limit).send().await.map(|pending| (pending, limit))
+                })
+                .await
             };
             let error = match sent {
                 Err(_) => SendFailure::Transient(format!("settle submission timed out after {RPC_TIMEOUT:?}")),
                 Ok(sent) => match sent {
-                    Ok(pending) => {
+                    Ok((pending, gas_limit)) => {
                         let tx_hash = *pending.tx_hash();
                         observe::settle_sent(tx_hash);
                         let wait_until = deadline_instant(deadline_secs) + SETTLE_RECEIPT_GRACE;
                         match self.wait_for_receipt(tx_hash, wait_until).await {
-                            Some(true) => return SettleResult::Settled { tx_hash },
-                            Some(false) => {
+                            Some((true, _)) => return SettleResult::Settled { tx_hash },
+                            Some((false, gas_used))
+                                if looks_out_of_gas(gas_used, gas_limit) && gas_retries < MAX_GAS_RETRIES =>
+                            {
+                                gas_retries += 1;
+                                SendFailure::Transient(format!(
+                                    "transaction {tx_hash} reverted after using {gas_used} of {gas_limit} gas; retrying with more"
+                                ))
+                            }
+                            Some((false, gas_used)) => {
                                 return SettleResult::Reverted {
-                                    reason: format!("transaction {tx_hash} reverted on-chain"),
+                                    reason: format!("transaction {tx_hash} reverted on-chain (gas used {gas_used})"),
                                 }
                             }
                             // Never mined (dropped); the deadline check above ends the loop.
@@ -250,12 +275,12 @@ impl Chain {
         }
     }
 
-    /// Polls for a receipt: `Some(status)` once mined, `None` if `until` passes first.
-    async fn wait_for_receipt(&self, tx_hash: B256, until: tokio::time::Instant) -> Option<bool> {
+    /// Polls for a receipt: `Some((status, gas used))` once mined, `None` if `until` passes first.
+    async fn wait_for_receipt(&self, tx_hash: B256, until: tokio::time::Instant) -> Option<(bool, u64)> {
         loop {
             let polled = tokio::time::timeout(RPC_TIMEOUT, self.provider.get_transaction_receipt(tx_hash)).await;
             if let Ok(Ok(Some(receipt))) = polled {
-                return Some(receipt.status());
+                return Some((receipt.status(), receipt.gas_used));
             }
             if tokio::time::Instant::now() >= until {
                 return None;
@@ -269,6 +294,16 @@ impl Chain {
 fn deadline_instant(deadline_secs: u64) -> tokio::time::Instant {
     let remaining_ms = (deadline_secs.saturating_add(1)).saturating_mul(1000).saturating_sub(now_ms());
     tokio::time::Instant::now() + Duration::from_millis(remaining_ms)
+}
+
+/// The gas limit for a settle: the estimate plus padding, doubled per out-of-gas retry.
+fn settle_gas_limit(estimate: u64, gas_retries: u32) -> u64 {
+    let padded = estimate.saturating_add(estimate * SETTLE_GAS_PADDING_PERCENT / 100).max(estimate + SETTLE_GAS_FLOOR);
+    padded.saturating_mul(1 << gas_retries.min(4)).min(SETTLE_GAS_CAP)
+}
+
+fn looks_out_of_gas(gas_used: u64, gas_limit: u64) -> bool {
+    gas_used.saturating_mul(100) >= gas_limit.saturating_mul(OUT_OF_GAS_USAGE_PERCENT)
 }
 
 fn retry_backoff(attempt: u32) -> Duration {
@@ -306,6 +341,21 @@ mod tests {
     #[test]
     fn unlimited_allowance_threshold_is_half_of_max() {
         assert_eq!(UNLIMITED_ALLOWANCE, U256::MAX / U256::from(2) + U256::from(1));
+    }
+
+    #[test]
+    fn settle_gas_is_padded_and_grows_after_out_of_gas() {
+        assert_eq!(settle_gas_limit(400_000, 0), 600_000);
+        assert_eq!(settle_gas_limit(100_000, 0), 200_000, "small estimates get the floor");
+        assert_eq!(settle_gas_limit(400_000, 1), 1_200_000);
+        assert_eq!(settle_gas_limit(4_000_000, 3), SETTLE_GAS_CAP);
+    }
+
+    #[test]
+    fn only_a_revert_near_the_gas_limit_counts_as_out_of_gas() {
+        // The observed failure: 550,662 used of a ~551k limit.
+        assert!(looks_out_of_gas(550_662, 551_000));
+        assert!(!looks_out_of_gas(120_000, 600_000), "a rule revert stops early");
     }
 
     #[test]

@@ -4,3 +4,6 @@
 
 mod chain_truth;
 mod crash;
+mod node_log;
+mod outcome;
+mod restart;
