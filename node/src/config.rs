@@ -44,11 +44,21 @@ pub struct AuctionConfig {
     /// the same block do not all broadcast competing copies.
     #[serde(with = "humantime_serde", default = "default_open_jitter")]
     pub open_jitter: Duration,
+    /// After a restart, the node follows its peers' intents but opens none of its own
+    /// for this long: it cannot know the auctions that ran while it was down, and an
+    /// intent of its own for one of them would start a competing round.
+    #[serde(with = "humantime_serde", default = "default_restart_quiet")]
+    pub restart_quiet: Duration,
 }
 
 impl Default for AuctionConfig {
     fn default() -> Self {
-        Self { commit: default_commit(), reveal: default_reveal(), open_jitter: default_open_jitter() }
+        Self {
+            commit: default_commit(),
+            reveal: default_reveal(),
+            open_jitter: default_open_jitter(),
+            restart_quiet: default_restart_quiet(),
+        }
     }
 }
 
@@ -80,6 +90,10 @@ fn default_reveal() -> Duration {
 }
 fn default_open_jitter() -> Duration {
     Duration::from_millis(150)
+}
+/// One auction's full horizon: commit + reveal + the award's validity, plus slack.
+fn default_restart_quiet() -> Duration {
+    Duration::from_secs(15)
 }
 fn default_poll() -> Duration {
     Duration::from_millis(250)

@@ -75,8 +75,13 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
 
     let committee = attester.map(|signer| Committee::new(signer, store.clone()));
     observe::node_started(&peer_id, &listen_addrs, committee.as_ref().map(Committee::address));
+    // A stored cursor means this data dir ran before: a restart, not a first start.
+    let restarted = config.chains.iter().any(|chain| matches!(store.cursor(chain.chain_id), Ok(Some(_))));
     let mut core = Core::new(peer_key, gossip, store.clone(), committee, config.auction.clone(), chains);
     core.restore()?;
+    if restarted && !config.auction.restart_quiet.is_zero() {
+        core.stay_quiet_until(backstop_protocol::timing::now_ms() + config.auction.restart_quiet.as_millis() as u64);
+    }
 
     let (events_tx, events_rx) = mpsc::channel(1024);
     for (chain, provider) in providers {

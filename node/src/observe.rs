@@ -80,6 +80,10 @@ pub fn publish_failed(chain_id: u64, kind: &str, error: &str) {
     tracing::warn!(chain_id, kind, error, "gossip publish failed");
 }
 
+pub fn restart_quiet(until_ms: u64) {
+    tracing::info!(until_ms, "restarted: following peers, opening no intents of our own until the quiet period ends");
+}
+
 pub fn auctions_restored(count: usize) {
     if count > 0 {
         tracing::info!(count, "restored open auctions from the store");

@@ -65,6 +65,9 @@ pub struct Core {
     closed_set: HashSet<B256>,
     /// Failed auctions and when they failed (local clock), for the retry delay.
     failed_at: HashMap<B256, u64>,
+    /// Before this instant (unix ms) the node opens no intents of its own: it restarted
+    /// and follows its peers first (see `AuctionConfig::restart_quiet`).
+    quiet_until_ms: u64,
 }
 
 impl Core {
@@ -88,7 +91,14 @@ impl Core {
             recently_closed: VecDeque::new(),
             closed_set: HashSet::new(),
             failed_at: HashMap::new(),
+            quiet_until_ms: 0,
         }
+    }
+
+    /// Opens no intents of its own until `until_ms`; used after a restart.
+    pub fn stay_quiet_until(&mut self, until_ms: u64) {
+        observe::restart_quiet(until_ms);
+        self.quiet_until_ms = until_ms;
     }
 
     /// Replays the stored envelopes of auctions that were open at shutdown.
@@ -403,6 +413,11 @@ impl Core {
     }
 
     async fn open_due_intents(&mut self, now: u64) {
+        if now < self.quiet_until_ms {
+            // Candidates come back every block; peers handle them meanwhile.
+            self.pending_opens.clear();
+            return;
+        }
         let due: Vec<B256> = self.pending_opens.iter().filter(|(_, (at, _))| *at <= now).map(|(id, _)| *id).collect();
         for id in due {
             let Some((_, candidate)) = self.pending_opens.remove(&id) else { continue };
@@ -774,6 +789,30 @@ mod tests {
         assert_eq!(harness.core.on_intent(origin, retry.clone(), &bytes, retry_at), Ok(()));
         assert_eq!(harness.store.auction_messages(retry.id()).unwrap(), vec![bytes], "the failed round's log is gone");
         assert_eq!(harness.store.status(retry.id()).unwrap(), Some(AuctionStatus::Open));
+    }
+
+    #[tokio::test]
+    async fn a_restarted_node_opens_no_intent_of_its_own_during_the_quiet_period() {
+        let mut harness = harness().await;
+        harness.core.auction_config.open_jitter = Duration::ZERO;
+        let candidate = Candidate {
+            market: market(),
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(0),
+            max_repay: U256::from(1_000),
+            observed_block: 10,
+            observed_price: U256::from(2_000),
+        };
+        let start = now_ms();
+        harness.core.stay_quiet_until(start + 10_000);
+        harness.core.on_chain_event(ChainEvent::Candidate(candidate.clone())).await;
+        harness.core.on_tick(start + 1).await;
+        assert!(harness.core.open_auction_ids().is_empty(), "quiet: peers handle it");
+
+        // The candidate comes back with the next block; after the quiet period it opens.
+        harness.core.on_chain_event(ChainEvent::Candidate(candidate)).await;
+        harness.core.on_tick(start + 10_001).await;
+        assert_eq!(harness.core.open_auction_ids().len(), 1);
     }
 
     #[tokio::test]
