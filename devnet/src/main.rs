@@ -49,7 +49,7 @@ enum Command {
         /// Time between steps.
         #[arg(long, default_value_t = backstop_devnet::scenario::DEFAULT_STEP_INTERVAL.as_millis() as u64, value_name = "MS")]
         step_ms: u64,
-        /// How long to wait for every under-water account to be settled.
+        /// How long to wait for every account under maintenance to be settled.
         #[arg(long, default_value = "120", value_name = "SECONDS")]
         settle_timeout: u64,
         /// Skip the crash scenario: just bring the network up.

@@ -14,7 +14,7 @@ pub struct Report {
     pub drop_bps: u32,
     /// Steps the drop was applied in.
     pub steps: u32,
-    /// Wall-clock seconds from the first step of the drop until every under-water account had settled.
+    /// Wall-clock seconds from the first step of the drop until every account under maintenance had settled.
     pub wall_seconds: f64,
     pub chains: Vec<ChainReport>,
 }
@@ -164,7 +164,7 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n=== {} report: collateral prices -{}.{:02}% in {} step(s) ; all under-water accounts settled after {:.1}s ===",
+            "\n=== {} report: collateral prices -{}.{:02}% in {} step(s) ; all accounts under maintenance settled after {:.1}s ===",
             self.scenario,
             self.drop_bps / 100,
             self.drop_bps % 100,

@@ -71,7 +71,7 @@ pub struct CrashStep {
     pub blocks: Vec<(u64, u64)>,
 }
 
-/// First settlement the devnet observed for each under-water account.
+/// First settlement the devnet observed for each account under maintenance.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     /// (chain id, account) → (block of the first Settled event, ms after the account went under).
@@ -245,14 +245,14 @@ impl Devnet {
             if pending.is_empty() {
                 observed.finished_after = crash.started.elapsed();
                 eprintln!(
-                    "[devnet] every under-water account settled after {:.1}s",
+                    "[devnet] every account under maintenance settled after {:.1}s",
                     observed.finished_after.as_secs_f64()
                 );
                 return Ok(observed);
             }
             if crash.started.elapsed() > timeout {
                 return Err(DevnetError::Timeout {
-                    what: "every under-water account to be settled".into(),
+                    what: "every account under maintenance to be settled".into(),
                     timeout,
                     pending: format!(
                         "{}; see the node logs ({}/nodes/node-*/node.log) and solver logs ({}/solvers/solver-*/solver.log)",
