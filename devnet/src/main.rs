@@ -28,10 +28,13 @@ struct Cli {
 enum Command {
     /// Start chains, contracts, accounts, nodes and solvers; crash the collateral prices; report.
     Up {
+        /// Anvil chains to start (chain ids 31337, 31338, ...), each with its own contracts.
         #[arg(long, default_value_t = 2)]
         chains: usize,
+        /// Node processes; every node is a committee member on every chain.
         #[arg(long, default_value_t = 3)]
         nodes: usize,
+        /// Committee signatures an award needs on chain.
         #[arg(long, default_value_t = 2)]
         threshold: usize,
         /// Premium of each solver in basis points of the repay, comma separated.
