@@ -20,6 +20,9 @@ use crate::store::Store;
 
 /// Largest block range asked of `eth_getLogs` at once.
 const MAX_LOG_RANGE: u64 = 2_000;
+/// How far back the watcher re-indexes after detecting a reorg. Re-indexing is
+/// idempotent, so a generous depth only costs RPC calls.
+const REORG_REWIND: u64 = 64;
 /// Backoff cap after RPC failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -70,6 +73,12 @@ pub enum ChainEvent {
     Committee {
         chain_id: u64,
         attesters: Vec<Address>,
+    },
+    /// The block at the cursor is no longer canonical; indexing restarts further back.
+    Reorg {
+        chain_id: u64,
+        at_block: u64,
+        rewound_to: u64,
     },
     Head {
         chain_id: u64,
@@ -203,6 +212,9 @@ impl ChainWatcher {
     /// Returns whether the watcher is caught up with the chain head.
     async fn poll(&mut self) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
+        if self.rewind_on_reorg().await? {
+            return Ok(false);
+        }
         let head = self.provider.get_block_number().await.map_err(transport(chain_id))?;
         let cursor = match self.store.cursor(chain_id)? {
             Some(cursor) => cursor,
@@ -213,13 +225,53 @@ impl ChainWatcher {
         }
         let from = if self.store.cursor(chain_id)?.is_some() { cursor + 1 } else { self.config.start_block };
         let to = head.min(from + MAX_LOG_RANGE - 1);
+        // The hash is read before the logs: if the block is replaced meanwhile, the next
+        // poll sees the mismatch and re-indexes.
+        let to_hash = self.block_hash(to).await?;
         self.index_range(from, to).await?;
-        self.store.set_cursor(chain_id, to)?;
+        match to_hash {
+            Some(hash) => self.store.set_cursor_with_hash(chain_id, to, hash)?,
+            None => self.store.set_cursor(chain_id, to)?,
+        }
         let _ = self.events.send(ChainEvent::Head { chain_id, block: to }).await;
         if to < head {
             return Ok(false);
         }
         self.scan_health(to).await?;
+        Ok(true)
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(transport(self.config.chain_id))?;
+        Ok(block.map(|block| block.header.hash))
+    }
+
+    /// Detects a reorg below the cursor by comparing the stored hash of the cursor block
+    /// with the chain's; on a mismatch, rewinds the cursor so the range is re-indexed.
+    async fn rewind_on_reorg(&mut self) -> Result<bool, ChainError> {
+        let chain_id = self.config.chain_id;
+        let (Some(cursor), Some(expected)) = (self.store.cursor(chain_id)?, self.store.cursor_hash(chain_id)?) else {
+            return Ok(false);
+        };
+        if self.block_hash(cursor).await? == Some(expected) {
+            return Ok(false);
+        }
+        let rewound_to = cursor.saturating_sub(REORG_REWIND).max(self.config.start_block);
+        if rewound_to <= self.config.start_block {
+            self.store.clear_cursor(chain_id)?;
+        } else {
+            let previous = rewound_to - 1;
+            match self.block_hash(previous).await? {
+                Some(hash) => self.store.set_cursor_with_hash(chain_id, previous, hash)?,
+                None => self.store.set_cursor(chain_id, previous)?,
+            }
+        }
+        observe::reorg(chain_id, cursor, rewound_to);
+        let _ = self.events.send(ChainEvent::Reorg { chain_id, at_block: cursor, rewound_to }).await;
         Ok(true)
     }
 
@@ -350,5 +402,60 @@ impl ChainWatcher {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::node_bindings::Anvil;
+
+    fn anvil_path() -> std::path::PathBuf {
+        std::env::var_os("BACKSTOP_ANVIL").map(Into::into).unwrap_or_else(|| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+            assert!(path.exists(), "anvil not installed: run `bash contracts/setup.sh` (or set BACKSTOP_ANVIL)");
+            path
+        })
+    }
+
+    fn drain(events: &mut mpsc::Receiver<ChainEvent>) -> Vec<ChainEvent> {
+        std::iter::from_fn(|| events.try_recv().ok()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_reorg_below_the_cursor_is_detected_and_the_range_reindexed() {
+        let anvil = Anvil::new().path(anvil_path()).try_spawn().expect("anvil starts");
+        let config = ChainConfig {
+            chain_id: anvil.chain_id(),
+            rpc_url: anvil.endpoint(),
+            settlement: Address::repeat_byte(0x5e),
+            start_block: 0,
+            poll_interval: Duration::from_millis(100),
+        };
+        let provider = provider(&config).unwrap();
+        provider.raw_request::<_, ()>("anvil_mine".into(), (10u64,)).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (events_tx, mut events) = mpsc::channel(64);
+        let mut watcher = ChainWatcher::new(config.clone(), provider.clone(), store.clone(), events_tx);
+
+        assert!(watcher.poll().await.unwrap(), "caught up with the head");
+        assert_eq!(store.cursor(config.chain_id).unwrap(), Some(10));
+        let indexed_hash = store.cursor_hash(config.chain_id).unwrap().expect("hash recorded");
+        assert!(watcher.poll().await.unwrap());
+        assert!(!drain(&mut events).iter().any(|event| matches!(event, ChainEvent::Reorg { .. })), "no false alarm");
+
+        // Replace the last three blocks: same height, different hashes.
+        provider.raw_request::<_, ()>("anvil_reorg".into(), (3u64, Vec::<()>::new())).await.unwrap();
+        assert!(!watcher.poll().await.unwrap(), "the reorg poll rewinds instead of scanning");
+        let reorgs: Vec<_> =
+            drain(&mut events).into_iter().filter(|event| matches!(event, ChainEvent::Reorg { .. })).collect();
+        assert!(matches!(reorgs.as_slice(), [ChainEvent::Reorg { at_block: 10, rewound_to: 0, .. }]), "{reorgs:?}");
+        assert_eq!(store.cursor(config.chain_id).unwrap(), None, "rewound to the start block");
+
+        assert!(watcher.poll().await.unwrap());
+        assert_eq!(store.cursor(config.chain_id).unwrap(), Some(10));
+        assert_ne!(store.cursor_hash(config.chain_id).unwrap(), Some(indexed_hash), "the new branch was indexed");
     }
 }

@@ -21,6 +21,19 @@ pub fn rpc_error(chain_id: u64, error: &ChainError) {
     tracing::warn!(chain_id, %error, "chain RPC failed; retrying with backoff");
 }
 
+pub fn reorg(chain_id: u64, at_block: u64, rewound_to: u64) {
+    tracing::warn!(
+        chain_id,
+        at_block,
+        rewound_to,
+        "reorg: the cursor block is no longer canonical; re-indexing from an earlier block"
+    );
+}
+
+pub fn settlement_reorged_out(chain_id: u64, intent_id: B256) {
+    tracing::warn!(chain_id, %intent_id, "the settlement of this auction was reorged out (the account is liquidatable at the same nonce); reopening it");
+}
+
 pub fn health_mismatch(chain_id: u64, account: Address) {
     tracing::warn!(chain_id, %account, "local health says unhealthy but isLiquidatable is false; not opening");
 }

@@ -356,6 +356,16 @@ impl Core {
                     candidate.account,
                     candidate.nonce,
                 );
+                // The candidate is read at the head: had this nonce settled on the canonical
+                // chain, the nonce would have moved on. A "settled" status here means the
+                // settlement was reorged out.
+                if matches!(self.store.status(id), Ok(Some(AuctionStatus::Settled))) {
+                    observe::settlement_reorged_out(candidate.market.chain_id, id);
+                    if let Err(error) = self.store.reset_auction(id) {
+                        tracing::error!(intent_id = %id, %error, "failed to reset a reorged-out auction");
+                    }
+                    self.closed_set.remove(&id);
+                }
                 if self.auctions.contains_key(&id)
                     || self.pending_opens.contains_key(&id)
                     || self.is_closed(&id, now_ms())
@@ -379,7 +389,7 @@ impl Core {
                     chain.attesters = attesters.into_iter().collect();
                 }
             }
-            ChainEvent::Head { .. } => {}
+            ChainEvent::Reorg { .. } | ChainEvent::Head { .. } => {}
         }
     }
 
@@ -813,6 +823,28 @@ mod tests {
         harness.core.on_chain_event(ChainEvent::Candidate(candidate)).await;
         harness.core.on_tick(start + 10_001).await;
         assert_eq!(harness.core.open_auction_ids().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_settlement_reorged_out_is_auctioned_again() {
+        let mut harness = harness().await;
+        harness.core.auction_config.open_jitter = Duration::ZERO;
+        let candidate = Candidate {
+            market: market(),
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(0),
+            max_repay: U256::from(1_000),
+            observed_block: 10,
+            observed_price: U256::from(2_000),
+        };
+        let id = intent(OPEN, 10).id();
+        harness.core.close(id, AuctionStatus::Settled, OPEN);
+        // The chain, read at its head, still has the account liquidatable at nonce 0:
+        // the Settled event we saw is no longer canonical.
+        harness.core.on_chain_event(ChainEvent::Candidate(candidate)).await;
+        harness.core.on_tick(now_ms()).await;
+        assert_eq!(harness.core.open_auction_ids(), vec![id]);
+        assert_eq!(harness.store.status(id).unwrap(), Some(AuctionStatus::Open));
     }
 
     #[tokio::test]

@@ -72,6 +72,30 @@ impl Store {
         Ok(())
     }
 
+    /// Records the last processed block together with its hash, so that a reorg below
+    /// the cursor is noticed on the next poll.
+    pub fn set_cursor_with_hash(&self, chain_id: u64, block: u64, hash: B256) -> Result<(), StoreError> {
+        let mut value = block.to_be_bytes().to_vec();
+        value.extend_from_slice(hash.as_slice());
+        self.cursors.insert(chain_id.to_be_bytes(), value)?;
+        Ok(())
+    }
+
+    /// Hash of the cursor block, when it was recorded.
+    pub fn cursor_hash(&self, chain_id: u64) -> Result<Option<B256>, StoreError> {
+        Ok(self
+            .cursors
+            .get(chain_id.to_be_bytes())?
+            .filter(|value| value.len() == 40)
+            .map(|value| B256::from_slice(&value[8..])))
+    }
+
+    /// Forgets a chain's cursor: the next poll indexes from the configured start block.
+    pub fn clear_cursor(&self, chain_id: u64) -> Result<(), StoreError> {
+        self.cursors.remove(chain_id.to_be_bytes())?;
+        Ok(())
+    }
+
     /// Remembers that `account` has a position in the market at `adapter`.
     pub fn add_account(&self, chain_id: u64, adapter: Address, account: Address) -> Result<(), StoreError> {
         self.accounts.insert(account_key(chain_id, adapter, account), &[])?;
@@ -218,6 +242,12 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.cursor(5).unwrap(), Some(1234));
         assert_eq!(store.cursor(6).unwrap(), None);
+        assert_eq!(store.cursor_hash(5).unwrap(), None);
+        store.set_cursor_with_hash(5, 1235, B256::repeat_byte(3)).unwrap();
+        assert_eq!(store.cursor(5).unwrap(), Some(1235));
+        assert_eq!(store.cursor_hash(5).unwrap(), Some(B256::repeat_byte(3)));
+        store.clear_cursor(5).unwrap();
+        assert_eq!(store.cursor(5).unwrap(), None);
         assert_eq!(store.markets(5).unwrap(), vec![(B256::repeat_byte(4), Address::repeat_byte(1))]);
         assert!(store.markets(6).unwrap().is_empty());
         assert_eq!(store.accounts(5, Address::repeat_byte(1)).unwrap(), vec![Address::repeat_byte(2)]);
