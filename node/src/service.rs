@@ -595,6 +595,18 @@ mod tests {
         }
     }
 
+    /// The account of [`intent`], confirmed liquidatable at block 10.
+    fn candidate() -> Candidate {
+        Candidate {
+            market: market(),
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(0),
+            max_repay: U256::from(1_000),
+            observed_block: 10,
+            observed_price: U256::from(2_000),
+        }
+    }
+
     struct Harness {
         core: Core,
         store: Store,
@@ -805,14 +817,7 @@ mod tests {
     async fn a_restarted_node_opens_no_intent_of_its_own_during_the_quiet_period() {
         let mut harness = harness().await;
         harness.core.auction_config.open_jitter = Duration::ZERO;
-        let candidate = Candidate {
-            market: market(),
-            account: Address::repeat_byte(0xac),
-            nonce: U256::from(0),
-            max_repay: U256::from(1_000),
-            observed_block: 10,
-            observed_price: U256::from(2_000),
-        };
+        let candidate = candidate();
         let start = now_ms();
         harness.core.stay_quiet_until(start + 10_000);
         harness.core.on_chain_event(ChainEvent::Candidate(candidate.clone())).await;
@@ -829,14 +834,7 @@ mod tests {
     async fn a_settlement_reorged_out_is_auctioned_again() {
         let mut harness = harness().await;
         harness.core.auction_config.open_jitter = Duration::ZERO;
-        let candidate = Candidate {
-            market: market(),
-            account: Address::repeat_byte(0xac),
-            nonce: U256::from(0),
-            max_repay: U256::from(1_000),
-            observed_block: 10,
-            observed_price: U256::from(2_000),
-        };
+        let candidate = candidate();
         let id = intent(OPEN, 10).id();
         harness.core.close(id, AuctionStatus::Settled, OPEN);
         // The chain, read at its head, still has the account liquidatable at nonce 0:
