@@ -308,3 +308,6 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
