@@ -206,6 +206,8 @@ impl Core {
         match book.on_message(inbound.kind, &verified, now_ms) {
             Err(rejection) => Self::verdict(&inbound, Err(rejection), effects),
             Ok(Judged::CheckIntent { origin, intent }) => {
+                // A peer is opening this auction: our own copy would only compete with it.
+                self.origination.forget(&intent.id());
                 let adapter = book.context.markets.get(&intent.marketId).map(|market| market.adapter);
                 match adapter {
                     Some(adapter) => effects.push(Effect::CheckIntent {

@@ -48,6 +48,11 @@ impl Origination {
 }
 
 impl Core {
+    /// Seeds the open jitter's randomness (deterministic simulations and tests).
+    pub fn seed_jitter(&mut self, seed: u64) {
+        self.origination.seed(seed);
+    }
+
     /// Opens no intents of its own until `until_ms`; used after a restart.
     pub fn stay_quiet_until(&mut self, until_ms: u64) {
         observe::restart_quiet(until_ms);

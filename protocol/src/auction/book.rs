@@ -273,7 +273,7 @@ impl ChainBook {
                 Ok(Placement::NewRound)
             }
             Some(tracked) => {
-                tracked.round.judge_copy(intent)?;
+                tracked.round.judge_copy(intent, now_ms)?;
                 Ok(Placement::Copy)
             }
             None => {
@@ -346,7 +346,7 @@ impl ChainBook {
                     self.ban_origin(origin, now_ms);
                 }
                 let tracked = self.auctions.get_mut(&id).ok_or(Rejection::CommitUnknownIntent)?;
-                tracked.round.adopt(intent, origin)?;
+                tracked.round.adopt(intent, origin, now_ms)?;
                 Ok(Accepted::CopyAdopted { id })
             }
         }
@@ -359,7 +359,8 @@ impl ChainBook {
         let id = intent.id();
         match self.auctions.get_mut(&id) {
             Some(tracked) => {
-                let _ = tracked.round.adopt(intent, origin);
+                let at = intent.openTimeMs;
+                let _ = tracked.round.adopt(intent, origin, at);
             }
             None => {
                 self.auctions.insert(id, Tracked::new(Round::new(intent, origin)));

@@ -12,8 +12,9 @@
 //!   restricting origination to registered nodes would add a trust assumption (and a
 //!   liveness dependency on those nodes) without removing an attack.
 //! - **Copies**: among copies of one intent id whose claims hold, the lowest
-//!   `(observedBlock, keccak256(payload))` is canonical, but only until the first commit:
-//!   after that the terms solvers bid on never change.
+//!   `(observedBlock, keccak256(payload))` is canonical while commits are open; once a
+//!   commit exists only a copy with identical bid terms may still take precedence, so
+//!   the terms solvers bid on never change.
 //! - **Awards**: see [`crate::timing`]: rank 0 at the decision, rank `r` once rank `r-1`'s
 //!   deadline passed by the slack; a round with bids left never fails.
 //! - **Rounds**: a round ends when its last award is dead (or at the decision without a

@@ -37,6 +37,15 @@ pub struct Round {
     ranking: Option<Vec<RevealedBid>>,
 }
 
+/// The fields a sealed bid depends on.
+fn same_terms(a: &Intent, b: &Intent) -> bool {
+    a.maxRepay == b.maxRepay
+        && a.reservePremium == b.reservePremium
+        && a.collateralAsset == b.collateralAsset
+        && a.commitMs == b.commitMs
+        && a.revealMs == b.revealMs
+}
+
 impl Round {
     pub fn new(intent: Intent, origin: PeerKey) -> Self {
         Self { id: intent.id(), intent, origin, commits: BTreeMap::new(), reveals: BTreeMap::new(), ranking: None }
@@ -50,17 +59,22 @@ impl Round {
         self.origin
     }
 
-    /// Whether `copy` would replace the canonical copy, judged before any chain check:
-    /// `Ok` means "check its claims, then call [`Round::adopt`]".
+    /// Whether `copy` would replace the canonical copy at `now_ms`, judged before any
+    /// chain check: `Ok` means "check its claims, then call [`Round::adopt`]".
     ///
     /// Precedence is the lowest `(observedBlock, keccak256(payload))` among copies whose
-    /// claims verified; once a commit exists the copy is frozen, so no copy can change
-    /// the terms solvers bid on.
-    pub fn judge_copy(&self, copy: &Intent) -> Result<(), Rejection> {
+    /// claims verified, while commits are open. Once a commit exists, a copy may still
+    /// win precedence only if the terms solvers bid on are identical (`maxRepay`,
+    /// `reservePremium`, `collateralAsset`, both windows): honest copies of one block
+    /// converge, and no copy can change what a committed bid means.
+    pub fn judge_copy(&self, copy: &Intent, now_ms: u64) -> Result<(), Rejection> {
         if *copy == self.intent {
             return Err(Rejection::DuplicateIntent);
         }
-        if !self.commits.is_empty() || self.ranking.is_some() {
+        if self.ranking.is_some() || !self.intent.accepts_commit_at(now_ms) {
+            return Err(Rejection::TermsFrozen);
+        }
+        if !self.commits.is_empty() && !same_terms(copy, &self.intent) {
             return Err(Rejection::TermsFrozen);
         }
         if copy.precedence() >= self.intent.precedence() {
@@ -70,8 +84,8 @@ impl Round {
     }
 
     /// Adopts a verified copy that passes [`Round::judge_copy`].
-    pub fn adopt(&mut self, copy: Intent, origin: PeerKey) -> Result<CopyOutcome, Rejection> {
-        self.judge_copy(&copy)?;
+    pub fn adopt(&mut self, copy: Intent, origin: PeerKey, now_ms: u64) -> Result<CopyOutcome, Rejection> {
+        self.judge_copy(&copy, now_ms)?;
         self.intent = copy;
         self.origin = origin;
         Ok(CopyOutcome::Adopted)
