@@ -117,4 +117,52 @@ mod tests {
         // ...but never one with an earlier deadline.
         assert!(committee.sign(1, settlement, &award(3, 110), 200_000).await.is_err());
     }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                // A file may vanish between listing and copying (sled rotates snapshots).
+                let _ = std::fs::copy(entry.path(), &target);
+            }
+        }
+    }
+
+    /// A crash at any instant after `sign` returned (the signature may be on the wire)
+    /// leaves a disk from which the node refuses every conflicting award. The disk
+    /// snapshot is the state a SIGKILL would leave: whatever sled had written out.
+    #[tokio::test]
+    async fn a_crash_right_after_signing_never_loses_the_vote() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKeySigner::random();
+        let settlement = Address::repeat_byte(9);
+        let committee = Committee::new(key.clone(), Store::open(&dir.path().join("db")).unwrap());
+        let mut crashes = 0;
+        for round in 0..200u64 {
+            let mut signed = award(rng.gen_range(1..=200), 1_000 + round);
+            signed.intentId = B256::from(U256::from(round));
+            committee.sign(1, settlement, &signed, 900_000).await.unwrap();
+            // Crash now: copy the data dir as the process would leave it.
+            let crashed = dir.path().join(format!("crash-{round}"));
+            copy_dir(&dir.path().join("db"), &crashed);
+            let Ok(store) = Store::open(&crashed) else { continue };
+            crashes += 1;
+            let restarted = Committee::new(key.clone(), store);
+            let mut other = signed.clone();
+            other.executor = Address::repeat_byte(0xff);
+            assert!(
+                matches!(restarted.sign(1, settlement, &other, 900_000).await, Err(CommitteeError::DoubleSign { .. })),
+                "round {round}: the vote was not on disk when it could be sent"
+            );
+            drop(restarted);
+            let _ = std::fs::remove_dir_all(&crashed);
+        }
+        assert!(crashes >= 190, "most crash images opened: {crashes}");
+    }
 }

@@ -324,7 +324,15 @@ impl Book {
             BidDecision::Place(placed) => {
                 let sealed_commitment = commitment(id, our_key, executor, placed.repay_amount, placed.premium, salt);
                 let commit = BidCommit { chainId: chain_id, intentId: id, commitment: sealed_commitment };
-                if let Err(rejection) = chain.core.on_commit(our_key, &commit, now_ms) {
+                let admission = &chain.core.context.admission;
+                let admitted = if admission.admits(&our_key) && !admission.admits_executor(&our_key, executor) {
+                    // The commit would count, but every peer refuses a reveal whose executor
+                    // did not bond our key: committing would only make us a no-show.
+                    Err(Rejection::ExecutorNotAdmitted)
+                } else {
+                    chain.core.on_commit(our_key, &commit, now_ms).map(|_| ())
+                };
+                if let Err(rejection) = admitted {
                     // The network would refuse it the same way (e.g. our key is not bonded).
                     observe::own_bid_refused(&rejection);
                     ours.leave();
@@ -491,6 +499,12 @@ impl ChainBook {
                 if rank == 0 || !matches!(ours.bid, OurBid::Revealed(_)) {
                     return Vec::new();
                 }
+                // We were the winner and our award died unsettled: not a loss, but
+                // `Expired` once the round is exhausted.
+                let top = self.core.round(&id).and_then(|round| round.ranking().first().map(|top| top.solver));
+                if top == Some(our_key) {
+                    return Vec::new();
+                }
                 if ours.standing == Standing::Open && award.executor != self.params.executor {
                     ours.standing = Standing::Reported;
                     let winning = self.core.round(&id).and_then(|round| round.award_for_rank(0)).map(|a| a.premium);
@@ -554,4 +568,797 @@ fn evaluate_votes(chain_id: u64, executor: Address, committee: &Committee, id: B
         }
     }
     actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::U256;
+    use alloy::signers::local::PrivateKeySigner;
+    use alloy::signers::SignerSync;
+    use backstop_protocol::auction::{Admission, Committee, MarketTerms, SolverSet};
+    use backstop_protocol::award::signature_bytes;
+    use backstop_protocol::message::AwardVote;
+
+    const CHAIN: u64 = 31337;
+    const OPEN_MS: u64 = 1_700_000_000_000;
+
+    fn settlement() -> Address {
+        Address::repeat_byte(0x5e)
+    }
+
+    fn our_key() -> PeerKey {
+        B256::repeat_byte(0x01)
+    }
+
+    fn our_executor() -> Address {
+        Address::repeat_byte(0xee)
+    }
+
+    /// The node that originates intents.
+    fn node_key() -> PeerKey {
+        B256::repeat_byte(0x0d)
+    }
+
+    /// Another node, originating a competing copy.
+    fn other_node_key() -> PeerKey {
+        B256::repeat_byte(0x0e)
+    }
+
+    fn rival_key() -> PeerKey {
+        B256::repeat_byte(0x02)
+    }
+
+    fn rival_executor() -> Address {
+        Address::repeat_byte(0x77)
+    }
+
+    fn third_key() -> PeerKey {
+        B256::repeat_byte(0x03)
+    }
+
+    fn third_executor() -> Address {
+        Address::repeat_byte(0x78)
+    }
+
+    fn salt() -> B256 {
+        B256::repeat_byte(0x5a)
+    }
+
+    fn market() -> MarketTerms {
+        MarketTerms {
+            market_id: B256::repeat_byte(0xaa),
+            adapter: Address::repeat_byte(0xad),
+            debt_asset: Address::repeat_byte(0xde),
+            collateral_assets: vec![Address::repeat_byte(0xc0)],
+            reserve_premium: U256::from(5),
+        }
+    }
+
+    /// We, the rival and a third solver, each bonded by its own executor.
+    fn all_bonded() -> Admission {
+        let mut solvers = SolverSet::default();
+        for (key, executor) in
+            [(our_key(), our_executor()), (rival_key(), rival_executor()), (third_key(), third_executor())]
+        {
+            solvers.admit(key, executor);
+        }
+        Admission::Bonded(solvers)
+    }
+
+    fn context(attesters: &[PrivateKeySigner], threshold: usize, admission: Admission) -> ChainContext {
+        let mut context = ChainContext::new(CHAIN, settlement());
+        context.markets.insert(market().market_id, market());
+        context.committee = Committee::new(attesters.iter().map(PrivateKeySigner::address), threshold);
+        context.admission = admission;
+        context
+    }
+
+    fn intent(open_ms: u64, observed_block: u64) -> Intent {
+        Intent {
+            chainId: CHAIN,
+            settlement: settlement(),
+            marketId: market().market_id,
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(3),
+            debtAsset: market().debt_asset,
+            collateralAsset: market().collateral_assets[0],
+            maxRepay: U256::from(1_000),
+            observedBlock: observed_block,
+            observedPrice: U256::from(2_000),
+            openTimeMs: open_ms,
+            commitMs: 800,
+            revealMs: 400,
+            reservePremium: market().reserve_premium,
+        }
+    }
+
+    /// What the chain says when every claim of `intent` is true.
+    fn facts(intent: &Intent) -> IntentFacts {
+        IntentFacts {
+            head_block: intent.observedBlock + 1,
+            liquidatable: true,
+            max_repay: intent.maxRepay,
+            price: intent.observedPrice,
+            current_nonce: intent.nonce,
+        }
+    }
+
+    fn bid(repay: u64, premium: u64) -> Bid {
+        Bid { repay_amount: U256::from(repay), premium: U256::from(premium) }
+    }
+
+    fn vote(attester: &PrivateKeySigner, award: &Award) -> Message {
+        let signature = attester.sign_hash_sync(&award.signing_hash(CHAIN, settlement())).expect("signing cannot fail");
+        Message::Vote(AwardVote {
+            chainId: CHAIN,
+            settlement: settlement(),
+            award: award.clone(),
+            signature: Bytes::from(signature_bytes(&signature).to_vec()),
+        })
+    }
+
+    fn reports(actions: &[Action]) -> Vec<AuctionOutcome> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Report(outcome) => Some(outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn asks(actions: &[Action]) -> Vec<IntentView> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::AskStrategy(view) => Some(view.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn settles(actions: &[Action]) -> Vec<Quorum> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Settle { quorum, .. } => Some(quorum.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lost(intent: &Intent, winning_premium: u64) -> AuctionOutcome {
+        AuctionOutcome::Lost {
+            chain_id: CHAIN,
+            intent_id: intent.id(),
+            winning_premium: Some(U256::from(winning_premium)),
+        }
+    }
+
+    fn expired(intent: &Intent) -> AuctionOutcome {
+        AuctionOutcome::Expired { chain_id: CHAIN, intent_id: intent.id() }
+    }
+
+    fn late(intent: &Intent) -> AuctionOutcome {
+        AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() }
+    }
+
+    /// A solver's sealed bid of `premium` for the whole max repay.
+    fn sealed(intent: &Intent, solver: PeerKey, executor: Address, premium: u64) -> (BidCommit, BidReveal) {
+        let reveal = BidReveal {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            executor,
+            repayAmount: intent.maxRepay,
+            premium: U256::from(premium),
+            salt: solver,
+        };
+        let commit = BidCommit {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            commitment: commitment(intent.id(), solver, executor, reveal.repayAmount, reveal.premium, reveal.salt),
+        };
+        (commit, reveal)
+    }
+
+    struct Fixture {
+        book: Book,
+        attesters: Vec<PrivateKeySigner>,
+    }
+
+    /// One chain, a 2-of-3 committee, and us, the rival and a third solver bonded.
+    fn fixture() -> Fixture {
+        fixture_with(2, all_bonded())
+    }
+
+    fn fixture_with(threshold: usize, admission: Admission) -> Fixture {
+        let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+        let params = ChainParams {
+            chain_id: CHAIN,
+            settlement: settlement(),
+            executor: our_executor(),
+            context: context(&attesters, threshold, admission),
+        };
+        Fixture { book: Book::new(our_key(), [params]), attesters }
+    }
+
+    impl Fixture {
+        fn deliver(&mut self, signer: PeerKey, message: Message, now_ms: u64) -> Handled {
+            let kind = message.kind();
+            self.book.on_message(CHAIN, kind, Verified { signer, message }, now_ms)
+        }
+
+        /// Delivers `intent` from `origin` and answers its chain check with `facts`.
+        fn open_with(
+            &mut self,
+            origin: PeerKey,
+            intent: &Intent,
+            facts: &IntentFacts,
+            now_ms: u64,
+        ) -> (Verdict, Vec<Action>) {
+            let handled = self.deliver(origin, Message::Intent(intent.clone()), now_ms);
+            match handled {
+                Handled { verdict: None, actions } => match actions.as_slice() {
+                    [Action::CheckIntent { origin, intent, .. }] => {
+                        self.book.on_intent_facts(CHAIN, *origin, intent.clone(), Some(facts), now_ms)
+                    }
+                    other => panic!("a held intent asks for its chain check, got {other:?}"),
+                },
+                Handled { verdict: Some(verdict), actions } => (verdict, actions),
+            }
+        }
+
+        /// Delivers `intent` from `origin`, every claim true.
+        fn open(&mut self, origin: PeerKey, intent: &Intent, now_ms: u64) -> (Verdict, Vec<Action>) {
+            self.open_with(origin, intent, &facts(intent), now_ms)
+        }
+
+        fn core(&self) -> &CoreBook {
+            &self.book.chains[&CHAIN].core
+        }
+
+        /// The award the core computed for `rank` (after the decision).
+        fn award(&self, intent: &Intent, rank: usize) -> Award {
+            self.core()
+                .round(&intent.id())
+                .and_then(|round| round.award_for_rank(rank))
+                .expect("decided with that rank")
+        }
+
+        fn vote(&mut self, attester: usize, award: &Award, now_ms: u64) -> Handled {
+            let message = vote(&self.attesters[attester], award);
+            self.deliver(node_key(), message, now_ms)
+        }
+
+        /// Runs an auction up to our reveal: the intent opens, each rival commits, we
+        /// answer `ours` (if any), each rival reveals, and our reveal is due.
+        fn auction(&mut self, intent: &Intent, ours: Option<Bid>, rivals: &[(PeerKey, Address, u64)]) {
+            let id = intent.id();
+            let (verdict, actions) = self.open(node_key(), intent, intent.openTimeMs + 10);
+            assert_eq!(verdict, Verdict::Accept);
+            assert_eq!(asks(&actions).len(), 1, "{actions:?}");
+            let mut reveals = Vec::new();
+            for (solver, executor, premium) in rivals {
+                let (commit, reveal) = sealed(intent, *solver, *executor, *premium);
+                let handled = self.deliver(*solver, Message::Commit(commit), intent.openTimeMs + 50);
+                assert_eq!(handled.verdict, Some(Verdict::Accept), "rival commit");
+                reveals.push((*solver, reveal));
+            }
+            if let Some(ours) = ours {
+                let actions = self.book.on_bid(CHAIN, id, Some(ours), salt(), intent.openTimeMs + 60);
+                assert!(matches!(actions.first(), Some(Action::PublishCommit { .. })), "{actions:?}");
+            }
+            for (solver, reveal) in reveals {
+                let handled = self.deliver(solver, Message::Reveal(reveal), intent.commit_end_ms() + 10);
+                assert_eq!(handled.verdict, Some(Verdict::Accept), "rival reveal");
+            }
+            let actions = self.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+            assert_eq!(
+                actions.iter().filter(|action| matches!(action, Action::PublishReveal { .. })).count(),
+                usize::from(ours.is_some()),
+                "{actions:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_intent_asks_the_strategy_exactly_once_after_its_chain_check() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 100);
+        assert_eq!(
+            handled,
+            Handled {
+                verdict: None,
+                actions: vec![Action::CheckIntent {
+                    chain_id: CHAIN,
+                    adapter: market().adapter,
+                    origin: node_key(),
+                    intent: intent.clone(),
+                }],
+            },
+            "held until the chain says its claims hold"
+        );
+        // A relayed copy while the check is in flight asks for nothing more.
+        let again = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 110);
+        assert_eq!(again, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 120);
+        assert_eq!(verdict, Verdict::Accept);
+        let [Action::AskStrategy(view)] = actions.as_slice() else { panic!("one AskStrategy, got {actions:?}") };
+        assert_eq!(view.intent_id, intent.id());
+        assert_eq!(view.intent, intent);
+        assert_eq!(view.executor, our_executor());
+        assert_eq!(view.origin, node_key());
+        assert_eq!(view.remaining_ms(OPEN_MS + 120), 680);
+
+        // The same intent again, on the wire or as a repeated chain answer, asks nothing.
+        let again = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 130);
+        assert_eq!(again, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 140);
+        assert_eq!((verdict, actions), (Verdict::Ignore, vec![]));
+    }
+
+    #[test]
+    fn an_intent_with_a_false_claim_is_rejected_and_never_asks_the_strategy() {
+        let mut fixture = fixture();
+        let honest = intent(OPEN_MS, 10);
+        let truth = facts(&honest);
+
+        let mut cheaper = honest.clone();
+        cheaper.maxRepay = U256::from(999);
+        assert_eq!(fixture.open_with(node_key(), &cheaper, &truth, OPEN_MS + 10), (Verdict::Reject, vec![]));
+
+        let healthy = IntentFacts { liquidatable: false, ..truth.clone() };
+        assert_eq!(fixture.open_with(node_key(), &honest, &healthy, OPEN_MS + 20), (Verdict::Reject, vec![]));
+
+        // An unreadable chain proves nothing either way: dropped, not penalised.
+        let handled = fixture.deliver(node_key(), Message::Intent(honest.clone()), OPEN_MS + 30);
+        assert_eq!(handled.verdict, None);
+        let unread = fixture.book.on_intent_facts(CHAIN, node_key(), honest.clone(), None, OPEN_MS + 30);
+        assert_eq!(unread, (Verdict::Ignore, vec![]));
+
+        assert!(fixture.core().round(&honest.id()).is_none(), "nothing false is tracked");
+        assert!(!fixture.book.chains[&CHAIN].ours.contains_key(&honest.id()));
+        assert!(fixture.book.on_bid(CHAIN, honest.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40).is_empty());
+
+        // The honest copy still opens the auction afterwards.
+        let (verdict, actions) = fixture.open(node_key(), &honest, OPEN_MS + 50);
+        assert_eq!(verdict, Verdict::Accept);
+        assert_eq!(asks(&actions).len(), 1);
+    }
+
+    #[test]
+    fn the_commit_binds_our_key_executor_the_canonical_max_repay_and_the_salt() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 12);
+        let (_, actions) = fixture.open(node_key(), &first, OPEN_MS + 10);
+        assert_eq!(asks(&actions)[0].intent.maxRepay, U256::from(1_000), "the strategy saw the first copy");
+        // A copy observed one block earlier (when less could be repaid) takes precedence.
+        let mut canonical = intent(OPEN_MS + 5, 11);
+        canonical.maxRepay = U256::from(900);
+        let (verdict, actions) = fixture.open(other_node_key(), &canonical, OPEN_MS + 20);
+        assert_eq!((verdict, actions), (Verdict::Accept, vec![]), "an adopted copy does not ask again");
+
+        let actions = fixture.book.on_bid(CHAIN, first.id(), Some(bid(5_000, 7)), salt(), OPEN_MS + 100);
+        let expected = commitment(first.id(), our_key(), our_executor(), U256::from(900), U256::from(7), salt());
+        assert_eq!(
+            actions,
+            vec![
+                Action::PublishCommit {
+                    chain_id: CHAIN,
+                    intent_id: first.id(),
+                    commit: BidCommit { chainId: CHAIN, intentId: first.id(), commitment: expected },
+                    until_ms: canonical.commit_end_ms() + CLOCK_DISPARITY_MS / 2,
+                },
+                Action::Approve { chain_id: CHAIN, market_id: market().market_id },
+            ]
+        );
+        assert!(fixture.core().round(&first.id()).unwrap().has_commit(&our_key()), "our own peer counts it too");
+        // One answer per intent: a second one is dropped.
+        assert!(fixture.book.on_bid(CHAIN, first.id(), Some(bid(1, 9)), salt(), OPEN_MS + 101).is_empty());
+    }
+
+    #[test]
+    fn the_reveal_goes_out_at_commit_end_plus_the_delay_and_opens_the_commitment() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(800, 9)), salt(), OPEN_MS + 100);
+        let Some(Action::PublishCommit { commit, .. }) = actions.first() else { panic!("{actions:?}") };
+        let committed = commit.commitment;
+
+        assert!(fixture.book.tick(intent.commit_end_ms()).is_empty(), "commit window: nothing to reveal yet");
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS - 1).is_empty());
+        let actions = fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+        let [Action::PublishReveal { chain_id, intent_id, reveal, until_ms }] = actions.as_slice() else {
+            panic!("one reveal, got {actions:?}")
+        };
+        assert_eq!((*chain_id, *intent_id, *until_ms), (CHAIN, intent.id(), intent.reveal_end_ms()));
+        assert_eq!(reveal.executor, our_executor());
+        assert_eq!((reveal.repayAmount, reveal.premium, reveal.salt), (U256::from(800), U256::from(9), salt()));
+        assert_eq!(
+            commitment(intent.id(), our_key(), reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt),
+            committed,
+            "the reveal opens exactly what we committed"
+        );
+        assert_eq!(fixture.core().round(&intent.id()).unwrap().reveal_count(), 1, "our own core accepted it");
+        assert!(fixture.book.tick(intent.commit_end_ms() + 200).is_empty(), "revealed once");
+    }
+
+    #[test]
+    fn a_bid_below_the_reserve_is_not_sent_and_reports_below_reserve() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 4)), salt(), OPEN_MS + 100);
+        assert_eq!(
+            actions,
+            vec![Action::Report(AuctionOutcome::BelowReserve { chain_id: CHAIN, intent_id: intent.id() })]
+        );
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+    }
+
+    #[test]
+    fn declining_reports_nothing_ever() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, None, &[(rival_key(), rival_executor(), 20)]);
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), None, salt(), OPEN_MS + 100).is_empty());
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 101).is_empty());
+        let mut actions = Vec::new();
+        for now in [intent.decide_at_ms(), intent.award_window(1).start_ms, intent.exhausted_at_ms(1)] {
+            actions.extend(fixture.book.tick(now));
+        }
+        assert_eq!(actions, vec![], "no outcome for an auction we sat out");
+    }
+
+    #[test]
+    fn an_answer_after_commit_end_is_late() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), intent.commit_end_ms() + 1);
+        assert_eq!(actions, vec![Action::Report(late(&intent))]);
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+    }
+
+    #[test]
+    fn a_strategy_timeout_is_late_and_a_later_answer_is_dropped() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        assert_eq!(fixture.book.on_strategy_timeout(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20).is_empty());
+        assert!(fixture.book.on_strategy_timeout(CHAIN, intent.id()).is_empty(), "reported once");
+    }
+
+    #[test]
+    fn an_intent_seen_after_its_commit_window_is_late_once() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let now = intent.commit_end_ms() + CLOCK_DISPARITY_MS + 1;
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![Action::Report(late(&intent))] });
+        let other_copy = Intent { openTimeMs: intent.openTimeMs + 1, ..intent.clone() };
+        let handled = fixture.deliver(other_node_key(), Message::Intent(other_copy), now + 1);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] }, "late once per auction");
+    }
+
+    #[test]
+    fn a_failed_commit_publish_is_late_and_nothing_is_revealed() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert_eq!(fixture.book.on_publish_failed(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+    }
+
+    #[test]
+    fn an_unbonded_key_sends_nothing_and_reports_not_admitted() {
+        let mut solvers = SolverSet::default();
+        solvers.admit(rival_key(), rival_executor());
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert_eq!(
+            actions,
+            vec![Action::Report(AuctionOutcome::NotAdmitted {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                reason: Rejection::SolverNotAdmitted.to_string(),
+            })]
+        );
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+    }
+
+    #[test]
+    fn a_bonded_key_commits() {
+        let mut solvers = SolverSet::default();
+        solvers.admit(our_key(), our_executor());
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert!(matches!(actions.as_slice(), [Action::PublishCommit { .. }, Action::Approve { .. }]), "{actions:?}");
+        assert!(reports(&actions).is_empty());
+        assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        let actions = fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+        assert!(matches!(actions.as_slice(), [Action::PublishReveal { .. }]), "{actions:?}");
+    }
+
+    #[test]
+    fn a_key_bonded_only_by_another_executor_sends_nothing_and_reports_not_admitted() {
+        // Every peer would refuse our reveal (its executor did not bond our key), so a
+        // commit would only make us a no-show.
+        let mut solvers = SolverSet::default();
+        solvers.admit(our_key(), Address::repeat_byte(0xef));
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert_eq!(
+            actions,
+            vec![Action::Report(AuctionOutcome::NotAdmitted {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                reason: Rejection::ExecutorNotAdmitted.to_string(),
+            })]
+        );
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()), "no commit we cannot reveal");
+    }
+
+    #[test]
+    fn threshold_votes_for_our_award_trigger_one_settle_with_distinct_signers() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        assert!(fixture.book.tick(intent.decide_at_ms()).is_empty());
+        let ours = fixture.award(&intent, 0);
+        assert_eq!((ours.executor, ours.repayAmount, ours.premium), (our_executor(), U256::from(1_000), U256::from(9)));
+        let now = intent.decide_at_ms() + 10;
+
+        let handled = fixture.vote(0, &ours, now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Accept), actions: vec![] }, "one of two is no quorum");
+        // The same attester relayed again is no second signature.
+        assert!(fixture.vote(0, &ours, now).actions.is_empty());
+
+        let handled = fixture.vote(1, &ours, now);
+        let [Action::Settle { chain_id, intent_id, quorum }] = handled.actions.as_slice() else {
+            panic!("one settle, got {handled:?}")
+        };
+        assert_eq!((*chain_id, *intent_id), (CHAIN, intent.id()));
+        assert_eq!(quorum.award, ours);
+        assert_eq!(quorum.signatures.len(), 2);
+        let signers: HashSet<Address> = quorum
+            .signatures
+            .iter()
+            .map(|signature| ours.recover_signer(CHAIN, settlement(), signature).expect("recoverable"))
+            .collect();
+        let committee: HashSet<Address> = fixture.attesters.iter().map(PrivateKeySigner::address).collect();
+        assert_eq!(signers.len(), 2, "distinct signers");
+        assert!(signers.is_subset(&committee));
+
+        // A third vote settles nothing more; neither does the deadline while the settle is in flight.
+        assert!(fixture.vote(2, &ours, now).actions.is_empty());
+        assert!(fixture.book.tick(intent.exhausted_at_ms(1)).is_empty());
+        let tx_hash = B256::repeat_byte(7);
+        let actions = fixture.book.on_settled(CHAIN, intent.id(), &ours, SettleResult::Settled { tx_hash });
+        assert_eq!(
+            reports(&actions),
+            vec![AuctionOutcome::Won {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                tx_hash,
+                repay_amount: U256::from(1_000),
+                premium: U256::from(9),
+            }]
+        );
+        assert!(fixture.core().is_closed(&intent.id()));
+    }
+
+    #[test]
+    fn an_award_with_amounts_we_did_not_bid_is_never_settled() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        let inflated = Award {
+            intentId: intent.id(),
+            marketId: intent.marketId,
+            account: intent.account,
+            nonce: intent.nonce,
+            executor: our_executor(),
+            repayAmount: U256::from(1_000),
+            premium: U256::from(900),
+            deadline: U256::from(intent.award_deadline_secs()),
+        };
+        // Before our decision the core holds votes unjudged, and the book counts them:
+        // only our own check against the bid we sealed stands between them and a settle.
+        let before_decision = intent.commit_end_ms() + 100;
+        assert!(fixture.vote(0, &inflated, before_decision).actions.is_empty());
+        assert!(fixture.vote(1, &inflated, before_decision).actions.is_empty(), "a quorum, but not for our bid");
+        // After the decision such a vote is not the local award at all.
+        fixture.book.tick(intent.decide_at_ms());
+        let handled = fixture.vote(2, &inflated, intent.decide_at_ms());
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+        let mut dearer = fixture.award(&intent, 0);
+        dearer.repayAmount = U256::from(999);
+        assert!(fixture.vote(0, &dearer, intent.decide_at_ms()).actions.is_empty());
+        // The award we did bid is still settled.
+        let ours = fixture.award(&intent, 0);
+        fixture.vote(0, &ours, intent.decide_at_ms());
+        let handled = fixture.vote(1, &ours, intent.decide_at_ms());
+        assert_eq!(settles(&handled.actions).len(), 1, "{handled:?}");
+        assert_eq!(settles(&handled.actions)[0].award, ours);
+    }
+
+    #[test]
+    fn a_quorum_for_another_executor_is_lost_with_its_premium() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 12)]);
+        fixture.book.tick(intent.decide_at_ms());
+        let theirs = fixture.award(&intent, 0);
+        assert_eq!(theirs.executor, rival_executor());
+        let now = intent.decide_at_ms() + 10;
+        assert!(fixture.vote(0, &theirs, now).actions.is_empty());
+        let handled = fixture.vote(2, &theirs, now);
+        assert_eq!(handled.actions, vec![Action::Report(lost(&intent, 12))]);
+        assert!(settles(&handled.actions).is_empty());
+        // Reported once: not again on the third vote, nor when our runner-up rank comes due.
+        assert!(fixture.vote(1, &theirs, now).actions.is_empty());
+        let runner_up_start = intent.award_window(1).start_ms;
+        assert!(fixture.book.tick(runner_up_start).is_empty());
+        // The winner did not settle: the committee awards us as runner-up, and we settle.
+        let ours = fixture.award(&intent, 1);
+        assert_eq!((ours.executor, ours.premium), (our_executor(), U256::from(9)));
+        assert!(fixture.vote(0, &ours, runner_up_start + 10).actions.is_empty());
+        let handled = fixture.vote(1, &ours, runner_up_start + 10);
+        assert_eq!(settles(&handled.actions).len(), 1, "{handled:?}");
+    }
+
+    #[test]
+    fn a_vote_with_its_v_byte_reencoded_is_rejected_and_not_counted() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(intent.decide_at_ms());
+        let ours = fixture.award(&intent, 0);
+        let now = intent.decide_at_ms() + 10;
+        let Message::Vote(mut reencoded) = vote(&fixture.attesters[0], &ours) else { unreachable!() };
+        let mut signature = reencoded.signature.to_vec();
+        assert_eq!(signature[64], 27 + (signature[64] - 27), "alloy signs with v in {{27, 28}}");
+        signature[64] -= 27;
+        reencoded.signature = Bytes::from(signature);
+        let handled = fixture.deliver(node_key(), Message::Vote(reencoded), now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Reject), actions: vec![] });
+        // Had it counted, this second signer would complete the quorum.
+        assert!(fixture.vote(1, &ours, now).actions.is_empty());
+        assert_eq!(settles(&fixture.vote(0, &ours, now).actions).len(), 1);
+    }
+
+    #[test]
+    fn without_a_quorum_we_are_lost_when_rank_one_comes_due_if_we_did_not_win() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let rivals = [(rival_key(), rival_executor(), 30), (third_key(), third_executor(), 20)];
+        fixture.auction(&intent, Some(bid(1_000, 9)), &rivals);
+        assert!(fixture.book.tick(intent.decide_at_ms()).is_empty(), "rank 0 due: the winner may still settle");
+        let rank_one = intent.award_window(1).start_ms;
+        assert!(fixture.book.tick(rank_one - 1).is_empty());
+        assert_eq!(fixture.book.tick(rank_one), vec![Action::Report(lost(&intent, 30))]);
+        // We are rank 2: our award comes due next, and nothing is reported twice.
+        let rank_two = intent.award_window(2).start_ms;
+        assert!(fixture.book.tick(rank_two).is_empty());
+        assert!(fixture.book.tick(intent.exhausted_at_ms(3)).is_empty());
+    }
+
+    #[test]
+    fn the_runner_up_without_a_quorum_is_lost_when_the_round_is_exhausted() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 30)]);
+        fixture.book.tick(intent.decide_at_ms());
+        assert!(fixture.book.tick(intent.award_window(1).start_ms).is_empty(), "our award is due: votes may follow");
+        assert_eq!(fixture.book.tick(intent.exhausted_at_ms(2)), vec![Action::Report(lost(&intent, 30))]);
+    }
+
+    #[test]
+    fn without_a_quorum_the_winner_is_expired_when_the_round_is_exhausted() {
+        // Alone in the round.
+        let mut fixture = fixture();
+        let alone = intent(OPEN_MS, 10);
+        fixture.auction(&alone, Some(bid(1_000, 9)), &[]);
+        assert!(fixture.book.tick(alone.decide_at_ms()).is_empty());
+        assert!(fixture.book.tick(alone.exhausted_at_ms(1) - 1).is_empty(), "our award may still settle");
+        assert_eq!(fixture.book.tick(alone.exhausted_at_ms(1)), vec![Action::Report(expired(&alone))]);
+        assert!(fixture.book.tick(alone.exhausted_at_ms(1) + 1).is_empty(), "reported once");
+
+        // On top with a runner-up: the runner-up's turn is no loss of ours.
+        let mut fixture = self::fixture();
+        let contested = intent(OPEN_MS, 10);
+        fixture.auction(&contested, Some(bid(1_000, 30)), &[(rival_key(), rival_executor(), 9)]);
+        assert!(fixture.book.tick(contested.decide_at_ms()).is_empty());
+        assert_eq!(fixture.book.tick(contested.award_window(1).start_ms), vec![], "we won: not Lost");
+        assert_eq!(fixture.book.tick(contested.exhausted_at_ms(2)), vec![Action::Report(expired(&contested))]);
+    }
+
+    #[test]
+    fn a_new_round_of_the_same_intent_is_bid_on_again() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 10);
+        fixture.auction(&first, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(first.decide_at_ms());
+        assert_eq!(fixture.book.tick(first.exhausted_at_ms(1)), vec![Action::Report(expired(&first))]);
+
+        let next_round_at = first.next_round_at_ms(1);
+        let too_early = intent(next_round_at - 1, 20);
+        assert_eq!(fixture.open(node_key(), &too_early, next_round_at - 1), (Verdict::Ignore, vec![]));
+
+        let mut retry = intent(next_round_at, 20);
+        retry.maxRepay = U256::from(900);
+        assert_eq!(retry.id(), first.id(), "the same auction id");
+        let (verdict, actions) = fixture.open(node_key(), &retry, next_round_at + 10);
+        assert_eq!(verdict, Verdict::Accept);
+        let [Action::AskStrategy(view)] = actions.as_slice() else { panic!("asked again, got {actions:?}") };
+        assert_eq!(view.intent, retry);
+        let actions = fixture.book.on_bid(CHAIN, retry.id(), Some(bid(1_000, 9)), salt(), next_round_at + 20);
+        let expected = commitment(retry.id(), our_key(), our_executor(), U256::from(900), U256::from(9), salt());
+        assert!(
+            matches!(actions.first(), Some(Action::PublishCommit { commit, .. }) if commit.commitment == expected),
+            "{actions:?}"
+        );
+        assert!(fixture.core().round(&retry.id()).unwrap().has_commit(&our_key()));
+    }
+
+    #[test]
+    fn a_strangers_commit_that_overtakes_the_chain_check_still_counts() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 10);
+        assert_eq!(handled.verdict, None, "chain check in flight");
+        let (commit, reveal) = sealed(&intent, rival_key(), rival_executor(), 20);
+        let handled = fixture.deliver(rival_key(), Message::Commit(commit), OPEN_MS + 20);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] }, "not forwarded yet");
+
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 30);
+        assert_eq!(verdict, Verdict::Accept);
+        assert_eq!(asks(&actions).len(), 1);
+        assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&rival_key()), "the held commit applied");
+
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40);
+        let handled = fixture.deliver(rival_key(), Message::Reveal(reveal), intent.commit_end_ms() + 10);
+        assert_eq!(handled.verdict, Some(Verdict::Accept), "the reveal opens a commit we hold");
+        fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+        fixture.book.tick(intent.decide_at_ms());
+        let ranking = fixture.core().round(&intent.id()).unwrap().ranking();
+        let solvers: Vec<PeerKey> = ranking.iter().map(|bid| bid.solver).collect();
+        assert_eq!(solvers, vec![rival_key(), our_key()], "the stranger's bid ranks, and above ours");
+        assert_eq!(fixture.award(&intent, 0).executor, rival_executor());
+        fixture.book.tick(intent.award_window(1).start_ms);
+        assert_eq!(fixture.book.tick(intent.exhausted_at_ms(2)), vec![Action::Report(lost(&intent, 20))]);
+    }
+
+    #[test]
+    fn a_committee_change_can_complete_a_quorum() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(intent.decide_at_ms());
+        let ours = fixture.award(&intent, 0);
+        assert!(fixture.vote(0, &ours, intent.decide_at_ms()).actions.is_empty());
+        let lower = context(&fixture.attesters, 1, all_bonded());
+        let actions = fixture.book.set_context(CHAIN, lower);
+        assert_eq!(settles(&actions).len(), 1, "{actions:?}");
+        assert_eq!(settles(&actions)[0].award, ours);
+        assert!(fixture.book.set_context(CHAIN, context(&fixture.attesters, 1, all_bonded())).is_empty(), "once");
+    }
 }
