@@ -554,7 +554,7 @@ fn evaluate_votes(chain_id: u64, executor: Address, committee: &Committee, id: B
             }
             continue;
         }
-        if false {
+        if award.repayAmount != sealed.bid.repay_amount || award.premium != sealed.bid.premium {
             if ours.settles_started.insert(award.clone()) {
                 observe::award_mismatch(award.repayAmount, award.premium, sealed.bid.repay_amount, sealed.bid.premium);
             }
