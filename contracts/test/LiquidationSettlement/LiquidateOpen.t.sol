@@ -151,4 +151,99 @@ contract LiquidateOpenTest is SettlementHelper {
             _settle(award, _signatures(award, 2));
         }
     }
+
+    // ------------------------------------------------------------------ the flag describes the present
+
+    function test_liquidateOpen_that_restores_health_clears_the_flag() public {
+        _setWethPrice(1620e8); // 16,200 against 16,500: award-only band
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1620e8);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, 7_500e18); // leaves 8,325 against 8,250
+        assertFalse(engine.isLiquidatable(borrower), "healthy again");
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the flag went with the dip");
+    }
+
+    function test_liquidateOpen_a_stale_flag_does_not_let_a_later_dip_skip_the_award_only_band() public {
+        test_liquidateOpen_that_restores_health_clears_the_flag();
+        vm.warp(block.timestamp + 1 hours - 1);
+        _setWethPrice(1580e8); // under again, health 0.98: the award-only band
+        assertTrue(engine.isLiquidatable(borrower), "a new dip");
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "award only until flagged and waited for");
+        vm.prank(keeper);
+        (bool ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "the old flag does not open the path");
+    }
+
+    function test_clearUnhealthy_a_recovered_account_must_wait_a_new_grace_period() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        _setWethPrice(2000e8);
+        vm.prank(keeper);
+        settlement.clearUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1600e8);
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "a new dip starts from the award-only band");
+    }
+
+    // ------------------------------------------------------------------ pausing keeps the safety net
+
+    function test_liquidateOpen_works_while_the_market_is_paused() public {
+        _setWethPrice(1500e8); // below the permissionless threshold
+        vm.prank(marketAdmin);
+        settlement.setMarketPaused(marketId, true);
+        assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
+        uint256 repayAmount = engine.maxRepay(borrower);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(engine.debtOf(borrower), 0, "liquidated while awards are stopped");
+    }
+
+    function test_liquidateOpen_after_the_grace_period_while_the_market_is_paused() public {
+        vm.prank(marketAdmin);
+        settlement.setMarketPaused(marketId, true);
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1600e8);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, 1_000e18);
+        assertEq(settlement.nonces(marketId, borrower), 1, "the ladder runs while paused");
+    }
+
+    // ------------------------------------------------------------------ one disputed feed is not enough
+
+    function test_liquidateOpen_a_feed_disagreeing_alone_does_not_open_the_permissionless_path() public {
+        _setWethPrice(2000e8);
+        wethFeedA.setPrice(1500e8); // feed A says health 0.91; feed B says 1.21
+        assertTrue(engine.isLiquidatable(borrower), "under maintenance on the conservative price");
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "but the other feed says healthy");
+        vm.prank(keeper);
+        (bool ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "no open liquidation on a disputed price");
+
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        wethFeedA.setPrice(1500e8);
+        wethFeedB.setPrice(2000e8);
+        vm.prank(keeper);
+        (ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "nor after the grace period");
+    }
+
+    function test_liquidateOpen_when_both_feeds_say_so() public {
+        _setWethPrice(2000e8);
+        wethFeedA.setPrice(1400e8);
+        wethFeedB.setPrice(1500e8); // they disagree, but both put the account below the threshold
+        assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
+        uint256 repayAmount = engine.maxRepay(borrower);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(settlement.nonces(marketId, borrower), 1, "liquidated");
+    }
 }

@@ -131,4 +131,16 @@ contract AdminTest is EngineHelper {
         vm.prank(marketAdmin);
         engine.updateCollateral(address(0x1234), params);
     }
+
+    // ------------------------------------------------------------------ risk changes are announced
+
+    function test_updateCollateral_cannot_push_a_healthy_account_under_at_once() public {
+        _openPosition(borrower, wbtc, 1e18, 43_000e18); // 54,000 risk-adjusted against 47,300
+        MarginEngine.CollateralParams memory params = _wbtcParams();
+        params.baseHaircutWad = 0.3e18; // would leave 42,000
+        vm.prank(marketAdmin);
+        engine.updateCollateral(address(wbtc), params);
+        assertFalse(engine.isLiquidatable(borrower), "a higher haircut does not apply in the same transaction");
+        assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "the old haircut still applies");
+    }
 }

@@ -87,4 +87,43 @@ contract PeekTest is RouterHelper {
         assertLe(priceWad, high, "not above the highest");
         if (flags & router.FLAG_DEVIATION() != 0) assertEq(priceWad, low, "disagreement: the lowest");
     }
+
+    function test_peek_three_feeds_one_outlier_cannot_move_the_price() public {
+        MockPriceFeed feedC = new MockPriceFeed(8, 2000e8);
+        address[] memory feeds = new address[](3);
+        feeds[0] = address(feedA);
+        feeds[1] = address(feedB);
+        feeds[2] = address(feedC);
+        address third = address(0xE8);
+        vm.prank(owner);
+        router.setAsset(third, feeds, _config(), 0);
+        feedA.setPrice(2010e8);
+        feedC.setPrice(1e8); // one feed lies far below
+        (uint256 priceWad,, uint256 flags) = router.peek(third);
+        assertEq(priceWad, 2000e18, "the median of 1, 2000 and 2010");
+        assertEq(flags & router.FLAG_DEVIATION(), router.FLAG_DEVIATION(), "the outlier is an anomaly");
+        feedC.setPrice(1_000_000e8); // or far above
+        assertEq(router.price(third), 2010e18, "the median of 2000, 2010 and 1,000,000");
+    }
+
+    function testFuzz_peek_median_of_three_stays_within_the_two_honest_feeds(uint256 outlierSeed, uint256 spreadSeed)
+        public
+    {
+        MockPriceFeed feedC = new MockPriceFeed(8, 2000e8);
+        address[] memory feeds = new address[](3);
+        feeds[0] = address(feedA);
+        feeds[1] = address(feedB);
+        feeds[2] = address(feedC);
+        address third = address(0xE8);
+        vm.prank(owner);
+        router.setAsset(third, feeds, _config(), 0);
+        int256 honestLow = 2000e8;
+        int256 honestHigh = honestLow + int256(bound(spreadSeed, 0, 40e8));
+        feedA.setPrice(honestLow);
+        feedB.setPrice(honestHigh);
+        feedC.setPrice(int256(bound(outlierSeed, 1, 1e30)));
+        uint256 priceWad = router.price(third);
+        assertGe(priceWad, uint256(honestLow) * 1e10, "not below the honest feeds");
+        assertLe(priceWad, uint256(honestHigh) * 1e10, "not above the honest feeds");
+    }
 }

@@ -90,4 +90,19 @@ contract SetAssetTest is RouterHelper {
         router.acceptOwnership();
         assertEq(router.owner(), next, "accepted");
     }
+
+    // ------------------------------------------------------------------ reconfiguration is announced
+
+    function test_setAsset_cannot_reprice_a_live_asset_at_once() public {
+        MockPriceFeed lying = new MockPriceFeed(8, 1000e8);
+        vm.prank(owner);
+        router.setAsset(asset, _feeds(address(feedA), address(lying)), _config(), 0);
+        assertEq(router.price(asset), 2000e18, "the configured feeds still price the asset");
+    }
+
+    function test_setAsset_cannot_raise_the_volatility_of_a_live_asset_at_once() public {
+        vm.prank(owner);
+        router.setAsset(asset, _feeds(address(feedA), address(feedB)), _config(), 10e18);
+        assertEq(router.volatility(asset), 0, "the estimate is not reset");
+    }
 }

@@ -12,6 +12,8 @@ interface Vm {
     function chainId(uint256 newChainId) external;
     function label(address account, string calldata name) external;
     function assume(bool condition) external pure;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 
     // keys and signatures
     function addr(uint256 privateKey) external pure returns (address);
