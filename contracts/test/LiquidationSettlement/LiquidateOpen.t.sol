@@ -24,10 +24,10 @@ contract LiquidateOpenTest is SettlementHelper {
     }
 
     function test_liquidateOpen_below_the_permissionless_threshold_pays_bonus_and_no_premium() public {
-        _setWethPrice(1500e8); // health 15,000 / 16,500 = 0.91 < 0.95, and under water at the bonus
+        _setWethPrice(1500e8); // health 15,000 / 16,500 = 0.91 < 0.95; the collateral just covers the debt
         assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
         uint256 repayAmount = engine.maxRepay(borrower);
-        assertEq(repayAmount, 14_285_714_285_714_285_714_286, "ceil(15,000 / 1.05): a full close");
+        assertEq(repayAmount, 15_000e18, "a full close: the whole debt buys all the collateral");
         uint256 keeperBefore = _balanceOf(debtAsset, keeper);
 
         vm.expectEmit(true, true, true, true, address(settlement));
@@ -35,14 +35,23 @@ contract LiquidateOpenTest is SettlementHelper {
         vm.prank(keeper);
         uint256 seizedValue = settlement.liquidateOpen(marketId, borrower, repayAmount);
 
-        assertEq(seizedValue, 15_000e18, "all collateral at the standard 5% bonus");
+        assertEq(seizedValue, 15_000e18, "all collateral, its bonus capped at what it holds beyond the debt");
         assertEq(keeperBefore - _balanceOf(debtAsset, keeper), repayAmount, "the keeper pays the repay only");
         assertEq(_balanceOf(debtAsset, beneficiary), 0, "no premium");
         assertEq(weth.balanceOf(keeper), 10e18, "collateral to the keeper");
         assertEq(engine.debtOf(borrower), 0, "account closed");
-        assertEq(engine.badDebt(), 15_000e18 - repayAmount, "the empty fund leaves the shortfall recorded");
+        assertEq(engine.badDebt(), 0, "a solvent account leaves no bad debt");
         assertEq(settlement.nonces(marketId, borrower), 1, "the nonce is consumed");
         assertEq(_balanceOf(debtAsset, address(settlement)), 0, "nothing left behind");
+    }
+
+    function test_liquidateOpen_of_an_account_under_water_records_the_shortfall() public {
+        _setWethPrice(1400e8); // 14,000 of collateral against 15,000 of debt
+        uint256 repayAmount = engine.maxRepay(borrower);
+        assertEq(repayAmount, 13_333_333_333_333_333_333_334, "ceil(14,000 / 1.05): all collateral at the bonus");
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(engine.badDebt(), 15_000e18 - repayAmount, "the empty fund leaves the shortfall recorded");
     }
 
     function test_liquidateOpen_after_the_grace_period_of_a_flag() public {
@@ -98,13 +107,8 @@ contract LiquidateOpenTest is SettlementHelper {
         vm.stopPrank();
     }
 
-    function test_liquidateOpen_rejects_paused_and_unknown_markets() public {
+    function test_liquidateOpen_rejects_unknown_markets() public {
         _setWethPrice(1500e8);
-        vm.prank(marketAdmin);
-        settlement.setMarketPaused(marketId, true);
-        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.MarketIsPaused.selector, marketId));
-        vm.prank(keeper);
-        settlement.liquidateOpen(marketId, borrower, 1_000e18);
         vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.UnknownMarket.selector, bytes32(0)));
         settlement.liquidateOpen(bytes32(0), borrower, 1_000e18);
     }

@@ -28,7 +28,8 @@ contract RegisterMarketTest is SettlementHelper {
             uint256 reservePremium,
             bool paused,
             uint64 permissionlessHealthWad,
-            uint32 gracePeriod
+            uint32 gracePeriod,
+            address recordedDebtAsset
         ) = settlement.markets(id);
         assertEq(adapter, address(secondEngine), "adapter recorded");
         assertEq(recordedBeneficiary, beneficiary, "beneficiary recorded");
@@ -36,6 +37,7 @@ contract RegisterMarketTest is SettlementHelper {
         assertFalse(paused, "a new market is live");
         assertEq(permissionlessHealthWad, settlement.DEFAULT_PERMISSIONLESS_HEALTH_WAD(), "default threshold");
         assertEq(gracePeriod, settlement.DEFAULT_GRACE_PERIOD(), "default grace period");
+        assertEq(recordedDebtAsset, debtAsset, "debt asset fixed at registration");
     }
 
     function test_registerMarket_rejects_caller_other_than_market_admin() public {
@@ -64,7 +66,7 @@ contract RegisterMarketTest is SettlementHelper {
 
         vm.prank(marketAdmin);
         settlement.updateMarket(marketId, address(0xF00D), 1e18);
-        (, address recordedBeneficiary, uint256 reservePremium,,,) = settlement.markets(marketId);
+        (, address recordedBeneficiary, uint256 reservePremium,,,,) = settlement.markets(marketId);
         assertEq(recordedBeneficiary, address(0xF00D), "beneficiary updated");
         assertEq(reservePremium, 1e18, "reserve updated");
     }
@@ -78,7 +80,7 @@ contract RegisterMarketTest is SettlementHelper {
         emit LiquidationSettlement.MarketPausedSet(marketId, true);
         vm.prank(marketAdmin);
         settlement.setMarketPaused(marketId, true);
-        (,,, bool paused,,) = settlement.markets(marketId);
+        (,,, bool paused,,,) = settlement.markets(marketId);
         assertTrue(paused, "paused");
     }
 
@@ -87,7 +89,7 @@ contract RegisterMarketTest is SettlementHelper {
         emit LiquidationSettlement.LadderSet(marketId, 1e18, 0);
         vm.prank(marketAdmin);
         settlement.setLadder(marketId, 1e18, 0); // a fully open market: the keeper baseline
-        (,,,, uint64 permissionlessHealthWad, uint32 gracePeriod) = settlement.markets(marketId);
+        (,,,, uint64 permissionlessHealthWad, uint32 gracePeriod,) = settlement.markets(marketId);
         assertEq(permissionlessHealthWad, 1e18, "threshold");
         assertEq(gracePeriod, 0, "grace period");
     }

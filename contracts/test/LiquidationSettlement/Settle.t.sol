@@ -281,11 +281,16 @@ contract SettleTest is SettlementHelper {
         assertEq(settlement.nonces(marketId, borrower), 1, "liquidation went through on the fallback feed");
     }
 
-    function test_settle_clears_the_unhealthy_flag() public {
+    function test_settle_of_the_close_factor_restarts_the_grace_period_of_a_still_unhealthy_account() public {
         settlement.flagUnhealthy(marketId, borrower);
-        LiquidationSettlement.Award memory award = _award(1_000e18, PREMIUM);
+        vm.warp(block.timestamp + 60);
+        _setWethPrice(1600e8);
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        vm.expectEmit(true, true, false, true, address(settlement));
+        emit LiquidationSettlement.UnhealthyFlagged(marketId, borrower, block.timestamp);
         _settle(award, _signatures(award, 2));
-        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the network delivered: grace restarts");
+        assertTrue(engine.isLiquidatable(borrower), "8,125 against 8,250: still under");
+        assertEq(settlement.unhealthySince(marketId, borrower), block.timestamp, "the network delivered: grace restarts");
     }
 
     // ------------------------------------------------------------------ replay

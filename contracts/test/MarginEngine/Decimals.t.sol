@@ -35,7 +35,7 @@ contract DecimalsTest is Test {
             anomalyCooldown: 10 minutes,
             maxDeviationWad: 0.02e18,
             maxJumpWad: 0.25e18,
-            ewmaDecayWad: 0.9e18
+            volatilityTimeConstant: 1 hours
         });
         vm.startPrank(admin);
         router.setAsset(address(wbtc), _pair(address(feeds[0]), address(feeds[1])), config, 0);

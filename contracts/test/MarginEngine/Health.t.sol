@@ -30,12 +30,12 @@ contract HealthTest is EngineHelper {
     function test_haircut_grows_with_realised_volatility() public {
         assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "calm market: base haircut");
         vm.warp(block.timestamp + 100);
-        _setWbtcPrice(66_000e8); // +10% in 100 s: variance rate 0.1 * 0.01 / 100 = 1e-5 per second
+        _setWbtcPrice(66_000e8); // +10%: variance rate r^2 / tau = 0.01 / 3600 per second
         uint256 previewed = engine.haircutOf(address(wbtc));
         router.update(address(wbtc));
-        // volatility = sqrt(1e-5 * 3600) = 0.18973..; haircut = 0.1 + 2 * volatility
-        assertEq(router.volatility(address(wbtc)), 189_736_659_610_102_759, "one-hour volatility");
-        assertEq(engine.haircutOf(address(wbtc)), 0.1e18 + 379_473_319_220_205_518, "haircut after the move");
+        // volatility = sqrt(0.01 / 3600 * 3600) = 0.1 (rounded up); haircut = 0.1 + 2 * volatility
+        assertEq(router.volatility(address(wbtc)), 100_000_000_000_003_999, "one-hour volatility");
+        assertEq(engine.haircutOf(address(wbtc)), 0.1e18 + 200_000_000_000_007_998, "haircut after the move");
         assertEq(previewed, engine.haircutOf(address(wbtc)), "views already price the pending observation");
     }
 

@@ -132,7 +132,7 @@ contract LiquidateTest is EngineHelper {
         vm.warp(block.timestamp + 60);
         _setWethPrice(1600e8);
         engine.liquidate(borrower, 1_000e18, receiver);
-        (uint128 recordedPrice, uint40 observedAt,,) = router.stateOf(address(weth));
+        (uint128 recordedPrice, uint40 observedAt,) = router.stateOf(address(weth));
         assertEq(recordedPrice, 1600e18, "price recorded");
         assertEq(observedAt, block.timestamp, "observation time recorded");
     }
