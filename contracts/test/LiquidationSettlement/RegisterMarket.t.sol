@@ -5,6 +5,7 @@ import {SettlementHelper} from "./Helper.sol";
 import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 import {TwoStepOwnable} from "../../src/access/TwoStepOwnable.sol";
+import {HostileAdapter} from "../mocks/HostileAdapter.sol";
 
 contract RegisterMarketTest is SettlementHelper {
     MarginEngine internal secondEngine;
@@ -113,5 +114,29 @@ contract RegisterMarketTest is SettlementHelper {
 
     function test_marketIdOf_is_keccak_of_abi_encoded_adapter() public view {
         assertEq(settlement.marketIdOf(address(engine)), keccak256(abi.encode(address(engine))), "market id derivation");
+    }
+
+    function test_registerMarket_fixes_the_debt_asset_the_adapter_names_then() public {
+        vm.prank(marketAdmin);
+        bytes32 id = settlement.registerMarket(address(secondEngine), beneficiary, 0);
+        (,,,,,, address recordedDebtAsset) = settlement.markets(id);
+        assertEq(recordedDebtAsset, secondEngine.debtAsset(), "read once, at registration");
+    }
+
+    function test_registerMarket_rejects_an_adapter_whose_debt_asset_is_not_a_contract() public {
+        HostileAdapter adapter = new HostileAdapter(marketAdmin, address(0xDEAD));
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidDebtAsset.selector, address(0xDEAD)));
+        vm.prank(marketAdmin);
+        settlement.registerMarket(address(adapter), beneficiary, 0);
+    }
+
+    function test_registerMarket_and_updateMarket_reject_a_reserve_premium_beyond_96_bits() public {
+        uint256 tooLarge = uint256(type(uint96).max) + 1;
+        vm.startPrank(marketAdmin);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.ReservePremiumTooLarge.selector, tooLarge));
+        settlement.registerMarket(address(secondEngine), beneficiary, tooLarge);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.ReservePremiumTooLarge.selector, tooLarge));
+        settlement.updateMarket(marketId, beneficiary, tooLarge);
+        vm.stopPrank();
     }
 }
