@@ -56,6 +56,14 @@ sol!(
     "abi/TestToken.json"
 );
 
+sol!(
+    /// Solver admission: an executor bonds its solver's ed25519 key; nodes count only admitted solvers.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    SolverRegistry,
+    "abi/SolverRegistry.json"
+);
+
 impl From<crate::award::Award> for LiquidationSettlement::Award {
     fn from(award: crate::award::Award) -> Self {
         Self {

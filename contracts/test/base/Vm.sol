@@ -9,6 +9,7 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
+    function deal(address account, uint256 newBalance) external;
     function chainId(uint256 newChainId) external;
     function label(address account, string calldata name) external;
     function assume(bool condition) external pure;
