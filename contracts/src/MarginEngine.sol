@@ -8,6 +8,12 @@ import {InsuranceFund} from "./InsuranceFund.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 import {WadMath} from "./libraries/WadMath.sol";
 
+/// @dev The settlement's view of an account's unhealthy flag, which the engine keeps current.
+interface IUnhealthyFlags {
+    function unhealthySince(bytes32 marketId, address account) external view returns (uint256);
+    function clearUnhealthy(bytes32 marketId, address account) external;
+}
+
 /// @title MarginEngine
 /// @notice The reference margin protocol Backstop protects: cross-margin accounts post several
 /// collateral assets against one debt asset, borrowed from the engine's own liquidity. Liquidation
@@ -63,6 +69,11 @@ import {WadMath} from "./libraries/WadMath.sol";
 /// only lowers them applies at once; any increase could push healthy accounts under in one
 /// transaction, so it is announced (`CollateralUpdateScheduled`) and applies `RISK_CHANGE_DELAY`
 /// later through `applyCollateralUpdate` (anyone), giving accounts two days to add margin.
+///
+/// Flags. The settlement's unhealthy flag must describe the present. After every deposit, withdraw,
+/// borrow and repay of a flagged account the engine asks the settlement to clear the flag, which it
+/// does only if the account is healthy (`clearUnhealthy`), so an owner who restored health by their
+/// own action cannot be caught later by a stale flag. (The cost for an unflagged account is one view.)
 ///
 /// Circuit breaker. An account cannot borrow, or withdraw while it has debt (the actions that add
 /// risk), when any collateral it holds has a jump on record or a price that two agreeing feeds do not
@@ -347,10 +358,11 @@ contract MarginEngine is IMarginMarket {
         asset.safeTransferFrom(msg.sender, address(this), amount);
         emit Deposited(msg.sender, asset, amount);
         emit PositionChanged(msg.sender);
+        _clearFlagIfRecovered(msg.sender);
     }
 
     /// @notice Withdraws collateral. With debt outstanding the account must stay above the initial
-    /// margin and none of its collaterals' oracles may be anomalous (the circuit breaker).
+    /// margin and the circuit breaker must not have tripped for any collateral it holds.
     function withdraw(address asset, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         uint256 available = collateralOf[msg.sender][asset];
@@ -369,6 +381,7 @@ contract MarginEngine is IMarginMarket {
         asset.safeTransfer(msg.sender, amount);
         emit Withdrawn(msg.sender, asset, amount);
         emit PositionChanged(msg.sender);
+        _clearFlagIfRecovered(msg.sender);
     }
 
     function borrow(uint256 amount) external nonReentrant {
@@ -384,6 +397,7 @@ contract MarginEngine is IMarginMarket {
         debtAsset.safeTransfer(msg.sender, amount);
         emit Borrowed(msg.sender, amount);
         emit PositionChanged(msg.sender);
+        _clearFlagIfRecovered(msg.sender);
     }
 
     function repay(uint256 amount) external nonReentrant {
@@ -394,6 +408,7 @@ contract MarginEngine is IMarginMarket {
         debtAsset.safeTransferFrom(msg.sender, address(this), amount);
         emit Repaid(msg.sender, amount);
         emit PositionChanged(msg.sender);
+        _clearFlagIfRecovered(msg.sender);
     }
 
     /// @notice Pays recorded bad debt down from the insurance fund, as far as the fund allows.
@@ -546,6 +561,19 @@ contract MarginEngine is IMarginMarket {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Asks the settlement to clear `account`'s unhealthy flag; it refuses unless the account is
+    /// healthy. Never reverts: a failure here must not block the action that called it.
+    function _clearFlagIfRecovered(address account) private {
+        address settlement_ = settlement;
+        if (settlement_ == address(0)) return;
+        bytes32 marketId = keccak256(abi.encode(address(this)));
+        (bool ok, bytes memory flaggedAt) =
+            settlement_.staticcall(abi.encodeCall(IUnhealthyFlags.unhealthySince, (marketId, account)));
+        if (!ok || flaggedAt.length != 32 || abi.decode(flaggedAt, (uint256)) == 0) return;
+        (ok,) = settlement_.call(abi.encodeCall(IUnhealthyFlags.clearUnhealthy, (marketId, account)));
+        ok; // refused while the account is still unhealthy: the flag stays, as it should
+    }
 
     /// @dev The insurance fund pays what it can; the rest is recorded and emitted as bad debt.
     function _absorbShortfall(address account, uint256 shortfall) private {

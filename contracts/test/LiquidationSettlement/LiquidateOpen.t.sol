@@ -250,4 +250,25 @@ contract LiquidateOpenTest is SettlementHelper {
         settlement.liquidateOpen(marketId, borrower, repayAmount);
         assertEq(settlement.nonces(marketId, borrower), 1, "liquidated");
     }
+
+    function test_an_owner_who_restores_health_clears_the_flag_by_repaying() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        TestToken(debtAsset).mint(borrower, 2_000e18);
+        vm.startPrank(borrower);
+        TestToken(debtAsset).approve(address(engine), 2_000e18);
+        engine.repay(2_000e18); // 16,000 against 14,300: healthy
+        vm.stopPrank();
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the engine had the flag cleared");
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1420e8); // 14,200 against 14,300: under again, award-only
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "a later dip starts afresh");
+    }
+
+    function test_a_deposit_that_leaves_the_account_unhealthy_keeps_the_flag() public {
+        uint256 flaggedAt = settlement.flagUnhealthy(marketId, borrower);
+        _deposit(borrower, weth, 0.1e18); // 16,160 against 16,500: still under
+        assertEq(settlement.unhealthySince(marketId, borrower), flaggedAt, "still the same dip");
+        _deposit(borrower, weth, 1e18); // 17,760: healthy
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "cleared once healthy");
+    }
 }
