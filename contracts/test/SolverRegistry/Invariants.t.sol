@@ -15,6 +15,8 @@ contract RegistryHandler is Test {
     constructor(SolverRegistry registry_) {
         registry = registry_;
         for (uint256 i = 0; i < 4; ++i) {
+            // casting to 'uint160' is safe because 0xE0 + i is tiny
+            // forge-lint: disable-next-line(unsafe-typecast)
             address executor = address(uint160(0xE0 + i));
             executors.push(executor);
             vm.deal(executor, 1_000 ether);
