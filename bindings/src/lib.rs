@@ -71,21 +71,14 @@ impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
     }
 }
 
-sol! {
-    /// The events and views of the chain's `SolverRegistry` that peers read to admit
-    /// solvers (bonded ed25519 keys); see `contracts/src/SolverRegistry.sol`.
+sol!(
+    /// Solver admission: an executor bonds its solver's ed25519 key; peers count only
+    /// bonded solvers' bids (see `docs/protocol.md`, "Solvers: admission").
     #[sol(rpc)]
     #[derive(Debug)]
-    interface ISolverRegistry {
-        event SolverRegistered(address indexed executor, bytes32 indexed solverKey, uint256 bond);
-        event SolverExitRequested(address indexed executor, bytes32 indexed solverKey, uint64 exitAt);
-        event SolverWithdrawn(address indexed executor, bytes32 indexed solverKey, uint256 bond);
-        function minBond() external view returns (uint256);
-        function register(bytes32 solverKey) external payable;
-        function solverOf(address executor) external view returns (bytes32 solverKey, uint256 bond, uint64 exitAt);
-        function isAdmitted(address executor, bytes32 solverKey) external view returns (bool);
-    }
-}
+    SolverRegistry,
+    "../protocol/abi/SolverRegistry.json"
+);
 
 /// Reads what the chain says about a peer's intent: liquidatability, `maxRepay` and the
 /// collateral's price at its observed block, and the settlement's nonce at the head.

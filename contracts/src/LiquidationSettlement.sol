@@ -5,6 +5,7 @@ import {IMarginMarket} from "./interfaces/IMarginMarket.sol";
 import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 import {TwoStepOwnable} from "./access/TwoStepOwnable.sol";
+import {WadMath} from "./libraries/WadMath.sol";
 
 /// @title LiquidationSettlement
 /// @notice Executes liquidations won in Backstop's off-chain sealed-bid auctions. A committee of
@@ -12,12 +13,30 @@ import {TwoStepOwnable} from "./access/TwoStepOwnable.sol";
 /// executor settles it here, which runs the liquidation on the market's adapter and pays the premium
 /// to the market's beneficiary. The premium is value that would otherwise leak to a gas race.
 ///
-/// Fallback ladder (liveness without the network). Health ratio = collateralValue / requirement from
-/// the adapter's `accountHealth`. Below 1.0 an award can settle. Between 1.0 and the market's
-/// `permissionlessHealthWad` *only* an award can; below that threshold, or once the account was flagged
-/// unhealthy on-chain (`flagUnhealthy`) more than `gracePeriod` seconds ago, anyone may call
-/// `liquidateOpen`, which runs the same adapter liquidation at the protocol's standard bonus and pays
-/// no premium. A market with threshold 1.0 and no grace period is fully open (a keeper baseline).
+/// Fallback ladder (liveness without the network). Below health 1.0 (the adapter's `maxRepay` is
+/// non-zero) an award can settle. The open path judges health by the adapter's `openLiquidationHealth`
+/// (collateralValue / requirement; the MarginEngine values a disputed price at the feed that says the
+/// account is healthier, so one oracle alone never opens it): between 1.0 and the market's
+/// `permissionlessHealthWad` *only* an award can liquidate; below that threshold, or once the account
+/// was flagged unhealthy on-chain (`flagUnhealthy`) more than `gracePeriod` seconds ago, anyone may
+/// call `liquidateOpen`, which runs the same adapter liquidation at the protocol's standard bonus and
+/// pays no premium. A market with threshold 1.0 and no grace period is fully open (a keeper baseline).
+/// Pausing a market stops awards only: the open path is the safety net and never switches off.
+///
+/// The unhealthy flag describes the present. `flagUnhealthy` sets it on a liquidatable account;
+/// `clearUnhealthy` (anyone) removes it from a healthy one; every liquidation of a flagged account, by
+/// either path, checks the account afterwards and clears the flag if health is restored, so a later
+/// dip starts again from the award-only band and a fresh grace period. A settle that leaves the
+/// account unhealthy restarts the grace period only if it repaid a meaningful share (at least
+/// `MEANINGFUL_REPAY_WAD` of what `maxRepay` allowed): a stream of dust awards cannot keep the open
+/// path shut. Between two observations the chain cannot know an account's health; nodes and the
+/// account's owner clear the flag of an account that recovered on its own.
+///
+/// Adapters lie. Anyone can register an adapter (it names its own admin), so the settlement trusts it
+/// for nothing but its own market: the debt asset is read once, at registration, and `settle` and
+/// `liquidateOpen` only ever move that asset from the caller — the repay to this contract, which
+/// approves exactly the repay to the adapter and requires it taken, and the premium to the
+/// beneficiary — so an executor's approvals for other markets can never be spent here.
 /// @dev One settlement per chain. Per-(market, account) nonces make every award single-use: an award
 /// binds the intent id derived from the nonce, and every liquidation (award or open) bumps it before
 /// any external call. The EIP-712 domain binds chain and contract; the award binds market, account and
@@ -43,21 +62,28 @@ contract LiquidationSettlement is TwoStepOwnable {
         uint256 deadline;
     }
 
-    /// @notice A market registered by its own admin.
+    /// @notice A market registered by its own admin (three storage slots, all read by `settle`).
     /// @param adapter The IMarginMarket the settlement liquidates through.
-    /// @param beneficiary Receives every premium (e.g. the protocol's insurance fund).
-    /// @param reservePremium Smallest premium an award may carry; there are no zero-bid wins.
-    /// @param paused A paused market cannot be liquidated through this contract, by award or by the
-    /// open path (its admin's emergency stop).
     /// @param permissionlessHealthWad Below this health ratio the open path is available (e.g. 0.95e18).
     /// @param gracePeriod Seconds after `flagUnhealthy` from which the open path is available.
+    /// @param beneficiary Receives every premium (e.g. the protocol's insurance fund).
+    /// @param paused A paused market settles no awards (its admin's emergency stop); the open path stays.
+    /// @param debtAsset The adapter's debt asset as read at registration: the only token ever pulled.
+    /// @param reservePremium Smallest premium an award may carry; there are no zero-bid wins.
     struct Market {
         address adapter;
-        address beneficiary;
-        uint256 reservePremium;
-        bool paused;
         uint64 permissionlessHealthWad;
         uint32 gracePeriod;
+        address beneficiary;
+        bool paused;
+        address debtAsset;
+        uint96 reservePremium;
+    }
+
+    /// @dev Per (market, account), one slot: the liquidation nonce and when the account was flagged.
+    struct AccountState {
+        uint128 nonce;
+        uint64 flaggedAt;
     }
 
     event MarketRegistered(
@@ -118,6 +144,8 @@ contract LiquidationSettlement is TwoStepOwnable {
     error InvalidLadder(uint256 permissionlessHealthWad, uint256 gracePeriod);
     error AwardOnly(uint256 healthWad, uint256 flaggedAt);
     error AccountStillUnhealthy(address account);
+    error ReservePremiumTooLarge(uint256 reservePremium);
+    error InvalidDebtAsset(address debtAsset);
 
     bytes32 public constant AWARD_TYPEHASH = keccak256(
         "Award(bytes32 intentId,bytes32 marketId,address account,uint256 nonce,address executor,uint256 repayAmount,uint256 premium,uint256 deadline)"
@@ -136,6 +164,9 @@ contract LiquidationSettlement is TwoStepOwnable {
     /// @notice Bounds that keep the open path reachable: a market admin cannot switch the fallback off.
     uint256 public constant MIN_PERMISSIONLESS_HEALTH_WAD = 0.5e18;
     uint256 public constant MAX_GRACE_PERIOD = 1 days;
+    /// @notice Share of `maxRepay` a settle of a flagged, still unhealthy account must repay to restart
+    /// its grace period.
+    uint256 public constant MEANINGFUL_REPAY_WAD = 0.5e18;
 
     uint256 private immutable cachedChainId;
     bytes32 private immutable cachedDomainSeparator;
@@ -147,10 +178,8 @@ contract LiquidationSettlement is TwoStepOwnable {
     /// @dev Position in `attesterList` plus one; zero means "not an attester".
     mapping(address => uint256) private attesterSlot;
 
-    mapping(bytes32 marketId => Market) public markets;
-    mapping(bytes32 marketId => mapping(address account => uint256)) public nonces;
-    /// @notice When `account` was flagged unhealthy on `marketId` (zero: not flagged).
-    mapping(bytes32 marketId => mapping(address account => uint256)) public unhealthySince;
+    mapping(bytes32 marketId => Market) private marketOf;
+    mapping(bytes32 marketId => mapping(address account => AccountState)) private accountStates;
 
     modifier nonReentrant() {
         if (locked) revert Reentrancy();
@@ -208,7 +237,8 @@ contract LiquidationSettlement is TwoStepOwnable {
     }
 
     /// @notice Registers `adapter` so the network auctions its liquidations. Only the market's own
-    /// admin may, because the registration decides where its premiums go.
+    /// admin may, because the registration decides where its premiums go. The adapter's debt asset is
+    /// read here once and fixed: it is the only token this market's liquidations ever pull.
     function registerMarket(address adapter, address beneficiary, uint256 reservePremium)
         external
         returns (bytes32 marketId)
@@ -217,33 +247,74 @@ contract LiquidationSettlement is TwoStepOwnable {
         address marketAdmin = IMarginMarket(adapter).admin();
         if (msg.sender != marketAdmin) revert OnlyMarketAdmin(msg.sender, marketAdmin);
         marketId = marketIdOf(adapter);
-        if (markets[marketId].adapter != address(0)) revert MarketAlreadyRegistered(marketId);
-        markets[marketId] = Market({
+        if (marketOf[marketId].adapter != address(0)) revert MarketAlreadyRegistered(marketId);
+        address debtAsset = IMarginMarket(adapter).debtAsset();
+        if (debtAsset.code.length == 0) revert InvalidDebtAsset(debtAsset);
+        marketOf[marketId] = Market({
             adapter: adapter,
-            beneficiary: beneficiary,
-            reservePremium: reservePremium,
-            paused: false,
             permissionlessHealthWad: DEFAULT_PERMISSIONLESS_HEALTH_WAD,
-            gracePeriod: DEFAULT_GRACE_PERIOD
+            gracePeriod: DEFAULT_GRACE_PERIOD,
+            beneficiary: beneficiary,
+            paused: false,
+            debtAsset: debtAsset,
+            reservePremium: _toUint96(reservePremium)
         });
         emit MarketRegistered(marketId, adapter, beneficiary, reservePremium);
         emit LadderSet(marketId, DEFAULT_PERMISSIONLESS_HEALTH_WAD, DEFAULT_GRACE_PERIOD);
+    }
+
+    /// @notice A registered market (zero adapter: none). The first six fields are those of the
+    /// original registry; `debtAsset` is the asset fixed at registration.
+    function markets(bytes32 marketId)
+        external
+        view
+        returns (
+            address adapter,
+            address beneficiary,
+            uint256 reservePremium,
+            bool paused,
+            uint64 permissionlessHealthWad,
+            uint32 gracePeriod,
+            address debtAsset
+        )
+    {
+        Market memory market = marketOf[marketId];
+        return (
+            market.adapter,
+            market.beneficiary,
+            market.reservePremium,
+            market.paused,
+            market.permissionlessHealthWad,
+            market.gracePeriod,
+            market.debtAsset
+        );
+    }
+
+    /// @notice The liquidation nonce of (market, account): awards and intents bind it.
+    function nonces(bytes32 marketId, address account) external view returns (uint256) {
+        return accountStates[marketId][account].nonce;
+    }
+
+    /// @notice When `account` was flagged unhealthy on `marketId` (zero: not flagged).
+    function unhealthySince(bytes32 marketId, address account) external view returns (uint256) {
+        return accountStates[marketId][account].flaggedAt;
     }
 
     /// @notice Changes where premiums go and the reserve; the market admin only.
     function updateMarket(bytes32 marketId, address beneficiary, uint256 reservePremium) external {
         _requireMarketAdmin(marketId);
         if (beneficiary == address(0)) revert ZeroAddress();
-        Market storage market = markets[marketId];
+        Market storage market = marketOf[marketId];
         market.beneficiary = beneficiary;
-        market.reservePremium = reservePremium;
+        market.reservePremium = _toUint96(reservePremium);
         emit MarketUpdated(marketId, beneficiary, reservePremium);
     }
 
-    /// @notice Emergency stop for a market's liquidations through this contract; the market admin only.
+    /// @notice Emergency stop for a market's awards; the market admin only. The open fallback path
+    /// stays available while paused: pausing never switches the safety net off.
     function setMarketPaused(bytes32 marketId, bool paused) external {
         _requireMarketAdmin(marketId);
-        markets[marketId].paused = paused;
+        marketOf[marketId].paused = paused;
         emit MarketPausedSet(marketId, paused);
     }
 
@@ -256,7 +327,7 @@ contract LiquidationSettlement is TwoStepOwnable {
             permissionlessHealthWad < MIN_PERMISSIONLESS_HEALTH_WAD || permissionlessHealthWad > 1e18
                 || gracePeriod > MAX_GRACE_PERIOD
         ) revert InvalidLadder(permissionlessHealthWad, gracePeriod);
-        Market storage market = markets[marketId];
+        Market storage market = marketOf[marketId];
         // casting is safe: both were bounded above (1e18 < 2^64, one day < 2^32)
         // forge-lint: disable-next-line(unsafe-typecast)
         market.permissionlessHealthWad = uint64(permissionlessHealthWad);
@@ -299,16 +370,17 @@ contract LiquidationSettlement is TwoStepOwnable {
 
     /// @notice Settles a committee-signed award: the executor repays `repayAmount` of the account's
     /// debt, pays `premium` to the market's beneficiary, and receives the seized collateral.
-    /// @dev The executor must have approved `repayAmount + premium` of the debt asset to this contract.
-    /// Every signature must be a valid, distinct committee signature (65-byte r||s||v, low s), and
-    /// there must be at least `threshold` of them. Checks, then the nonce bump, then interactions.
+    /// @dev The executor must have approved `repayAmount + premium` of the market's debt asset (fixed at
+    /// registration) to this contract. Every signature must be a valid, distinct committee signature
+    /// (65-byte r||s||v, low s), and there must be at least `threshold` of them. Checks, then the nonce
+    /// bump, then interactions. On a flagged account the flag is then brought up to date (contract notes).
     /// @return seizedValue Value of the collateral the executor received, in debt units.
     function settle(Award calldata award, bytes[] calldata signatures)
         external
         nonReentrant
         returns (uint256 seizedValue)
     {
-        Market memory market = _checkAward(award);
+        (Market memory market, AccountState memory state) = _checkAward(award);
         _verifyCommittee(hashAward(award), signatures);
 
         IMarginMarket adapter = IMarginMarket(market.adapter);
@@ -318,12 +390,18 @@ contract LiquidationSettlement is TwoStepOwnable {
         if (maxRepayAmount == 0) revert AccountNotLiquidatable(award.account);
         if (award.repayAmount > maxRepayAmount) revert RepayAboveMax(award.repayAmount, maxRepayAmount);
 
-        // The award is spent from here on, whatever the calls below do.
-        nonces[award.marketId][award.account] = award.nonce + 1;
-        // The network delivered: a still-unhealthy account waits a fresh grace period before going open.
-        if (unhealthySince[award.marketId][award.account] != 0) delete unhealthySince[award.marketId][award.account];
+        // The award is spent from here on, whatever the calls below do. (nonce < 2^128: it counts
+        // liquidations.)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        accountStates[award.marketId][award.account].nonce = uint128(award.nonce + 1);
 
-        seizedValue = _liquidate(adapter, award.account, award.repayAmount, award.premium, market.beneficiary);
+        seizedValue = _liquidate(
+            adapter, market.debtAsset, award.account, award.repayAmount, award.premium, market.beneficiary
+        );
+        if (state.flaggedAt != 0) {
+            bool meaningful = !WadMath.mulLessThan(award.repayAmount, 1e18, maxRepayAmount, MEANINGFUL_REPAY_WAD);
+            _refreshFlag(award.marketId, adapter, award.account, meaningful);
+        }
         _emitSettled(award, seizedValue);
     }
 
@@ -331,109 +409,131 @@ contract LiquidationSettlement is TwoStepOwnable {
 
     /// @notice Liquidates `account` without an award, once the ladder allows it (see the contract notes):
     /// the caller repays `repayAmount` (approved to this contract) and receives the seized collateral at
-    /// the standard bonus. No premium. Consumes the account's current nonce.
+    /// the standard bonus. No premium. Consumes the account's current nonce. Works while the market is
+    /// paused.
     function liquidateOpen(bytes32 marketId, address account, uint256 repayAmount)
         external
         nonReentrant
         returns (uint256 seizedValue)
     {
-        Market memory market = _liveMarket(marketId);
+        Market memory market = _registeredMarket(marketId);
         if (repayAmount == 0) revert ZeroRepay();
         IMarginMarket adapter = IMarginMarket(market.adapter);
-        (uint256 collateralValue, uint256 debtValue, uint256 requirement) = adapter.accountHealth(account);
+        (uint256 collateralValue, uint256 debtValue, uint256 requirement) = adapter.openLiquidationHealth(account);
         if (debtValue == 0 || collateralValue >= requirement) revert AccountNotLiquidatable(account);
-        uint256 flaggedAt = unhealthySince[marketId][account];
-        if (!_isOpen(market, collateralValue, requirement, flaggedAt)) {
-            revert AwardOnly(collateralValue * 1e18 / requirement, flaggedAt);
+        AccountState memory state = accountStates[marketId][account];
+        if (!_isOpen(market, collateralValue, requirement, state.flaggedAt)) {
+            revert AwardOnly(WadMath.mulDivDown(collateralValue, 1e18, requirement), state.flaggedAt);
         }
         uint256 maxRepayAmount = adapter.maxRepay(account);
         if (repayAmount > maxRepayAmount) revert RepayAboveMax(repayAmount, maxRepayAmount);
 
-        uint256 nonce = nonces[marketId][account];
-        nonces[marketId][account] = nonce + 1;
-        seizedValue = _liquidate(adapter, account, repayAmount, 0, address(0));
+        uint256 nonce = state.nonce;
+        accountStates[marketId][account].nonce = state.nonce + 1;
+        seizedValue = _liquidate(adapter, market.debtAsset, account, repayAmount, 0, address(0));
+        // The open path stays open while the account is unhealthy; only a restored account loses its flag.
+        if (state.flaggedAt != 0) _refreshFlag(marketId, adapter, account, false);
         emit OpenLiquidated(marketId, account, msg.sender, nonce, repayAmount, seizedValue);
     }
 
     /// @notice Starts the grace period of an account that is below maintenance. Anyone may call; a
-    /// second call while flagged changes nothing.
+    /// second call while flagged changes nothing. Works while the market is paused.
     /// @return flaggedAt When the account was (or already had been) flagged.
     function flagUnhealthy(bytes32 marketId, address account) external returns (uint256 flaggedAt) {
-        address adapter = markets[marketId].adapter;
-        if (adapter == address(0)) revert UnknownMarket(marketId);
+        address adapter = _registeredMarket(marketId).adapter;
         if (!IMarginMarket(adapter).isLiquidatable(account)) revert AccountNotLiquidatable(account);
-        flaggedAt = unhealthySince[marketId][account];
+        AccountState storage state = accountStates[marketId][account];
+        flaggedAt = state.flaggedAt;
         if (flaggedAt != 0) return flaggedAt;
         flaggedAt = block.timestamp;
-        unhealthySince[marketId][account] = flaggedAt;
+        // casting to 'uint64' is safe because block.timestamp < 2^64
+        // forge-lint: disable-next-line(unsafe-typecast)
+        state.flaggedAt = uint64(flaggedAt);
         emit UnhealthyFlagged(marketId, account, flaggedAt);
     }
 
     /// @notice Removes the flag of an account that is healthy again, so a later dip starts a new grace
     /// period. Anyone may call.
     function clearUnhealthy(bytes32 marketId, address account) external {
-        address adapter = markets[marketId].adapter;
-        if (adapter == address(0)) revert UnknownMarket(marketId);
+        address adapter = _registeredMarket(marketId).adapter;
         if (IMarginMarket(adapter).isLiquidatable(account)) revert AccountStillUnhealthy(account);
-        if (unhealthySince[marketId][account] == 0) return;
-        delete unhealthySince[marketId][account];
+        AccountState storage state = accountStates[marketId][account];
+        if (state.flaggedAt == 0) return;
+        state.flaggedAt = 0;
         emit UnhealthyCleared(marketId, account);
     }
 
-    /// @notice Whether `liquidateOpen` would accept `account` now (liquidatable and past the award-only band).
+    /// @notice Whether `liquidateOpen` would accept `account` now (liquidatable on the open-path
+    /// valuation and past the award-only band), paused or not.
     function isOpenLiquidatable(bytes32 marketId, address account) external view returns (bool) {
-        Market memory market = markets[marketId];
-        if (market.adapter == address(0) || market.paused) return false;
+        Market memory market = marketOf[marketId];
+        if (market.adapter == address(0)) return false;
         (uint256 collateralValue, uint256 debtValue, uint256 requirement) =
-            IMarginMarket(market.adapter).accountHealth(account);
+            IMarginMarket(market.adapter).openLiquidationHealth(account);
         if (debtValue == 0 || collateralValue >= requirement) return false;
-        return _isOpen(market, collateralValue, requirement, unhealthySince[marketId][account]);
+        return _isOpen(market, collateralValue, requirement, accountStates[marketId][account].flaggedAt);
     }
 
     // ---------------------------------------------------------------- internals
 
     /// @dev Everything about the award that needs no signature and no adapter call: cheap rejections first.
-    function _checkAward(Award calldata award) private view returns (Market memory market) {
+    function _checkAward(Award calldata award) private view returns (Market memory market, AccountState memory state) {
         if (block.timestamp > award.deadline) revert AwardExpired(award.deadline, block.timestamp);
         if (msg.sender != award.executor) revert NotExecutor(msg.sender, award.executor);
 
-        market = _liveMarket(award.marketId);
+        market = _registeredMarket(award.marketId);
+        if (market.paused) revert MarketIsPaused(award.marketId);
 
-        uint256 nonce = nonces[award.marketId][award.account];
+        state = accountStates[award.marketId][award.account];
+        uint256 nonce = state.nonce;
         if (award.nonce != nonce) revert StaleNonce(award.nonce, nonce);
         bytes32 expectedIntentId = intentIdOf(award.marketId, award.account, nonce);
         if (award.intentId != expectedIntentId) revert IntentIdMismatch(award.intentId, expectedIntentId);
         if (award.premium < market.reservePremium) revert PremiumBelowReserve(award.premium, market.reservePremium);
     }
 
-    function _liveMarket(bytes32 marketId) private view returns (Market memory market) {
-        market = markets[marketId];
+    function _registeredMarket(bytes32 marketId) private view returns (Market memory market) {
+        market = marketOf[marketId];
         if (market.adapter == address(0)) revert UnknownMarket(marketId);
-        if (market.paused) revert MarketIsPaused(marketId);
     }
 
-    /// @dev Below the permissionless threshold (cross-multiplied, so no rounding opens it early), or
-    /// flagged more than the grace period ago.
+    /// @dev Below the permissionless threshold (cross-multiplied exactly, so neither rounding nor an
+    /// adapter's large numbers can open it early or revert), or flagged more than the grace period ago.
     function _isOpen(Market memory market, uint256 collateralValue, uint256 requirement, uint256 flaggedAt)
         private
         view
         returns (bool)
     {
-        if (collateralValue * 1e18 < uint256(market.permissionlessHealthWad) * requirement) return true;
+        if (WadMath.mulLessThan(collateralValue, 1e18, market.permissionlessHealthWad, requirement)) return true;
         return flaggedAt != 0 && block.timestamp > flaggedAt + market.gracePeriod;
     }
 
-    /// @dev Pulls repay and premium from msg.sender (the premium straight to the beneficiary), lets
-    /// the adapter pull exactly the repay, sends the collateral to msg.sender, and leaves no allowance
-    /// and no tokens behind.
+    /// @dev After a liquidation of a flagged account: a restored account loses its flag; a still
+    /// unhealthy one restarts its grace period if `restart` (a settle that repaid a meaningful share),
+    /// and otherwise keeps it, so dust cannot hold the open path shut.
+    function _refreshFlag(bytes32 marketId, IMarginMarket adapter, address account, bool restart) private {
+        AccountState storage state = accountStates[marketId][account];
+        if (!adapter.isLiquidatable(account)) {
+            state.flaggedAt = 0;
+            emit UnhealthyCleared(marketId, account);
+        } else if (restart) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            state.flaggedAt = uint64(block.timestamp);
+            emit UnhealthyFlagged(marketId, account, block.timestamp);
+        }
+    }
+
+    /// @dev Pulls repay and premium of the registered `debtAsset` from msg.sender (the premium straight
+    /// to the beneficiary), lets the adapter pull exactly the repay, sends the collateral to msg.sender,
+    /// and leaves no allowance and no tokens behind.
     function _liquidate(
         IMarginMarket adapter,
+        address debtAsset,
         address account,
         uint256 repayAmount,
         uint256 premium,
         address beneficiary
     ) private returns (uint256 seizedValue) {
-        address debtAsset = adapter.debtAsset();
         uint256 balanceBefore = IERC20Minimal(debtAsset).balanceOf(address(this));
         debtAsset.safeTransferFrom(msg.sender, address(this), repayAmount);
         if (premium > 0) debtAsset.safeTransferFrom(msg.sender, beneficiary, premium);
@@ -504,10 +604,16 @@ contract LiquidationSettlement is TwoStepOwnable {
     }
 
     function _requireMarketAdmin(bytes32 marketId) private view {
-        address adapter = markets[marketId].adapter;
+        address adapter = marketOf[marketId].adapter;
         if (adapter == address(0)) revert UnknownMarket(marketId);
         address marketAdmin = IMarginMarket(adapter).admin();
         if (msg.sender != marketAdmin) revert OnlyMarketAdmin(msg.sender, marketAdmin);
+    }
+
+    function _toUint96(uint256 value) private pure returns (uint96) {
+        if (value > type(uint96).max) revert ReservePremiumTooLarge(value);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint96(value);
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {

@@ -57,8 +57,8 @@ pub struct OracleSettings {
     pub max_deviation_wad: u64,
     /// Largest move between observations that is not an anomaly.
     pub max_jump_wad: u64,
-    /// EWMA decay (lambda) of the variance estimate per observation.
-    pub ewma_decay_wad: u64,
+    /// Seconds the volatility EWMA remembers (its time constant: weights fall by e per period).
+    pub volatility_time_constant: u32,
 }
 
 /// Risk and market settings the devnet deploys with.
@@ -93,7 +93,7 @@ impl Default for MarketParameters {
                     feeds: 2,
                     initial_volatility_wad: 10_000_000_000_000_000, // 1% per hour
                     base_haircut_wad: wad_milli(20),
-                    volatility_multiplier_wad: wad_milli(500),
+                    volatility_multiplier_wad: wad_milli(2_500),
                     max_haircut_wad: wad_milli(300),
                     liquidation_bonus_wad: wad_milli(50),
                 },
@@ -104,7 +104,7 @@ impl Default for MarketParameters {
                     feeds: 2,
                     initial_volatility_wad: 8_000_000_000_000_000, // 0.8% per hour
                     base_haircut_wad: wad_milli(50),
-                    volatility_multiplier_wad: wad_milli(500),
+                    volatility_multiplier_wad: wad_milli(2_500),
                     max_haircut_wad: wad_milli(300),
                     liquidation_bonus_wad: wad_milli(60),
                 },
@@ -114,7 +114,7 @@ impl Default for MarketParameters {
                 anomaly_cooldown: 60,
                 max_deviation_wad: wad_milli(20),
                 max_jump_wad: wad_milli(250),
-                ewma_decay_wad: wad_milli(940),
+                volatility_time_constant: 3_600,
             },
             maintenance_ratio_wad: 1_100_000_000_000_000_000,
             initial_margin_ratio_wad: 1_250_000_000_000_000_000,
@@ -131,7 +131,7 @@ impl Default for MarketParameters {
 /// How one account is opened: collateral posted per listed asset (thousandths of a token,
 /// in [`MarketParameters::collaterals`] order) and the ratio of its market value to the
 /// debt at the initial prices (basis points). The engine's initial margin applies to the
-/// haircut value, so a ratio needs headroom above 1.25 (about 1.31 at the starting haircuts).
+/// haircut value, so a ratio needs headroom above 1.25 (about 1.35 at the starting haircuts).
 #[derive(Debug, Clone, Serialize)]
 pub struct PositionProfile {
     pub collateral_milli: Vec<u64>,
@@ -281,7 +281,7 @@ pub async fn deploy(
         anomalyCooldown: oracle.anomaly_cooldown,
         maxDeviationWad: oracle.max_deviation_wad,
         maxJumpWad: oracle.max_jump_wad,
-        ewmaDecayWad: oracle.ewma_decay_wad,
+        volatilityTimeConstant: oracle.volatility_time_constant,
     };
     let mut collaterals = Vec::new();
     for spec in &parameters.collaterals {

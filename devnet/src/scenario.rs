@@ -183,7 +183,8 @@ impl Devnet {
 
     /// Re-publishes every feed's current answer and records it in the router: the router
     /// treats rounds older than an hour as stale, so a long-running devnet must keep its
-    /// feeds fresh. (Each refresh is a zero return, so the volatility estimate decays.)
+    /// feeds fresh. (A refresh is a zero return: it adds nothing to the volatility estimate,
+    /// which decays with time alone.)
     pub async fn refresh_feeds(&self) -> Result<(), DevnetError> {
         for chain in &self.chains {
             let mut answers = Vec::new();

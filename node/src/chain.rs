@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_bindings::{IMarginMarket, ISolverRegistry, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, SolverRegistry, LiquidationSettlement};
 use backstop_protocol::auction::IntentFacts;
 use backstop_protocol::message::Intent;
 use tokio::sync::mpsc;
@@ -224,18 +224,18 @@ impl ChainWatcher {
         let chain_id = self.config.chain_id;
         for log in self.logs(vec![registry], from, to).await? {
             let event = match log.topic0() {
-                Some(topic) if *topic == ISolverRegistry::SolverRegistered::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverRegistered>() else { continue };
+                Some(topic) if *topic == SolverRegistry::SolverRegistered::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<SolverRegistry::SolverRegistered>() else { continue };
                     let data = event.inner.data;
                     ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: true }
                 }
-                Some(topic) if *topic == ISolverRegistry::SolverExitRequested::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverExitRequested>() else { continue };
+                Some(topic) if *topic == SolverRegistry::SolverExitRequested::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<SolverRegistry::SolverExitRequested>() else { continue };
                     let data = event.inner.data;
                     ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
                 }
-                Some(topic) if *topic == ISolverRegistry::SolverWithdrawn::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverWithdrawn>() else { continue };
+                Some(topic) if *topic == SolverRegistry::SolverWithdrawn::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<SolverRegistry::SolverWithdrawn>() else { continue };
                     let data = event.inner.data;
                     ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
                 }
@@ -256,7 +256,8 @@ impl ChainWatcher {
             settlement: self.config.settlement,
             market_id,
             adapter,
-            debt_asset: engine.debtAsset().call().await.map_err(rpc(chain_id))?,
+            // Fixed at registration: the only asset `settle` ever pulls, whatever the adapter says later.
+            debt_asset: registration.debtAsset,
             collateral_assets: engine.collateralAssets().call().await.map_err(rpc(chain_id))?,
             reserve_premium: registration.reservePremium,
         };

@@ -12,7 +12,7 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
-use backstop_bindings::{IMarginMarket, ISolverRegistry, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, SolverRegistry, LiquidationSettlement};
 use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTerms, SolverSet};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Intent, PeerKey};
@@ -188,9 +188,9 @@ impl Chain {
                 .await
                 .map_err(|error| format!("markets(): {error}"))?;
             let adapter = IMarginMarket::new(registered.adapter, self.provider.clone());
-            let (Ok(debt_asset), Ok(collateral_assets)) =
-                (adapter.debtAsset().call().await, adapter.collateralAssets().call().await)
-            else {
+            // The debt asset is the one fixed at registration (the only one `settle` pulls).
+            let debt_asset = registration.debtAsset;
+            let Ok(collateral_assets) = adapter.collateralAssets().call().await else {
                 return Ok(()); // a broken adapter is simply not a market we can bid on
             };
             context.markets.insert(
@@ -209,16 +209,16 @@ impl Chain {
             return Ok(());
         }
         let Admission::Bonded(set) = &mut context.admission else { return Ok(()) };
-        if *topic == ISolverRegistry::SolverRegistered::SIGNATURE_HASH {
-            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverRegistered>() {
+        if *topic == SolverRegistry::SolverRegistered::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<SolverRegistry::SolverRegistered>() {
                 set.admit(event.inner.data.solverKey, event.inner.data.executor);
             }
-        } else if *topic == ISolverRegistry::SolverExitRequested::SIGNATURE_HASH {
-            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverExitRequested>() {
+        } else if *topic == SolverRegistry::SolverExitRequested::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<SolverRegistry::SolverExitRequested>() {
                 set.remove(event.inner.data.solverKey, event.inner.data.executor);
             }
-        } else if *topic == ISolverRegistry::SolverWithdrawn::SIGNATURE_HASH {
-            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverWithdrawn>() {
+        } else if *topic == SolverRegistry::SolverWithdrawn::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<SolverRegistry::SolverWithdrawn>() {
                 set.remove(event.inner.data.solverKey, event.inner.data.executor);
             }
         }
@@ -228,7 +228,7 @@ impl Chain {
     /// Bonds `solver` with our executor on the chain's registry unless it already is.
     pub async fn ensure_registered(&self, solver: PeerKey) -> Result<(), String> {
         let Some(registry) = self.solver_registry else { return Ok(()) };
-        let registry = ISolverRegistry::new(registry, self.provider.clone());
+        let registry = SolverRegistry::new(registry, self.provider.clone());
         if registry.isAdmitted(self.executor, solver).call().await.map_err(|error| format!("isAdmitted(): {error}"))? {
             return Ok(());
         }
@@ -289,11 +289,8 @@ impl Chain {
                 if market.adapter == Address::ZERO {
                     return Err(format!("market {market_id} is not registered on settlement {}", self.settlement));
                 }
-                let asset = IMarginMarket::new(market.adapter, self.provider.clone())
-                    .debtAsset()
-                    .call()
-                    .await
-                    .map_err(|error| format!("debtAsset() of adapter {}: {error}", market.adapter))?;
+                // Fixed at registration: a hostile adapter cannot make us approve another token.
+                let asset = market.debtAsset;
                 if approvals.debt_asset_of.len() < MAX_CACHED_MARKETS {
                     approvals.debt_asset_of.insert(market_id, asset);
                 }

@@ -5,7 +5,8 @@ pragma solidity ^0.8.28;
 /// @notice The adapter a margin protocol implements so the Backstop network can watch its accounts
 /// and liquidate them through `LiquidationSettlement`.
 /// @dev This interface is a contract with the off-chain nodes and solvers (see protocol/abi): change it
-/// only together with the Rust bindings. All values are in debt-asset units with 18 decimals.
+/// only together with the Rust bindings. All values are in debt-asset units, in the debt token's own
+/// decimals (e.g. 1e6 per dollar of a USDC debt), so a value and a repay can be compared directly.
 interface IMarginMarket {
     /// @notice Emitted on every change of an account's position (deposit, withdraw, borrow, repay,
     /// liquidation), so nodes can index the set of accounts from logs alone.
@@ -31,6 +32,16 @@ interface IMarginMarket {
         view
         returns (uint256 collateralValue, uint256 debtValue, uint256 requirement);
 
+    /// @notice An account's health as the market counts it for a liquidation *without* an award (the
+    /// settlement's open fallback path). Same shape and rule as `accountHealth`; a market may value
+    /// disputed prices favourably here, so that a single disagreeing oracle can let the auction path act
+    /// but never open the permissionless one (the MarginEngine values a collateral whose two feeds
+    /// disagree at the higher). A market without such a distinction returns `accountHealth`.
+    function openLiquidationHealth(address account)
+        external
+        view
+        returns (uint256 collateralValue, uint256 debtValue, uint256 requirement);
+
     /// @notice Whether `account` is below maintenance and may be liquidated.
     function isLiquidatable(address account) external view returns (bool);
 
@@ -41,7 +52,8 @@ interface IMarginMarket {
     /// @notice Collateral value (debt units) a liquidation repaying `repayAmount` would seize, bonus included.
     function previewSeize(address account, uint256 repayAmount) external view returns (uint256 seizedValue);
 
-    /// @notice Oracle price of `asset` in debt units per 1e18 units of `asset` (a WAD price).
+    /// @notice Oracle price of one whole token of `asset` (10^decimals units) in units of account, WAD
+    /// (the debt asset, worth one unit of account, is 1e18).
     function price(address asset) external view returns (uint256);
 
     /// @notice Liquidates `account`. Only the settlement contract may call.

@@ -3,18 +3,58 @@ pragma solidity ^0.8.28;
 
 /// @title WadMath
 /// @notice 18-decimal fixed-point helpers with an explicit rounding direction, so every division in
-/// the margin math states who it favours. Overflow reverts (checked arithmetic); with 18-decimal
-/// amounts and WAD ratios the products stay far below 2^256 for any realistic balance.
+/// the margin math states who it favours. Products are formed in 512 bits, so `mulDiv*` reverts only
+/// when the *result* does not fit 256 bits (or the denominator is zero), never on an intermediate.
 library WadMath {
     uint256 internal constant WAD = 1e18;
 
-    function mulDivDown(uint256 x, uint256 y, uint256 denominator) internal pure returns (uint256) {
-        return (x * y) / denominator;
+    error MulDivOverflow();
+
+    /// @dev floor(x * y / denominator) with a full-precision intermediate (Remco Bloemen's method,
+    /// as in Uniswap's FullMath and Solady's fullMulDiv).
+    function mulDivDown(uint256 x, uint256 y, uint256 denominator) internal pure returns (uint256 result) {
+        (uint256 high, uint256 low) = mul512(x, y);
+        if (high == 0) {
+            if (denominator == 0) revert MulDivOverflow();
+            return low / denominator;
+        }
+        if (denominator <= high) revert MulDivOverflow();
+        unchecked {
+            uint256 remainder;
+            assembly ("memory-safe") {
+                remainder := mulmod(x, y, denominator)
+                high := sub(high, gt(remainder, low))
+                low := sub(low, remainder)
+            }
+            // Factor the largest power of two out of the denominator.
+            uint256 twos = denominator & (~denominator + 1);
+            assembly ("memory-safe") {
+                denominator := div(denominator, twos)
+                low := div(low, twos)
+                twos := add(div(sub(0, twos), twos), 1)
+            }
+            low |= high * twos;
+            // Inverse of the (now odd) denominator modulo 2^256 by Newton-Raphson, 4 -> 256 bits.
+            uint256 inverse = (3 * denominator) ^ 2;
+            inverse *= 2 - denominator * inverse;
+            inverse *= 2 - denominator * inverse;
+            inverse *= 2 - denominator * inverse;
+            inverse *= 2 - denominator * inverse;
+            inverse *= 2 - denominator * inverse;
+            inverse *= 2 - denominator * inverse;
+            result = low * inverse;
+        }
     }
 
-    function mulDivUp(uint256 x, uint256 y, uint256 denominator) internal pure returns (uint256) {
-        uint256 product = x * y;
-        return product == 0 ? 0 : (product - 1) / denominator + 1;
+    /// @dev ceil(x * y / denominator), full precision.
+    function mulDivUp(uint256 x, uint256 y, uint256 denominator) internal pure returns (uint256 result) {
+        result = mulDivDown(x, y, denominator);
+        if (mulmod(x, y, denominator) != 0) {
+            if (result == type(uint256).max) revert MulDivOverflow();
+            unchecked {
+                result += 1;
+            }
+        }
     }
 
     function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
@@ -25,8 +65,28 @@ library WadMath {
         return mulDivUp(x, y, WAD);
     }
 
+    /// @dev The 512-bit product x * y as (high, low) words.
+    function mul512(uint256 x, uint256 y) internal pure returns (uint256 high, uint256 low) {
+        assembly ("memory-safe") {
+            let mm := mulmod(x, y, not(0))
+            low := mul(x, y)
+            high := sub(sub(mm, low), lt(mm, low))
+        }
+    }
+
+    /// @dev a * b < c * d, compared exactly in 512 bits (cross-multiplied ratios never overflow).
+    function mulLessThan(uint256 a, uint256 b, uint256 c, uint256 d) internal pure returns (bool) {
+        (uint256 leftHigh, uint256 leftLow) = mul512(a, b);
+        (uint256 rightHigh, uint256 rightLow) = mul512(c, d);
+        return leftHigh < rightHigh || (leftHigh == rightHigh && leftLow < rightLow);
+    }
+
     function min(uint256 x, uint256 y) internal pure returns (uint256) {
         return x < y ? x : y;
+    }
+
+    function max(uint256 x, uint256 y) internal pure returns (uint256) {
+        return x > y ? x : y;
     }
 
     /// @dev floor(sqrt(x)). Newton's method from a power of two above the root decreases monotonically

@@ -9,8 +9,9 @@ import {TestToken} from "../../src/mocks/TestToken.sol";
 /// @notice Gas of the hot path, recorded in snapshots/ by `forge test` (snapshotGasLastCall). These
 /// measure; they assert nothing about speed. Everything is prepared in setUp so the measured call
 /// starts with cold storage, as a real settlement transaction does (add 21,000 + calldata for the tx).
-/// `AdapterGas*` measure the adapter's own share of a settle (the maxRepay, debtAsset and liquidate
-/// calls the settlement makes) in the same state, so "settle minus adapter" is the settlement's cost.
+/// `AdapterGas*` measure the adapter's own share of a settle (the maxRepay and liquidate calls the
+/// settlement makes; the debt asset is read from the settlement's own registry) in the same state, so
+/// "settle minus adapter" is the settlement's cost.
 abstract contract SettleGasBase is SettlementHelper {
     LiquidationSettlement.Award internal preparedAward;
     bytes[] internal preparedSignatures;
@@ -113,8 +114,6 @@ abstract contract AdapterGasBase is MarketFixture {
     function _measure(string memory prefix) internal {
         engine.maxRepay(borrower);
         vm.snapshotGasLastCall(string.concat(prefix, ": maxRepay"));
-        engine.debtAsset();
-        vm.snapshotGasLastCall(string.concat(prefix, ": debtAsset"));
         engine.liquidate(borrower, repayAmount, receiver);
         vm.snapshotGasLastCall(string.concat(prefix, ": liquidate"));
     }

@@ -25,6 +25,8 @@ contract SettlementHandler is Test {
     uint256 public liquidations;
     bool public nonceWentBackwards;
     bool public healthLowered;
+    /// @notice A liquidation left a shortfall although the collateral's market value covered the debt.
+    bool public solventShortfall;
     uint256 public refusedPartialCloses;
     bytes public unexpectedRevert;
 
@@ -96,6 +98,7 @@ contract SettlementHandler is Test {
             signatures[i] = abi.encodePacked(r, s, v);
         }
         (uint256 collateralBefore,, uint256 requirementBefore) = engine.accountHealth(account);
+        _beforeLiquidation(account);
         vm.prank(executor);
         try settlement.settle(award, signatures) {
             _afterLiquidation(account, collateralBefore, requirementBefore);
@@ -109,6 +112,7 @@ contract SettlementHandler is Test {
         if (!settlement.isOpenLiquidatable(marketId, account)) return;
         uint256 repayAmount = _repay(repaySeed, engine.maxRepay(account));
         (uint256 collateralBefore,, uint256 requirementBefore) = engine.accountHealth(account);
+        _beforeLiquidation(account);
         vm.prank(keeper);
         try settlement.liquidateOpen(marketId, account, repayAmount) {
             _afterLiquidation(account, collateralBefore, requirementBefore);
@@ -134,7 +138,25 @@ contract SettlementHandler is Test {
         return bound(seed, 1e15, maxRepayAmount);
     }
 
+    uint256 private shortfallBefore;
+    bool private coveredBefore;
+
+    /// @dev Notes whether the collateral's market value (at the price the liquidation will use) covers
+    /// the debt, and the shortfall so far.
+    function _beforeLiquidation(address account) private {
+        address[] memory assets = engine.collateralAssets();
+        uint256 marketValue;
+        for (uint256 i = 0; i < assets.length; ++i) {
+            uint256 units = engine.collateralOf(account, assets[i]);
+            if (units == 0) continue;
+            marketValue += units * engine.price(assets[i]) / engine.priceScaleOf(assets[i]);
+        }
+        coveredBefore = marketValue >= engine.debtOf(account);
+        shortfallBefore = engine.totalShortfall();
+    }
+
     function _afterLiquidation(address account, uint256 collateralBefore, uint256 requirementBefore) private {
+        if (coveredBefore && engine.totalShortfall() > shortfallBefore) solventShortfall = true;
         liquidationCount[account] += 1;
         liquidations += 1;
         uint256 nonce = settlement.nonces(marketId, account);
@@ -228,6 +250,10 @@ contract SettlementInvariantTest is SettlementHelper {
         assertEq(
             handler.unexpectedRevert().length, 0, "a liquidation reverted for a reason other than the health guard"
         );
+    }
+
+    function invariant_no_bad_debt_while_collateral_covers_debt() public view {
+        assertFalse(handler.solventShortfall(), "a solvent account's liquidation left a shortfall");
     }
 
     function invariant_liquidation_never_lowers_health_unless_it_closes() public view {

@@ -24,10 +24,10 @@ contract LiquidateOpenTest is SettlementHelper {
     }
 
     function test_liquidateOpen_below_the_permissionless_threshold_pays_bonus_and_no_premium() public {
-        _setWethPrice(1500e8); // health 15,000 / 16,500 = 0.91 < 0.95, and under water at the bonus
+        _setWethPrice(1500e8); // health 15,000 / 16,500 = 0.91 < 0.95; the collateral just covers the debt
         assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
         uint256 repayAmount = engine.maxRepay(borrower);
-        assertEq(repayAmount, 14_285_714_285_714_285_714_286, "ceil(15,000 / 1.05): a full close");
+        assertEq(repayAmount, 15_000e18, "a full close: the whole debt buys all the collateral");
         uint256 keeperBefore = _balanceOf(debtAsset, keeper);
 
         vm.expectEmit(true, true, true, true, address(settlement));
@@ -35,14 +35,23 @@ contract LiquidateOpenTest is SettlementHelper {
         vm.prank(keeper);
         uint256 seizedValue = settlement.liquidateOpen(marketId, borrower, repayAmount);
 
-        assertEq(seizedValue, 15_000e18, "all collateral at the standard 5% bonus");
+        assertEq(seizedValue, 15_000e18, "all collateral, its bonus capped at what it holds beyond the debt");
         assertEq(keeperBefore - _balanceOf(debtAsset, keeper), repayAmount, "the keeper pays the repay only");
         assertEq(_balanceOf(debtAsset, beneficiary), 0, "no premium");
         assertEq(weth.balanceOf(keeper), 10e18, "collateral to the keeper");
         assertEq(engine.debtOf(borrower), 0, "account closed");
-        assertEq(engine.badDebt(), 15_000e18 - repayAmount, "the empty fund leaves the shortfall recorded");
+        assertEq(engine.badDebt(), 0, "a solvent account leaves no bad debt");
         assertEq(settlement.nonces(marketId, borrower), 1, "the nonce is consumed");
         assertEq(_balanceOf(debtAsset, address(settlement)), 0, "nothing left behind");
+    }
+
+    function test_liquidateOpen_of_an_account_under_water_records_the_shortfall() public {
+        _setWethPrice(1400e8); // 14,000 of collateral against 15,000 of debt
+        uint256 repayAmount = engine.maxRepay(borrower);
+        assertEq(repayAmount, 13_333_333_333_333_333_333_334, "ceil(14,000 / 1.05): all collateral at the bonus");
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(engine.badDebt(), 15_000e18 - repayAmount, "the empty fund leaves the shortfall recorded");
     }
 
     function test_liquidateOpen_after_the_grace_period_of_a_flag() public {
@@ -98,13 +107,8 @@ contract LiquidateOpenTest is SettlementHelper {
         vm.stopPrank();
     }
 
-    function test_liquidateOpen_rejects_paused_and_unknown_markets() public {
+    function test_liquidateOpen_rejects_unknown_markets() public {
         _setWethPrice(1500e8);
-        vm.prank(marketAdmin);
-        settlement.setMarketPaused(marketId, true);
-        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.MarketIsPaused.selector, marketId));
-        vm.prank(keeper);
-        settlement.liquidateOpen(marketId, borrower, 1_000e18);
         vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.UnknownMarket.selector, bytes32(0)));
         settlement.liquidateOpen(bytes32(0), borrower, 1_000e18);
     }
@@ -150,5 +154,121 @@ contract LiquidateOpenTest is SettlementHelper {
             LiquidationSettlement.Award memory award = _award(repayAmount, PREMIUM);
             _settle(award, _signatures(award, 2));
         }
+    }
+
+    // ------------------------------------------------------------------ the flag describes the present
+
+    function test_liquidateOpen_that_restores_health_clears_the_flag() public {
+        _setWethPrice(1620e8); // 16,200 against 16,500: award-only band
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1620e8);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, 7_500e18); // leaves 8,325 against 8,250
+        assertFalse(engine.isLiquidatable(borrower), "healthy again");
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the flag went with the dip");
+    }
+
+    function test_liquidateOpen_a_stale_flag_does_not_let_a_later_dip_skip_the_award_only_band() public {
+        test_liquidateOpen_that_restores_health_clears_the_flag();
+        vm.warp(block.timestamp + 1 hours - 1);
+        _setWethPrice(1580e8); // under again, health 0.98: the award-only band
+        assertTrue(engine.isLiquidatable(borrower), "a new dip");
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "award only until flagged and waited for");
+        vm.prank(keeper);
+        (bool ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "the old flag does not open the path");
+    }
+
+    function test_clearUnhealthy_a_recovered_account_must_wait_a_new_grace_period() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        _setWethPrice(2000e8);
+        vm.prank(keeper);
+        settlement.clearUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1600e8);
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "a new dip starts from the award-only band");
+    }
+
+    // ------------------------------------------------------------------ pausing keeps the safety net
+
+    function test_liquidateOpen_works_while_the_market_is_paused() public {
+        _setWethPrice(1500e8); // below the permissionless threshold
+        vm.prank(marketAdmin);
+        settlement.setMarketPaused(marketId, true);
+        assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
+        uint256 repayAmount = engine.maxRepay(borrower);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(engine.debtOf(borrower), 0, "liquidated while awards are stopped");
+    }
+
+    function test_liquidateOpen_after_the_grace_period_while_the_market_is_paused() public {
+        vm.prank(marketAdmin);
+        settlement.setMarketPaused(marketId, true);
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1600e8);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, 1_000e18);
+        assertEq(settlement.nonces(marketId, borrower), 1, "the ladder runs while paused");
+    }
+
+    // ------------------------------------------------------------------ one disputed feed is not enough
+
+    function test_liquidateOpen_a_feed_disagreeing_alone_does_not_open_the_permissionless_path() public {
+        _setWethPrice(2000e8);
+        wethFeedA.setPrice(1500e8); // feed A says health 0.91; feed B says 1.21
+        assertTrue(engine.isLiquidatable(borrower), "under maintenance on the conservative price");
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "but the other feed says healthy");
+        vm.prank(keeper);
+        (bool ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "no open liquidation on a disputed price");
+
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        wethFeedA.setPrice(1500e8);
+        wethFeedB.setPrice(2000e8);
+        vm.prank(keeper);
+        (ok,) = address(settlement).call(
+            abi.encodeCall(LiquidationSettlement.liquidateOpen, (marketId, borrower, 1_000e18))
+        );
+        assertFalse(ok, "nor after the grace period");
+    }
+
+    function test_liquidateOpen_when_both_feeds_say_so() public {
+        _setWethPrice(2000e8);
+        wethFeedA.setPrice(1400e8);
+        wethFeedB.setPrice(1500e8); // they disagree, but both put the account below the threshold
+        assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "open");
+        uint256 repayAmount = engine.maxRepay(borrower);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, repayAmount);
+        assertEq(settlement.nonces(marketId, borrower), 1, "liquidated");
+    }
+
+    function test_an_owner_who_restores_health_clears_the_flag_by_repaying() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        TestToken(debtAsset).mint(borrower, 2_000e18);
+        vm.startPrank(borrower);
+        TestToken(debtAsset).approve(address(engine), 2_000e18);
+        engine.repay(2_000e18); // 16,000 against 14,300: healthy
+        vm.stopPrank();
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the engine had the flag cleared");
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1420e8); // 14,200 against 14,300: under again, award-only
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "a later dip starts afresh");
+    }
+
+    function test_a_deposit_that_leaves_the_account_unhealthy_keeps_the_flag() public {
+        uint256 flaggedAt = settlement.flagUnhealthy(marketId, borrower);
+        _deposit(borrower, weth, 0.1e18); // 16,160 against 16,500: still under
+        assertEq(settlement.unhealthySince(marketId, borrower), flaggedAt, "still the same dip");
+        _deposit(borrower, weth, 1e18); // 17,760: healthy
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "cleared once healthy");
     }
 }

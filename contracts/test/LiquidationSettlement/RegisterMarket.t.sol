@@ -5,6 +5,7 @@ import {SettlementHelper} from "./Helper.sol";
 import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 import {TwoStepOwnable} from "../../src/access/TwoStepOwnable.sol";
+import {HostileAdapter} from "../mocks/HostileAdapter.sol";
 
 contract RegisterMarketTest is SettlementHelper {
     MarginEngine internal secondEngine;
@@ -28,7 +29,8 @@ contract RegisterMarketTest is SettlementHelper {
             uint256 reservePremium,
             bool paused,
             uint64 permissionlessHealthWad,
-            uint32 gracePeriod
+            uint32 gracePeriod,
+            address recordedDebtAsset
         ) = settlement.markets(id);
         assertEq(adapter, address(secondEngine), "adapter recorded");
         assertEq(recordedBeneficiary, beneficiary, "beneficiary recorded");
@@ -36,6 +38,7 @@ contract RegisterMarketTest is SettlementHelper {
         assertFalse(paused, "a new market is live");
         assertEq(permissionlessHealthWad, settlement.DEFAULT_PERMISSIONLESS_HEALTH_WAD(), "default threshold");
         assertEq(gracePeriod, settlement.DEFAULT_GRACE_PERIOD(), "default grace period");
+        assertEq(recordedDebtAsset, debtAsset, "debt asset fixed at registration");
     }
 
     function test_registerMarket_rejects_caller_other_than_market_admin() public {
@@ -64,7 +67,7 @@ contract RegisterMarketTest is SettlementHelper {
 
         vm.prank(marketAdmin);
         settlement.updateMarket(marketId, address(0xF00D), 1e18);
-        (, address recordedBeneficiary, uint256 reservePremium,,,) = settlement.markets(marketId);
+        (, address recordedBeneficiary, uint256 reservePremium,,,,) = settlement.markets(marketId);
         assertEq(recordedBeneficiary, address(0xF00D), "beneficiary updated");
         assertEq(reservePremium, 1e18, "reserve updated");
     }
@@ -78,7 +81,7 @@ contract RegisterMarketTest is SettlementHelper {
         emit LiquidationSettlement.MarketPausedSet(marketId, true);
         vm.prank(marketAdmin);
         settlement.setMarketPaused(marketId, true);
-        (,,, bool paused,,) = settlement.markets(marketId);
+        (,,, bool paused,,,) = settlement.markets(marketId);
         assertTrue(paused, "paused");
     }
 
@@ -87,7 +90,7 @@ contract RegisterMarketTest is SettlementHelper {
         emit LiquidationSettlement.LadderSet(marketId, 1e18, 0);
         vm.prank(marketAdmin);
         settlement.setLadder(marketId, 1e18, 0); // a fully open market: the keeper baseline
-        (,,,, uint64 permissionlessHealthWad, uint32 gracePeriod) = settlement.markets(marketId);
+        (,,,, uint64 permissionlessHealthWad, uint32 gracePeriod,) = settlement.markets(marketId);
         assertEq(permissionlessHealthWad, 1e18, "threshold");
         assertEq(gracePeriod, 0, "grace period");
     }
@@ -111,5 +114,29 @@ contract RegisterMarketTest is SettlementHelper {
 
     function test_marketIdOf_is_keccak_of_abi_encoded_adapter() public view {
         assertEq(settlement.marketIdOf(address(engine)), keccak256(abi.encode(address(engine))), "market id derivation");
+    }
+
+    function test_registerMarket_fixes_the_debt_asset_the_adapter_names_then() public {
+        vm.prank(marketAdmin);
+        bytes32 id = settlement.registerMarket(address(secondEngine), beneficiary, 0);
+        (,,,,,, address recordedDebtAsset) = settlement.markets(id);
+        assertEq(recordedDebtAsset, secondEngine.debtAsset(), "read once, at registration");
+    }
+
+    function test_registerMarket_rejects_an_adapter_whose_debt_asset_is_not_a_contract() public {
+        HostileAdapter adapter = new HostileAdapter(marketAdmin, address(0xDEAD));
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.InvalidDebtAsset.selector, address(0xDEAD)));
+        vm.prank(marketAdmin);
+        settlement.registerMarket(address(adapter), beneficiary, 0);
+    }
+
+    function test_registerMarket_and_updateMarket_reject_a_reserve_premium_beyond_96_bits() public {
+        uint256 tooLarge = uint256(type(uint96).max) + 1;
+        vm.startPrank(marketAdmin);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.ReservePremiumTooLarge.selector, tooLarge));
+        settlement.registerMarket(address(secondEngine), beneficiary, tooLarge);
+        vm.expectRevert(abi.encodeWithSelector(LiquidationSettlement.ReservePremiumTooLarge.selector, tooLarge));
+        settlement.updateMarket(marketId, beneficiary, tooLarge);
+        vm.stopPrank();
     }
 }

@@ -6,6 +6,7 @@ import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 import {OracleRouter} from "../../src/OracleRouter.sol";
 import {NoReturnToken} from "../mocks/NoReturnToken.sol";
+import {TestToken} from "../../src/mocks/TestToken.sol";
 
 contract SettleTest is SettlementHelper {
     // ------------------------------------------------------------------ happy path
@@ -280,11 +281,16 @@ contract SettleTest is SettlementHelper {
         assertEq(settlement.nonces(marketId, borrower), 1, "liquidation went through on the fallback feed");
     }
 
-    function test_settle_clears_the_unhealthy_flag() public {
+    function test_settle_of_the_close_factor_restarts_the_grace_period_of_a_still_unhealthy_account() public {
         settlement.flagUnhealthy(marketId, borrower);
-        LiquidationSettlement.Award memory award = _award(1_000e18, PREMIUM);
+        vm.warp(block.timestamp + 60);
+        _setWethPrice(1600e8);
+        LiquidationSettlement.Award memory award = _award(REPAY, PREMIUM);
+        vm.expectEmit(true, true, false, true, address(settlement));
+        emit LiquidationSettlement.UnhealthyFlagged(marketId, borrower, block.timestamp);
         _settle(award, _signatures(award, 2));
-        assertEq(settlement.unhealthySince(marketId, borrower), 0, "the network delivered: grace restarts");
+        assertTrue(engine.isLiquidatable(borrower), "8,125 against 8,250: still under");
+        assertEq(settlement.unhealthySince(marketId, borrower), block.timestamp, "the network delivered: grace restarts");
     }
 
     // ------------------------------------------------------------------ replay
@@ -366,5 +372,47 @@ contract SettleTest is SettlementHelper {
             v := byte(0, mload(add(signature, 96)))
         }
         return ecrecover(digest, v, r, s);
+    }
+
+    // ------------------------------------------------------------------ the grace period
+
+    function test_settle_dust_awards_do_not_keep_the_open_path_shut() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        uint256 flaggedAt = block.timestamp;
+        for (uint256 i = 0; i < 5; ++i) {
+            vm.warp(block.timestamp + 60);
+            _setWethPrice(1600e8);
+            LiquidationSettlement.Award memory award = _award(1e18, RESERVE_PREMIUM); // one dollar of 15,000
+            _settle(award, _signatures(award, 2));
+        }
+        vm.warp(flaggedAt + settlement.DEFAULT_GRACE_PERIOD() + 1);
+        _setWethPrice(1600e8);
+        assertTrue(settlement.isOpenLiquidatable(marketId, borrower), "the grace period ran on");
+        address keeper = address(0x4EE9);
+        TestToken(debtAsset).mint(keeper, 10_000e18);
+        _approve(debtAsset, keeper, address(settlement), type(uint256).max);
+        vm.prank(keeper);
+        settlement.liquidateOpen(marketId, borrower, 1_000e18);
+    }
+
+    function test_settle_of_the_close_factor_restarts_the_grace_period() public {
+        settlement.flagUnhealthy(marketId, borrower);
+        vm.warp(block.timestamp + 60);
+        _setWethPrice(1590e8);
+        LiquidationSettlement.Award memory award = _award(engine.maxRepay(borrower), PREMIUM);
+        _settle(award, _signatures(award, 2));
+        assertTrue(engine.isLiquidatable(borrower), "still under: the price kept falling");
+        vm.warp(block.timestamp + settlement.DEFAULT_GRACE_PERIOD());
+        _setWethPrice(1590e8);
+        assertFalse(settlement.isOpenLiquidatable(marketId, borrower), "the network delivered: a fresh grace period");
+    }
+
+    function test_settle_that_restores_health_clears_the_flag() public {
+        _setWethPrice(1620e8);
+        settlement.flagUnhealthy(marketId, borrower);
+        LiquidationSettlement.Award memory award = _award(7_500e18, PREMIUM);
+        _settle(award, _signatures(award, 2));
+        assertFalse(engine.isLiquidatable(borrower), "healthy");
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "no flag");
     }
 }

@@ -115,9 +115,9 @@ contract AdminTest is EngineHelper {
         vm.stopPrank();
     }
 
-    function test_updateCollateral_changes_parameters_for_the_admin_only() public {
+    function test_updateCollateral_that_lowers_haircuts_applies_at_once_for_the_admin_only() public {
         MarginEngine.CollateralParams memory params = _wbtcParams();
-        params.baseHaircutWad = 0.2e18;
+        params.baseHaircutWad = 0.05e18;
         vm.expectRevert(MarginEngine.OnlyAdmin.selector);
         engine.updateCollateral(address(wbtc), params);
 
@@ -125,10 +125,95 @@ contract AdminTest is EngineHelper {
         emit MarginEngine.CollateralUpdated(address(wbtc), params);
         vm.prank(marketAdmin);
         engine.updateCollateral(address(wbtc), params);
-        assertEq(engine.haircutOf(address(wbtc)), 0.2e18, "new base haircut applies");
+        assertEq(engine.haircutOf(address(wbtc)), 0.05e18, "a lower haircut applies at once");
 
         vm.expectRevert(abi.encodeWithSelector(MarginEngine.UnknownAsset.selector, address(0x1234)));
         vm.prank(marketAdmin);
         engine.updateCollateral(address(0x1234), params);
+    }
+
+    // ------------------------------------------------------------------ risk changes are announced
+
+    function test_updateCollateral_cannot_push_a_healthy_account_under_at_once() public {
+        _openPosition(borrower, wbtc, 1e18, 43_000e18); // 54,000 risk-adjusted against 47,300
+        MarginEngine.CollateralParams memory params = _wbtcParams();
+        params.baseHaircutWad = 0.3e18; // would leave 42,000
+        vm.prank(marketAdmin);
+        engine.updateCollateral(address(wbtc), params);
+        assertFalse(engine.isLiquidatable(borrower), "a higher haircut does not apply in the same transaction");
+        assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "the old haircut still applies");
+    }
+
+    function test_updateCollateral_that_raises_a_haircut_is_announced_and_applies_after_the_delay() public {
+        _openPosition(borrower, wbtc, 1e18, 43_000e18);
+        MarginEngine.CollateralParams memory params = _wbtcParams();
+        params.baseHaircutWad = 0.3e18;
+        uint256 effectiveAt = block.timestamp + engine.RISK_CHANGE_DELAY();
+        vm.expectEmit(true, false, false, true, address(engine));
+        emit MarginEngine.CollateralUpdateScheduled(address(wbtc), params, effectiveAt);
+        vm.prank(marketAdmin);
+        engine.updateCollateral(address(wbtc), params);
+        (MarginEngine.CollateralParams memory pending, uint64 pendingAt) = _pending(address(wbtc));
+        assertEq(pending.baseHaircutWad, 0.3e18, "announced");
+        assertEq(pendingAt, effectiveAt, "announced time");
+
+        vm.warp(effectiveAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(MarginEngine.UpdateNotDue.selector, address(wbtc), effectiveAt));
+        engine.applyCollateralUpdate(address(wbtc));
+
+        vm.warp(effectiveAt);
+        _setWbtcPrice(60_000e8);
+        vm.expectEmit(true, false, false, true, address(engine));
+        emit MarginEngine.CollateralUpdated(address(wbtc), params);
+        vm.prank(address(0x5757)); // anyone
+        engine.applyCollateralUpdate(address(wbtc));
+        assertEq(engine.haircutOf(address(wbtc)), 0.3e18, "applied after two days' notice");
+        assertTrue(engine.isLiquidatable(borrower), "an account that did not add margin is now under");
+    }
+
+    function test_updateCollateral_that_raises_the_bonus_is_announced_too() public {
+        MarginEngine.CollateralParams memory params = _wethParams();
+        params.liquidationBonusWad = WETH_BONUS + 0.01e18;
+        vm.prank(marketAdmin);
+        engine.updateCollateral(address(weth), params);
+        (,,, uint64 bonus) = engine.collateralParams(address(weth));
+        assertEq(bonus, WETH_BONUS, "unchanged until applied");
+    }
+
+    function test_cancelCollateralUpdate_withdraws_it_for_the_admin_only() public {
+        MarginEngine.CollateralParams memory params = _wbtcParams();
+        params.maxHaircutWad = 0.6e18;
+        vm.prank(marketAdmin);
+        engine.updateCollateral(address(wbtc), params);
+        vm.expectRevert(MarginEngine.OnlyAdmin.selector);
+        engine.cancelCollateralUpdate(address(wbtc));
+        vm.expectEmit(true, false, false, false, address(engine));
+        emit MarginEngine.CollateralUpdateCancelled(address(wbtc));
+        vm.prank(marketAdmin);
+        engine.cancelCollateralUpdate(address(wbtc));
+        vm.warp(block.timestamp + engine.RISK_CHANGE_DELAY());
+        vm.expectRevert(abi.encodeWithSelector(MarginEngine.NoPendingUpdate.selector, address(wbtc)));
+        engine.applyCollateralUpdate(address(wbtc));
+    }
+
+    function test_addCollateral_reads_the_tokens_decimals_into_its_price_scale() public view {
+        assertEq(engine.priceScaleOf(address(weth)), 1e18, "18-decimal collateral, 18-decimal debt");
+        assertEq(engine.debtDecimals(), 18, "debt decimals");
+    }
+
+    function test_deposit_is_capped_so_no_valuation_can_overflow() public {
+        uint256 cap = engine.priceScaleOf(address(weth)) * 1e12;
+        weth.mint(borrower, cap + 1);
+        vm.startPrank(borrower);
+        weth.approve(address(engine), cap + 1);
+        vm.expectRevert(abi.encodeWithSelector(MarginEngine.DepositCapExceeded.selector, address(weth), cap));
+        engine.deposit(address(weth), cap + 1);
+        engine.deposit(address(weth), cap);
+        vm.stopPrank();
+        assertGt(engine.healthOf(borrower), 0, "the largest holding still values");
+    }
+
+    function _pending(address asset) private view returns (MarginEngine.CollateralParams memory params, uint64 at) {
+        (params, at) = engine.pendingCollateralUpdate(asset);
     }
 }

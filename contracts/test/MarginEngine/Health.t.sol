@@ -3,8 +3,9 @@ pragma solidity ^0.8.28;
 
 import {EngineHelper} from "./Helper.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
+import {OracleRouter} from "../../src/OracleRouter.sol";
 
-/// @notice The IMarginMarket views nodes read: price, accountHealth, isLiquidatable; and the
+/// @notice The IMarginMarket views nodes read: price, accountHealth, openLiquidationHealth, isLiquidatable; and the
 /// volatility-adjusted haircut behind them.
 contract HealthTest is EngineHelper {
     function test_price_converts_8_decimal_feeds_to_wad() public view {
@@ -30,12 +31,12 @@ contract HealthTest is EngineHelper {
     function test_haircut_grows_with_realised_volatility() public {
         assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "calm market: base haircut");
         vm.warp(block.timestamp + 100);
-        _setWbtcPrice(66_000e8); // +10% in 100 s: variance rate 0.1 * 0.01 / 100 = 1e-5 per second
+        _setWbtcPrice(66_000e8); // +10%: variance rate r^2 / tau = 0.01 / 3600 per second
         uint256 previewed = engine.haircutOf(address(wbtc));
         router.update(address(wbtc));
-        // volatility = sqrt(1e-5 * 3600) = 0.18973..; haircut = 0.1 + 2 * volatility
-        assertEq(router.volatility(address(wbtc)), 189_736_659_610_102_759, "one-hour volatility");
-        assertEq(engine.haircutOf(address(wbtc)), 0.1e18 + 379_473_319_220_205_518, "haircut after the move");
+        // volatility = sqrt(0.01 / 3600 * 3600) = 0.1 (rounded up); haircut = 0.1 + 2 * volatility
+        assertEq(router.volatility(address(wbtc)), 100_000_000_000_003_999, "one-hour volatility");
+        assertEq(engine.haircutOf(address(wbtc)), 0.1e18 + 200_000_000_000_007_998, "haircut after the move");
         assertEq(previewed, engine.haircutOf(address(wbtc)), "views already price the pending observation");
     }
 
@@ -74,5 +75,52 @@ contract HealthTest is EngineHelper {
         assertEq(engine.healthOf(borrower), type(uint256).max, "no debt: infinitely healthy");
         _openUnhealthyPosition(borrower);
         assertEq(engine.healthOf(borrower), uint256(16_000e18) * 1e18 / 16_500e18, "16,000 / 16,500");
+    }
+
+    function test_openLiquidationHealth_values_a_disputed_collateral_at_the_higher_feed() public {
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        wethFeedA.setPrice(1500e8); // feed B still says 2000
+        (uint256 conservative,,) = engine.accountHealth(borrower);
+        (uint256 open, uint256 debtValue, uint256 requirement) = engine.openLiquidationHealth(borrower);
+        assertEq(conservative, 15_000e18, "award path: the lower feed");
+        assertEq(open, 20_000e18, "open path: the feed that says healthy");
+        assertEq(debtValue, 15_000e18, "same debt");
+        assertEq(requirement, 16_500e18, "same requirement");
+    }
+
+    function test_openLiquidationHealth_equals_accountHealth_while_feeds_agree() public {
+        _deposit(borrower, weth, 10e18);
+        _openPosition(borrower, wbtc, 1e18, 30_000e18);
+        (uint256 collateralValue,,) = engine.accountHealth(borrower);
+        (uint256 open,,) = engine.openLiquidationHealth(borrower);
+        assertEq(open, collateralValue, "no dispute, no difference");
+    }
+
+    function test_haircut_one_feed_wobbling_inside_the_bound_does_not_raise_it() public {
+        for (uint256 second = 1; second <= 300; ++second) {
+            vm.warp(block.timestamp + 1);
+            wbtcFeedA.setPrice(second % 2 == 0 ? int256(60_000e8) : int256(61_000e8)); // 1.7%
+            wbtcFeedB.setPrice(60_000e8);
+            router.update(address(wbtc));
+        }
+        assertEq(engine.haircutOf(address(wbtc)), WBTC_BASE_HAIRCUT, "the calm feed holds the estimate down");
+    }
+
+    function test_accountHealth_counts_lapsed_dust_as_nothing() public {
+        _deposit(borrower, wbtc, 1_000);
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        vm.warp(block.timestamp + MAX_STALENESS + 1);
+        _setWethPrice(2000e8);
+        (uint256 collateralValue,,) = engine.accountHealth(borrower);
+        assertEq(collateralValue, 20_000e18, "the WETH alone");
+    }
+
+    function test_accountHealth_refuses_to_value_a_lapsed_collateral_that_is_not_dust() public {
+        _deposit(borrower, wbtc, 1e18);
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        vm.warp(block.timestamp + MAX_STALENESS + 1);
+        _setWethPrice(2000e8);
+        vm.expectRevert(abi.encodeWithSelector(OracleRouter.NoValidPrice.selector, address(wbtc)));
+        engine.accountHealth(borrower);
     }
 }

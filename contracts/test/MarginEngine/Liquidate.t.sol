@@ -132,7 +132,7 @@ contract LiquidateTest is EngineHelper {
         vm.warp(block.timestamp + 60);
         _setWethPrice(1600e8);
         engine.liquidate(borrower, 1_000e18, receiver);
-        (uint128 recordedPrice, uint40 observedAt,,) = router.stateOf(address(weth));
+        (uint128 recordedPrice, uint40 observedAt,) = router.stateOf(address(weth));
         assertEq(recordedPrice, 1600e18, "price recorded");
         assertEq(observedAt, block.timestamp, "observation time recorded");
     }
@@ -182,5 +182,48 @@ contract LiquidateTest is EngineHelper {
     function liquidateFor(address account, uint256 repayAmount) external returns (uint256) {
         require(msg.sender == address(this), "self only");
         return engine.liquidate(account, repayAmount, receiver);
+    }
+
+    // ------------------------------------------------------------------ solvency and dust
+
+    function test_liquidate_full_close_of_a_solvent_account_leaves_no_bad_debt() public {
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        _setWethPrice(1520e8); // 15,200 of collateral covers the 15,000 debt, but not debt plus a 5% bonus
+        uint256 repayAmount = engine.maxRepay(borrower);
+        assertEq(repayAmount, 15_000e18, "the whole debt buys all the collateral");
+        uint256 seizedValue = engine.liquidate(borrower, repayAmount, receiver);
+        assertEq(seizedValue, 15_200e18, "all of it: the bonus is what the collateral holds beyond the debt");
+        assertEq(weth.balanceOf(receiver), 10e18, "all collateral seized");
+        assertEq(engine.debtOf(borrower), 0, "closed");
+        assertEq(engine.totalShortfall(), 0, "no shortfall");
+        assertEq(engine.badDebt(), 0, "no bad debt");
+    }
+
+    function testFuzz_liquidate_never_creates_bad_debt_while_collateral_covers_debt(
+        uint256 wethPriceSeed,
+        uint256 wbtcPriceSeed
+    ) public {
+        _openMixedUnhealthyPosition(borrower); // 37,000 of debt
+        _setWethPrice(int256(bound(wethPriceSeed, 1_000e8, 1_800e8)));
+        _setWbtcPrice(int256(bound(wbtcPriceSeed, 20_000e8, 54_000e8)));
+        uint256 marketValue = weth.balanceOf(address(engine)) * engine.price(address(weth)) / 1e18
+            + wbtc.balanceOf(address(engine)) * engine.price(address(wbtc)) / 1e18;
+        uint256 maxRepayAmount = engine.maxRepay(borrower);
+        if (maxRepayAmount == 0) return;
+        engine.liquidate(borrower, maxRepayAmount, receiver);
+        if (marketValue >= 37_000e18) assertEq(engine.totalShortfall(), 0, "collateral covered the debt");
+    }
+
+    function test_liquidate_ignores_dust_of_a_collateral_whose_feeds_lapsed() public {
+        _deposit(borrower, wbtc, 1_000); // a few wei of WBTC
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        vm.warp(block.timestamp + MAX_STALENESS + 1); // every WBTC round is now stale
+        _setWethPrice(1600e8); // WETH stays priced and falls
+        assertTrue(engine.isLiquidatable(borrower), "liquidatable against the priced collateral");
+        assertEq(engine.maxRepay(borrower), 7_500e18, "close factor");
+        engine.liquidate(borrower, 7_500e18, receiver);
+        assertEq(engine.debtOf(borrower), 7_500e18, "liquidated");
+        assertEq(weth.balanceOf(receiver), 4.921875e18 - 1, "seized from the priced collateral");
+        assertEq(engine.collateralOf(borrower, address(wbtc)), 1_000, "the unpriced dust stays");
     }
 }

@@ -24,7 +24,7 @@ contract MaxRepayTest is EngineHelper {
     function test_maxRepay_allows_full_close_when_collateral_at_its_bonus_cannot_cover_the_debt() public {
         _openPosition(borrower, weth, 10e18, 15_000e18);
         _setWethPrice(1560e8); // 15,600 / 1.05 = 14,857 < 15,000 debt: a partial close would dig deeper
-        assertEq(engine.maxRepay(borrower), 14_857_142_857_142_857_142_858, "repay that seizes everything");
+        assertEq(engine.maxRepay(borrower), 15_000e18, "the whole debt, which buys everything (bonus capped)");
         _setWethPrice(1600e8); // 16,000 / 1.05 = 15,238 > 15,000
         assertEq(engine.maxRepay(borrower), 7_500e18, "close factor");
     }
@@ -60,5 +60,12 @@ contract MaxRepayTest is EngineHelper {
     function test_previewSeize_is_capped_at_all_collateral() public {
         _openUnhealthyPosition(borrower);
         assertEq(engine.previewSeize(borrower, 1_000_000e18), 16_000e18, "everything, and no more");
+    }
+
+    function test_previewSeize_caps_the_bonus_at_what_the_collateral_holds_beyond_the_debt() public {
+        _openPosition(borrower, weth, 10e18, 15_000e18);
+        _setWethPrice(1560e8);
+        assertEq(engine.previewSeize(borrower, 15_000e18), 15_600e18, "all of it for the whole debt: a 4% bonus");
+        assertEq(engine.previewSeize(borrower, 7_500e18), 7_800e18, "the same share for half");
     }
 }

@@ -6,7 +6,7 @@ import {OracleRouter} from "../../src/OracleRouter.sol";
 import {MockPriceFeed} from "../../src/mocks/MockPriceFeed.sol";
 
 /// @notice Base for OracleRouter tests: one asset priced by two 8-decimal feeds at 2000, staleness 1 h,
-/// deviation 2%, jump 10%, cooldown 10 min, decay 0.9, starting volatility zero.
+/// deviation 2%, jump 10%, cooldown 10 min, volatility time constant 1 h, starting volatility zero.
 abstract contract RouterHelper is Test {
     uint256 internal constant START_TIME = 1_700_000_000;
     address internal owner = address(0x0AC1E);
@@ -31,7 +31,7 @@ abstract contract RouterHelper is Test {
             anomalyCooldown: 10 minutes,
             maxDeviationWad: 0.02e18,
             maxJumpWad: 0.1e18,
-            ewmaDecayWad: 0.9e18
+            volatilityTimeConstant: 1 hours
         });
     }
 

@@ -15,17 +15,23 @@ contract SetAssetTest is RouterHelper {
         (uint32 maxStaleness,, uint64 maxDeviation,,) = router.configOf(asset);
         assertEq(maxStaleness, 1 hours, "staleness");
         assertEq(maxDeviation, 0.02e18, "deviation");
-        (uint128 recordedPrice, uint40 observedAt, uint40 anomalyUntil, uint128 varianceRate) = router.stateOf(asset);
+        (uint128 recordedPrice, uint40 observedAt, uint40 anomalyUntil) = router.stateOf(asset);
         assertEq(recordedPrice, 2000e18, "starting price");
         assertEq(observedAt, START_TIME, "starting observation");
         assertEq(anomalyUntil, 0, "no anomaly");
-        assertEq(varianceRate, 0, "zero starting volatility");
+        for (uint256 i = 0; i < 2; ++i) {
+            OracleRouter.FeedState memory record = router.feedStateOf(asset, i);
+            assertEq(record.priceWad, 2000e18, "each feed's starting price");
+            assertEq(record.updatedAt, START_TIME, "each feed's starting round");
+            assertEq(record.varianceRateWad, 0, "zero starting volatility");
+        }
     }
 
     function test_setAsset_starts_the_ewma_from_the_initial_volatility() public {
+        address fresh = address(0xE9);
         vm.prank(owner);
-        router.setAsset(asset, _feeds(address(feedA), address(feedB)), _config(), 0.06e18);
-        assertEq(router.volatility(asset), 0.06e18, "6% per hour");
+        router.setAsset(fresh, _feeds(address(feedA), address(feedB)), _config(), 0.06e18);
+        assertEq(router.volatility(fresh), 0.06e18, "6% per hour");
     }
 
     function test_setAsset_only_by_owner() public {
@@ -71,9 +77,14 @@ contract SetAssetTest is RouterHelper {
         vm.expectRevert(OracleRouter.InvalidConfig.selector);
         router.setAsset(asset, _feeds(address(feedA), address(feedB)), config, 0);
         config = _config();
-        config.ewmaDecayWad = 1e18;
+        config.volatilityTimeConstant = 1 minutes - 1;
         vm.expectRevert(OracleRouter.InvalidConfig.selector);
         router.setAsset(asset, _feeds(address(feedA), address(feedB)), config, 0);
+        config.volatilityTimeConstant = 30 days + 1;
+        vm.expectRevert(OracleRouter.InvalidConfig.selector);
+        router.setAsset(asset, _feeds(address(feedA), address(feedB)), config, 0);
+        vm.expectRevert(OracleRouter.InvalidConfig.selector);
+        router.setAsset(asset, _feeds(address(feedA), address(feedB)), _config(), 10e18 + 1);
         config = _config();
         config.maxStaleness = 0;
         vm.expectRevert(OracleRouter.InvalidConfig.selector);
@@ -89,5 +100,35 @@ contract SetAssetTest is RouterHelper {
         vm.prank(next);
         router.acceptOwnership();
         assertEq(router.owner(), next, "accepted");
+    }
+
+    // ------------------------------------------------------------------ reconfiguration is announced
+
+    function test_setAsset_cannot_reprice_a_live_asset_at_once() public {
+        MockPriceFeed lying = new MockPriceFeed(8, 1000e8);
+        vm.prank(owner);
+        router.setAsset(asset, _feeds(address(feedA), address(lying)), _config(), 0);
+        assertEq(router.price(asset), 2000e18, "the configured feeds still price the asset");
+    }
+
+    function test_setAsset_of_a_live_asset_is_announced_and_applies_after_the_delay() public {
+        MockPriceFeed feedC = new MockPriceFeed(8, 2010e8);
+        address[] memory next = _feeds(address(feedA), address(feedC));
+        uint256 effectiveAt = block.timestamp + router.RECONFIGURATION_DELAY();
+        vm.expectEmit(true, false, false, true, address(router));
+        emit OracleRouter.AssetChangeScheduled(asset, next, _config(), 0.02e18, effectiveAt);
+        vm.prank(owner);
+        router.setAsset(asset, next, _config(), 0.02e18);
+        (address[] memory pendingFeeds,, uint256 pendingVolatility, uint256 pendingAt) = router.pendingChangeOf(asset);
+        assertEq(pendingFeeds[1], address(feedC), "announced feeds");
+        assertEq(pendingVolatility, 0.02e18, "announced volatility");
+        assertEq(pendingAt, effectiveAt, "announced time");
+        assertEq(router.feedsOf(asset)[1], address(feedB), "not yet");
+    }
+
+    function test_setAsset_cannot_raise_the_volatility_of_a_live_asset_at_once() public {
+        vm.prank(owner);
+        router.setAsset(asset, _feeds(address(feedA), address(feedB)), _config(), 10e18);
+        assertEq(router.volatility(asset), 0, "the estimate is not reset");
     }
 }

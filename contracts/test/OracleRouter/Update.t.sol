@@ -6,25 +6,37 @@ import {OracleRouter} from "../../src/OracleRouter.sol";
 
 /// @notice update(): the EWMA volatility, the recorded observation and the jump cooldown.
 contract UpdateTest is RouterHelper {
-    function test_update_applies_the_ewma_to_each_new_observation() public {
+    function test_update_applies_the_ewma_to_each_new_round() public {
         vm.warp(block.timestamp + 100);
-        _setBoth(2200e8); // r = 0.1 over 100 s: sample rate 1e-4; variance rate 0.1 * 1e-4 = 1e-5
+        _setBoth(2200e8); // r = 0.1: each feed's variance rate becomes r^2 / tau = 0.01 / 3600 per second
         vm.expectEmit(true, false, false, true, address(router));
-        emit OracleRouter.PriceObserved(asset, 2200e18, 189_736_659_610_102_759, 0);
+        emit OracleRouter.PriceObserved(asset, 2200e18, 100_000_000_000_003_999, 0);
         (uint256 priceWad, uint256 volatilityWad, uint256 flags) = router.update(asset);
         assertEq(priceWad, 2200e18, "price");
-        assertEq(volatilityWad, 189_736_659_610_102_759, "sqrt(1e-5 * 3600)");
+        assertEq(volatilityWad, 100_000_000_000_003_999, "sqrt(0.01 / 3600 * 3600): 10% per hour, rounded up");
         assertEq(flags, 0, "a 10% move is within the bound");
-        (uint128 recordedPrice, uint40 observedAt,, uint128 varianceRate) = router.stateOf(asset);
+        (uint128 recordedPrice, uint40 observedAt,) = router.stateOf(asset);
         assertEq(recordedPrice, 2200e18, "recorded price");
         assertEq(observedAt, block.timestamp, "recorded time");
-        assertEq(varianceRate, 1e13, "variance rate 1e-5 per second");
+        OracleRouter.FeedState memory record = router.feedStateOf(asset, 0);
+        assertEq(record.varianceRateWad, 2_777_777_777_778, "ceil(0.01e18 / 3600)");
+        assertEq(record.updatedAt, block.timestamp, "at the round's time");
 
         vm.warp(block.timestamp + 100);
-        _setBoth(2200e8); // no move: the estimate decays by lambda
+        _setBoth(2200e8); // no move: the estimate decays by (1 - 1/3600)^100, as time alone would
         router.update(asset);
-        (,,, varianceRate) = router.stateOf(asset);
-        assertEq(varianceRate, 0.9e13, "decayed");
+        assertEq(router.feedStateOf(asset, 1).varianceRateWad, 2_701_668_678_046, "decayed per second");
+        assertEq(router.volatility(asset), 98_620_521_398_771_766, "sqrt of the decayed rate");
+    }
+
+    function test_update_decays_with_time_between_rounds() public {
+        vm.warp(block.timestamp + 100);
+        _setBoth(2200e8);
+        router.update(asset);
+        uint256 atRound = router.volatility(asset);
+        vm.warp(block.timestamp + 100); // no round at all
+        assertEq(router.volatility(asset), 98_620_521_398_771_766, "the view decays to now");
+        assertLt(router.volatility(asset), atRound, "lower than at the round");
     }
 
     function test_update_is_idempotent_without_a_new_round() public {
@@ -41,7 +53,7 @@ contract UpdateTest is RouterHelper {
         _setBoth(3000e8);
         (,, uint256 flags) = router.update(asset);
         assertEq(flags, router.FLAG_JUMP(), "jump");
-        (,, uint40 anomalyUntil,) = router.stateOf(asset);
+        (,, uint40 anomalyUntil) = router.stateOf(asset);
         assertEq(anomalyUntil, block.timestamp + 10 minutes, "cooldown recorded");
 
         vm.warp(block.timestamp + 10 minutes - 1);

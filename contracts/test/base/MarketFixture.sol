@@ -29,7 +29,7 @@ abstract contract MarketFixture is Test {
     uint32 internal constant ANOMALY_COOLDOWN = 10 minutes;
     uint64 internal constant MAX_DEVIATION = 0.02e18;
     uint64 internal constant MAX_JUMP = 0.25e18;
-    uint64 internal constant EWMA_DECAY = 0.9e18;
+    uint32 internal constant VOLATILITY_TIME_CONSTANT = 1 hours;
     uint256 internal constant ENGINE_LIQUIDITY = 1_000_000e18;
     uint256 internal constant START_TIME = 1_700_000_000;
 
@@ -108,7 +108,7 @@ abstract contract MarketFixture is Test {
             anomalyCooldown: ANOMALY_COOLDOWN,
             maxDeviationWad: MAX_DEVIATION,
             maxJumpWad: MAX_JUMP,
-            ewmaDecayWad: EWMA_DECAY
+            volatilityTimeConstant: VOLATILITY_TIME_CONSTANT
         });
     }
 

@@ -67,4 +67,16 @@ abstract contract Test {
     function assertLt(uint256 left, uint256 right, string memory error) internal pure {
         vm.assertLt(left, right, error);
     }
+
+    /// @dev |left - right| <= right * maxRelativeWad / 1e18 (plus one unit for rounding at zero).
+    function assertApproxEqRel(uint256 left, uint256 right, uint256 maxRelativeWad, string memory error)
+        internal
+        pure
+    {
+        uint256 difference = left > right ? left - right : right - left;
+        uint256 allowed = right / 1e18 * maxRelativeWad + (right % 1e18) * maxRelativeWad / 1e18 + 1;
+        if (difference > allowed) {
+            vm.assertEq(left, right, string.concat(error, " (beyond the relative tolerance)"));
+        }
+    }
 }

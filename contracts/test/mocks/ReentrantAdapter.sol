@@ -31,6 +31,10 @@ contract ReentrantAdapter {
         return (0, 1e18, 1e18);
     }
 
+    function openLiquidationHealth(address) external pure returns (uint256, uint256, uint256) {
+        return (0, 1e18, 1e18);
+    }
+
     function isLiquidatable(address) external pure returns (bool) {
         return true;
     }
