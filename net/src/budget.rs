@@ -4,6 +4,13 @@
 //! Gossipsub hands us each message once, from the first peer that delivered it, so one
 //! honest peer may relay the whole network's traffic of a kind: a budget is therefore the
 //! network-wide rate this peer is willing to validate, not one origin's share.
+//!
+//! Known limit: the transport sees who delivered a message, not who wrote it (that is the
+//! envelope signer, which only the application checks). A message dropped under one
+//! peer's budget is gone for us, since gossipsub treats later copies from other peers as
+//! duplicates; so a flooder that relays honest messages and wins the race loses them for
+//! us until it is graylisted (about 2 s of flooding, see `OVER_BUDGET_PENALTY`). Limits on
+//! authors (open intents per origin, commits per solver) belong to the application.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
