@@ -94,7 +94,9 @@ pub(crate) enum Admission {
     Admitted,
     /// Drop it; `penalize` is set beyond twice the budget, at most once per
     /// [`OVER_BUDGET_PENALTY_INTERVAL`].
-    OverBudget { penalize: bool },
+    OverBudget {
+        penalize: bool,
+    },
 }
 
 /// Two buckets of the same size: `tokens` admits messages, `tolerance` absorbs the
@@ -137,7 +139,6 @@ impl Bucket {
     }
 }
 
-
 /// The buckets of every connected peer; a peer's buckets are dropped when it disconnects,
 /// so memory is bounded by the connection limit.
 #[derive(Debug)]
@@ -153,7 +154,8 @@ impl Budgets {
 
     pub(crate) fn admit(&mut self, peer: PeerId, kind: Kind, now: Instant) -> Admission {
         let budget = self.limits.budget(kind);
-        let bucket = self.peers.entry(peer).or_default()[crate::kind_slot(kind)].get_or_insert_with(|| Bucket::full(budget, now));
+        let bucket = self.peers.entry(peer).or_default()[crate::kind_slot(kind)]
+            .get_or_insert_with(|| Bucket::full(budget, now));
         bucket.admit(budget, now)
     }
 
@@ -181,7 +183,10 @@ mod tests {
         assert!(matches!(budgets.admit(peer, Kind::Intent, start), Admission::OverBudget { .. }));
         // 10/s: one token every 100 ms.
         assert_eq!(budgets.admit(peer, Kind::Intent, start + Duration::from_millis(100)), Admission::Admitted);
-        assert!(matches!(budgets.admit(peer, Kind::Intent, start + Duration::from_millis(100)), Admission::OverBudget { .. }));
+        assert!(matches!(
+            budgets.admit(peer, Kind::Intent, start + Duration::from_millis(100)),
+            Admission::OverBudget { .. }
+        ));
     }
 
     #[test]

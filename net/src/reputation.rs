@@ -134,7 +134,8 @@ impl Bans {
 
     /// Removes and returns the bans that have run out.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<PeerId> {
-        let expired: Vec<PeerId> = self.until.iter().filter(|(_, until)| **until <= now).map(|(peer, _)| *peer).collect();
+        let expired: Vec<PeerId> =
+            self.until.iter().filter(|(_, until)| **until <= now).map(|(peer, _)| *peer).collect();
         for peer in &expired {
             self.until.remove(peer);
         }

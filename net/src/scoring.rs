@@ -135,12 +135,14 @@ pub fn peer_score_params(chains: &[u64], retain_score: Duration) -> PeerScorePar
     let behaviour_penalty_decay = decay_over(10 * EPOCH_BLOCKS);
     let behaviour_penalty_threshold = 6.0;
     // Lighthouse: 10 protocol violations per epoch, sustained, reach the gossip threshold.
-    let target = decay_convergence(behaviour_penalty_decay, 10.0 / f64::from(EPOCH_BLOCKS))
-        - behaviour_penalty_threshold;
+    let target =
+        decay_convergence(behaviour_penalty_decay, 10.0 / f64::from(EPOCH_BLOCKS)) - behaviour_penalty_threshold;
     let topics: HashMap<_, _> = chains
         .iter()
         .flat_map(|chain_id| {
-            Kind::ALL.into_iter().map(move |kind| (IdentTopic::new(topic_name(*chain_id, kind)).hash(), topic_params(kind)))
+            Kind::ALL
+                .into_iter()
+                .map(move |kind| (IdentTopic::new(topic_name(*chain_id, kind)).hash(), topic_params(kind)))
         })
         .collect();
     PeerScoreParams {

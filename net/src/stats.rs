@@ -107,7 +107,6 @@ pub(crate) struct Counters {
     penalties: AtomicU64,
 }
 
-
 impl Counters {
     pub(crate) fn count(&self, kind: Kind, what: Count) {
         let counters = &self.kinds[crate::kind_slot(kind)];

@@ -18,8 +18,8 @@ use libp2p::{
     allow_block_list, connection_limits, identify, identity, kad, noise, ping, tcp, yamux, Multiaddr, PeerId,
     StreamProtocol, Swarm,
 };
-use tokio::sync::mpsc::{self, error::TrySendError};
 use std::time::Instant;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::MissedTickBehavior;
 
 use crate::budget::{Admission, Budgets, OVER_BUDGET_PENALTY};
@@ -454,11 +454,8 @@ impl Transport {
         let gossip_score = self.swarm.behaviour().gossipsub.peer_score(&peer).unwrap_or(0.0);
         // Gossipsub forgets peers it is not connected to; penalties held against such a
         // peer still count, so it cannot dodge a Fatal one by being away when it lands.
-        let score = if self.swarm.is_connected(&peer) {
-            gossip_score
-        } else {
-            gossip_score.min(self.ledger.value(&peer, now))
-        };
+        let score =
+            if self.swarm.is_connected(&peer) { gossip_score } else { gossip_score.min(self.ledger.value(&peer, now)) };
         if score < GRAYLIST_THRESHOLD {
             self.ban(peer, score, now);
         }
@@ -480,7 +477,6 @@ impl Transport {
     }
 
     fn maintain(&mut self, now: Instant) {
-        
         for (peer, value) in self.ledger.decay(now) {
             self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, value);
         }

@@ -82,7 +82,8 @@ async fn a_flooding_peer_is_throttled_penalised_and_disconnected_while_honest_me
     flood.await.expect("flood task");
 
     let stats = victim.handle.stats();
-    let flood_rate_note = format!("flooder published {} messages; victim stats {stats:?}", flooded.load(Ordering::Relaxed));
+    let flood_rate_note =
+        format!("flooder published {} messages; victim stats {stats:?}", flooded.load(Ordering::Relaxed));
     assert!(stats.intent.dropped_over_budget > 0, "{flood_rate_note}");
     // Only budgets penalised the flooder: the application rejected nothing.
     assert_eq!(stats.intent.rejected, 0, "{flood_rate_note}");

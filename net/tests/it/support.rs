@@ -108,8 +108,7 @@ async fn judge_inbound(
     while let Some(message) = inbound.recv().await {
         let verdict = judge(&message);
         if verdict == Verdict::Accept {
-            let record =
-                Received { source: message.source, kind: message.kind, data: message.data.clone() };
+            let record = Received { source: message.source, kind: message.kind, data: message.data.clone() };
             received.lock().expect("received lock").push(record);
         }
         handle.report(&message, verdict).await;
