@@ -38,6 +38,8 @@ pub enum Verdict {
 pub enum NetError {
     #[error("invalid listen address {address}: {reason}")]
     Listen { address: Multiaddr, reason: String },
+    #[error("invalid gossip configuration: {0}")]
+    Config(String),
     #[error("could not build the libp2p transport: {0}")]
     Transport(String),
     #[error("the gossip task has stopped (its inbound receiver was dropped, or it failed)")]

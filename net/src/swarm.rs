@@ -50,28 +50,37 @@ const COMMAND_BUFFER: usize = 1024;
 /// Connections one peer may hold: two, because simultaneous dials are legitimate.
 const CONNECTIONS_PER_PEER: u32 = 2;
 
-/// Behaviour fields, as a macro so the mDNS field exists only with the `mdns` feature
-/// (the derive does not support `#[cfg]` on fields).
-macro_rules! behaviour {
-    ($($extra_field:ident: $extra_type:ty),*) => {
-        #[derive(libp2p::swarm::NetworkBehaviour)]
-        pub(crate) struct Behaviour {
-            // First, so a banned peer's connection is refused before any other
-            // behaviour sees it.
-            blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
-            limits: connection_limits::Behaviour,
-            gossipsub: gossipsub::Behaviour,
-            identify: identify::Behaviour,
-            ping: ping::Behaviour,
-            kademlia: kad::Behaviour<kad::store::MemoryStore>,
-            $($extra_field: $extra_type,)*
-        }
-    };
+mod behaviour {
+    // The derived event enum holds gossipsub's event inline; boxing it would allocate
+    // once per message to save a few hundred bytes on the stack.
+    #![allow(clippy::large_enum_variant)]
+
+    use libp2p::{allow_block_list, connection_limits, gossipsub, identify, kad, ping};
+
+    /// Behaviour fields, as a macro so the mDNS field exists only with the `mdns` feature
+    /// (the derive does not support `#[cfg]` on fields).
+    macro_rules! behaviour {
+        ($($extra_field:ident: $extra_type:ty),*) => {
+            #[derive(libp2p::swarm::NetworkBehaviour)]
+            pub(crate) struct Behaviour {
+                // First, so a banned peer's connection is refused before any other
+                // behaviour sees it.
+                pub(crate) blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
+                pub(crate) limits: connection_limits::Behaviour,
+                pub(crate) gossipsub: gossipsub::Behaviour,
+                pub(crate) identify: identify::Behaviour,
+                pub(crate) ping: ping::Behaviour,
+                pub(crate) kademlia: kad::Behaviour<kad::store::MemoryStore>,
+                $(pub(crate) $extra_field: $extra_type,)*
+            }
+        };
+    }
+    #[cfg(feature = "mdns")]
+    behaviour!(mdns: libp2p::mdns::tokio::Behaviour);
+    #[cfg(not(feature = "mdns"))]
+    behaviour!();
 }
-#[cfg(feature = "mdns")]
-behaviour!(mdns: libp2p::mdns::tokio::Behaviour);
-#[cfg(not(feature = "mdns"))]
-behaviour!();
+use behaviour::{Behaviour, BehaviourEvent};
 
 /// The content-addressed message id: keccak256 of the message data (the envelope), so
 /// the same envelope relayed by two peers, or published twice, is one message.
@@ -121,6 +130,9 @@ struct BootstrapPeer {
 
 /// Starts the swarm task. Returns once it listens, with the handle and the inbound stream.
 pub(crate) async fn spawn(config: GossipConfig) -> Result<(GossipHandle, mpsc::Receiver<Inbound>), NetError> {
+    if config.heartbeat.is_zero() {
+        return Err(NetError::Config("heartbeat must be positive (the devnet uses 200 ms)".into()));
+    }
     let keypair = identity::Keypair::ed25519_from_bytes(config.secret_key)
         .map_err(|error| NetError::Transport(error.to_string()))?;
     let local_peer_id = keypair.public().to_peer_id();
