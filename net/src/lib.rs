@@ -23,8 +23,24 @@
 //! | ping | `/ipfs/ping/1.0.0` |
 //! | Kademlia | protocol `/backstop/kad/1.0.0` (not the IPFS DHT), server mode, peer discovery only: stored records are refused |
 //!
-//! Scoring ([`scoring`]) follows Lighthouse's parameters rescaled to 1 s blocks; budgets
-//! are in [`PeerLimits`]; penalties in [`Penalty`].
+//! # Peer policy (local, not wire-visible)
+//!
+//! - Scoring ([`scoring`]) uses Lighthouse's thresholds and parameter derivations with
+//!   time constants rescaled from 12 s slots to 1 s blocks. `Verdict::Reject` counts
+//!   against the delivering peer (P4); [`GossipHandle::penalize`] moves its
+//!   application score (P5, see [`Penalty`]), which decays with [`APP_SCORE_HALF_LIFE`].
+//! - Each peer has a budget per message kind ([`PeerLimits`]). Over budget, messages are
+//!   dropped before the application (reported Ignore, not forwarded); beyond twice the
+//!   budget the peer is also penalised, so a sustained flood graylists it in ~2 s.
+//! - A full inbound queue drops (reported Ignore, counted) instead of stalling the swarm.
+//! - A peer whose score falls below [`scoring::GRAYLIST_THRESHOLD`] is ignored by
+//!   gossipsub, then disconnected and refused for [`GossipConfig::ban_duration`].
+//!   Bootstrap peers get no exemption: the operator trusts their *address* to find the
+//!   network, not their behaviour, and a flooding or forging bootstrap node is the most
+//!   damaging one since everyone connects to it. They are not redialled while banned, and
+//!   are redialled as usual once the ban ends; by then Kademlia has usually found other
+//!   peers, so losing a bootstrap node does not isolate a peer.
+//! - [`NetStats`] ([`GossipHandle::stats`]) counts every verdict and drop per kind.
 
 mod budget;
 mod config;

@@ -507,9 +507,11 @@ impl Transport {
     /// is trusted by its address, not its behaviour, and serves its ban like any peer.
     fn redial_bootstrap(&mut self) {
         let now = Instant::now();
+        let local_peer_id = *self.swarm.local_peer_id();
         for entry in &self.bootstrap {
             if let Some(peer) = entry.peer {
-                if self.swarm.is_connected(&peer) || self.bans.is_banned(&peer, now) {
+                // A shared bootstrap list may name this very peer.
+                if peer == local_peer_id || self.swarm.is_connected(&peer) || self.bans.is_banned(&peer, now) {
                     continue;
                 }
             }

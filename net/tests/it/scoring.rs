@@ -88,3 +88,31 @@ async fn a_fatal_penalty_disconnects_and_bans_at_once() {
     }
     assert!(victim.is_connected_to(bystander.id()).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_bootstrap_peer_is_not_redialled_until_its_ban_ends() {
+    const BAN: Duration = Duration::from_secs(5);
+    let bootstrap = PeerBuilder::new().start().await;
+    let peer = PeerBuilder::new().bootstrap(&bootstrap).ban_duration(BAN).start().await;
+    wait_connected(&[(&peer, &bootstrap)]).await;
+
+    let banned_at = std::time::Instant::now();
+    peer.handle.penalize(bootstrap.id(), Penalty::Fatal).await;
+    wait_for("the bootstrap peer to be cut off", Duration::from_secs(1), || async {
+        !peer.is_connected_to(bootstrap.id()).await
+    })
+    .await;
+    // The peer redials unreachable bootstrap peers every 2 s, but not this one while it
+    // is banned (and the bootstrap peer itself never dials: it has no bootstrap list).
+    while banned_at.elapsed() < BAN - Duration::from_millis(500) {
+        assert!(!peer.is_connected_to(bootstrap.id()).await, "banned bootstrap peer redialled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Once the ban ends it is the operator's bootstrap peer again.
+    wait_for("the bootstrap peer to be redialled after its ban", Duration::from_secs(10), || {
+        peer.is_connected_to(bootstrap.id())
+    })
+    .await;
+    assert_eq!(peer.handle.stats().peers_banned, 0);
+    assert_eq!(peer.handle.stats().peers_disconnected_for_score, 1);
+}

@@ -79,6 +79,11 @@ impl PeerBuilder {
         self
     }
 
+    pub fn ban_duration(mut self, duration: Duration) -> Self {
+        self.config.ban_duration = duration;
+        self
+    }
+
     #[allow(dead_code)]
     pub fn limits(mut self, limits: PeerLimits) -> Self {
         self.config.limits = limits;
