@@ -64,8 +64,18 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[rank - 1]
 }
 
+/// The machine's 1-minute load average, printed beside the figures: on a shared 2-core
+/// machine the tail latency mostly measures what else is running.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    println!("load average before start: {}", load_average());
     let receipts: Receipts = Arc::new(Mutex::new(HashMap::new()));
     let mut peers: Vec<GossipHandle> = Vec::new();
     let first = start_peer(Vec::new(), receipts.clone()).await;
@@ -159,6 +169,7 @@ async fn main() {
         percentile(&every_receipt, 0.99).as_secs_f64() * 1e3,
     );
     println!("messages that did not reach every peer within 10 s: {incomplete}");
+    println!("load average after: {}", load_average());
     let stats = publisher.stats();
     println!("publisher: {} intents published, {} peers connected", stats.intent.published, stats.peers_connected);
 }
