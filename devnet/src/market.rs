@@ -10,7 +10,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
+use backstop_bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
 use serde::Serialize;
 
 use crate::chain::LocalChain;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
+use backstop_bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
 use futures::future::try_join_all;
 
 use crate::market::{dropped_price, feed_answer, step_prices};

@@ -44,6 +44,9 @@ pub struct SolverChain {
     pub settlement: Address,
     /// Hex secp256k1 secret of the executor that settles awards on this chain.
     pub executor_key: PathBuf,
+    /// The chain's SolverRegistry (the solver bonds its key there at start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solver_registry: Option<Address>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -128,6 +131,7 @@ impl SolverSetup {
                     rpc_url: rpc_url.clone(),
                     settlement: *settlement,
                     executor_key: "keys/executor.key".into(),
+                    solver_registry: None,
                 })
                 .collect(),
         };

@@ -15,10 +15,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use backstop_protocol::Kind;
+use backstop_protocol::{Kind, Penalty};
 use libp2p::PeerId;
-
-use crate::reputation::Penalty;
 
 /// A token bucket: `per_second` sustained, up to `burst` at once. A zero rate refuses the
 /// kind from peers altogether.

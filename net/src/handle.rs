@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use backstop_protocol::Kind;
+use backstop_protocol::{Kind, Penalty, Verdict};
 use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::reputation::Penalty;
 use crate::stats::{Counters, NetStats};
 
 /// A message received from the network, waiting for the application's verdict.
@@ -20,17 +19,6 @@ pub struct Inbound {
     pub chain_id: u64,
     pub kind: Kind,
     pub data: Vec<u8>,
-}
-
-/// The application's verdict on an inbound message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Valid: forward it.
-    Accept,
-    /// Harmless but not worth forwarding (stale, duplicate).
-    Ignore,
-    /// Forged or malformed: drop it and penalise the peer (gossipsub P4).
-    Reject,
 }
 
 /// Why the transport could not start or has stopped.
@@ -118,7 +106,8 @@ impl GossipHandle {
         response.await.map_err(|_| PublishError::Stopped)?
     }
 
-    /// Reports the verdict on an inbound message: forward it or not, penalise or not. Must
+    /// Reports the verdict on an inbound message: forward it (Accept), drop it (Ignore),
+    /// or drop it and count it against the delivering peer (Reject, gossipsub P4). Must
     /// come within about 3 s of receipt, while gossipsub still holds the message.
     pub async fn report(&self, inbound: &Inbound, verdict: Verdict) {
         let command = Command::Report { id: inbound.id.clone(), source: inbound.source, kind: inbound.kind, verdict };
@@ -126,9 +115,10 @@ impl GossipHandle {
         let _ = self.commands.send(command).await;
     }
 
-    /// Holds an offence against `peer` (see [`Penalty`] for the scale). Penalties
-    /// accumulate, decay over time, and a peer whose score falls below the graylist
-    /// threshold is disconnected and banned; a `Fatal` one is, at once.
+    /// Holds an offence against `peer` (see [`crate::reputation::tolerance`] for the
+    /// scale; `Penalty::None` is a no-op, so a rule's penalty can be passed as it is).
+    /// Penalties accumulate and decay over time, and a peer whose score falls below the
+    /// graylist threshold is disconnected and banned; a `Fatal` one is, at once.
     pub async fn penalize(&self, peer: PeerId, penalty: Penalty) {
         let _ = self.commands.send(Command::Penalize { peer, penalty }).await;
     }

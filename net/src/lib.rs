@@ -28,7 +28,8 @@
 //! - Scoring ([`scoring`]) uses Lighthouse's thresholds and parameter derivations with
 //!   time constants rescaled from 12 s slots to 1 s blocks. `Verdict::Reject` counts
 //!   against the delivering peer (P4); [`GossipHandle::penalize`] moves its
-//!   application score (P5, see [`Penalty`]), which decays with [`APP_SCORE_HALF_LIFE`].
+//!   application score (P5, see [`reputation::tolerance`]), which decays with
+//!   [`APP_SCORE_HALF_LIFE`].
 //! - Each peer has a budget per message kind ([`PeerLimits`]). Over budget, messages are
 //!   dropped before the application (reported Ignore, not forwarded); beyond twice the
 //!   budget the peer is also penalised, so a sustained flood graylists it in ~2 s.
@@ -46,7 +47,7 @@ mod budget;
 mod config;
 mod handle;
 mod observe;
-mod reputation;
+pub mod reputation;
 pub mod scoring;
 mod stats;
 mod swarm;
@@ -54,12 +55,15 @@ mod swarm;
 use backstop_protocol::Kind;
 use tokio::sync::mpsc;
 
+/// The verdict and penalty tiers are the protocol's, so a rule's outcome
+/// (`backstop_protocol::rules`) goes to the transport as it is.
+pub use backstop_protocol::{Penalty, Verdict};
 pub use budget::{Budget, PeerLimits};
 pub use config::GossipConfig;
-pub use handle::{GossipHandle, Inbound, NetError, PublishError, Verdict};
+pub use handle::{GossipHandle, Inbound, NetError, PublishError};
 pub use libp2p::gossipsub::MessageId;
 pub use libp2p::{Multiaddr, PeerId};
-pub use reputation::{Penalty, APP_SCORE_HALF_LIFE};
+pub use reputation::APP_SCORE_HALF_LIFE;
 pub use stats::{KindStats, NetStats};
 pub use swarm::{message_id, IDENTIFY_PROTOCOL_VERSION, KAD_PROTOCOL};
 

@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use backstop_protocol::Kind;
+use backstop_protocol::{Kind, Penalty};
 use libp2p::swarm::DialError;
 use libp2p::{Multiaddr, PeerId};
-
-use crate::reputation::Penalty;
 
 pub(crate) fn peer_connected(peer: &PeerId) {
     tracing::debug!(%peer, "peer connected");

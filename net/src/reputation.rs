@@ -7,51 +7,45 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use backstop_protocol::Penalty;
 use libp2p::PeerId;
 
 use crate::scoring::{GRAYLIST_THRESHOLD, TOPIC_SCORE_CAP};
 
-/// How bad an offence is, in the spirit of Lighthouse's `PeerAction`.
+/// Offences of this tier, in quick succession, that graylist a peer; `None` for
+/// [`Penalty::None`], which costs nothing.
 ///
-/// Each maps to a P5 score delta such that `tolerance()` offences in a short time take a
-/// peer with the best possible topic score below [`GRAYLIST_THRESHOLD`]:
+/// The tiers are the protocol's ([`backstop_protocol::Penalty`], where every rule is
+/// mapped to one), in the spirit of Lighthouse's `PeerAction`. Each maps to a P5 score
+/// delta such that `tolerance` offences close together take a peer with the best possible
+/// topic score below [`GRAYLIST_THRESHOLD`]:
 ///
-/// | penalty | tolerance | P5 delta | for |
+/// | penalty | tolerance | P5 delta | Lighthouse |
 /// |---|---|---|---|
-/// | `High`  | ~50 | −321 | likely honest: a late or stale message, a slow answer |
-/// | `Mid`   | ~10 | −1 605 | suspicious: over its message budget for a heartbeat |
-/// | `Low`   | ~5  | −3 210 | near-certainly faulty: a wrong vote, an impossible claim |
-/// | `Fatal` | 1   | −16 052 | malicious: disconnected and banned at once |
+/// | `None`  | —   | 0 | — |
+/// | `High`  | ~50 | −321 | `HighToleranceError` |
+/// | `Mid`   | ~10 | −1 605 | `MidToleranceError` (also: flooding for one heartbeat) |
+/// | `Low`   | ~5  | −3 210 | `LowToleranceError` |
+/// | `Fatal` | 1   | −16 052 | `Fatal`: disconnected and banned at once |
 ///
-/// "Tolerance" holds for offences close together; the ledger halves P5 every
+/// Tolerance holds for offences close together; the ledger halves P5 every
 /// [`APP_SCORE_HALF_LIFE`], so sparse offences are forgiven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Penalty {
-    /// Tolerate ~5 occurrences (Lighthouse `LowToleranceError`).
-    Low,
-    /// Tolerate ~10 occurrences (Lighthouse `MidToleranceError`).
-    Mid,
-    /// Tolerate ~50 occurrences (Lighthouse `HighToleranceError`).
-    High,
-    /// Tolerate none (Lighthouse `Fatal`).
-    Fatal,
+pub const fn tolerance(penalty: Penalty) -> Option<u32> {
+    match penalty {
+        Penalty::None => None,
+        Penalty::High => Some(50),
+        Penalty::Mid => Some(10),
+        Penalty::Low => Some(5),
+        Penalty::Fatal => Some(1),
+    }
 }
 
-impl Penalty {
-    /// Offences of this kind, in quick succession, that graylist a peer.
-    pub const fn tolerance(self) -> u32 {
-        match self {
-            Penalty::Low => 5,
-            Penalty::Mid => 10,
-            Penalty::High => 50,
-            Penalty::Fatal => 1,
-        }
-    }
-
-    /// The P5 delta: the distance from the best score (the topic cap) to just below the
-    /// graylist, split into `tolerance()` equal steps.
-    pub fn score_delta(self) -> f64 {
-        -(-GRAYLIST_THRESHOLD + TOPIC_SCORE_CAP + 1.0) / f64::from(self.tolerance())
+/// The P5 delta of a penalty: the distance from the best score (the topic cap) to just
+/// below the graylist, split into `tolerance` equal steps.
+pub fn score_delta(penalty: Penalty) -> f64 {
+    match tolerance(penalty) {
+        Some(tolerance) => -(-GRAYLIST_THRESHOLD + TOPIC_SCORE_CAP + 1.0) / f64::from(tolerance),
+        None => 0.0,
     }
 }
 
@@ -85,11 +79,11 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// Applies `penalty` and returns the peer's new P5 value (never below one Fatal, as
+    /// Applies `penalty` (none costs nothing) and returns the peer's new P5 value (never below one Fatal, as
     /// Lighthouse clamps at its minimum, so a ban always ends).
     pub(crate) fn penalize(&mut self, peer: PeerId, penalty: Penalty, now: Instant) -> f64 {
         let current = self.value(&peer, now);
-        let value = (current + penalty.score_delta()).max(Penalty::Fatal.score_delta());
+        let value = (current + score_delta(penalty)).max(score_delta(Penalty::Fatal));
         self.scores.insert(peer, AppScore { value, updated: now });
         value
     }
@@ -166,7 +160,7 @@ mod tests {
     #[test]
     fn each_penalty_graylists_after_its_tolerance_and_not_before() {
         for penalty in [Penalty::Low, Penalty::Mid, Penalty::High, Penalty::Fatal] {
-            let tolerance = penalty.tolerance();
+            let tolerance = tolerance(penalty).expect("a real penalty has a tolerance");
             assert!(best_score_after(penalty, tolerance) < GRAYLIST_THRESHOLD, "{penalty:?}");
             assert!(best_score_after(penalty, tolerance - 1) > GRAYLIST_THRESHOLD, "{penalty:?}");
         }
@@ -192,7 +186,13 @@ mod tests {
         let now = Instant::now();
         ledger.penalize(peer, Penalty::Fatal, now);
         let value = ledger.penalize(peer, Penalty::Fatal, now);
-        assert_eq!(value, Penalty::Fatal.score_delta());
+        assert_eq!(value, score_delta(Penalty::Fatal));
+    }
+
+    #[test]
+    fn no_penalty_costs_nothing() {
+        assert_eq!(score_delta(Penalty::None), 0.0);
+        assert_eq!(best_score_after(Penalty::None, 1000), TOPIC_SCORE_CAP);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backstop_protocol::envelope::MAX_ENVELOPE_LEN;
 use backstop_protocol::topic::{parse_topic, topic_name};
-use backstop_protocol::Kind;
+use backstop_protocol::{Kind, Penalty, Verdict};
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
@@ -24,9 +24,9 @@ use tokio::time::MissedTickBehavior;
 
 use crate::budget::{Admission, Budgets, OVER_BUDGET_PENALTY};
 use crate::config::GossipConfig;
-use crate::handle::{Command, GossipHandle, Inbound, NetError, PublishError, Verdict};
+use crate::handle::{Command, GossipHandle, Inbound, NetError, PublishError};
 use crate::observe;
-use crate::reputation::{Bans, Ledger, Penalty};
+use crate::reputation::{self, Bans, Ledger};
 use crate::scoring::{self, GRAYLIST_THRESHOLD};
 use crate::stats::{Count, Counters};
 
@@ -451,6 +451,9 @@ impl Transport {
     }
 
     fn penalize(&mut self, peer: PeerId, penalty: Penalty, now: Instant) {
+        if reputation::tolerance(penalty).is_none() {
+            return;
+        }
         let value = self.ledger.penalize(peer, penalty, now);
         self.counters.penalty();
         observe::penalized(&peer, penalty, value);

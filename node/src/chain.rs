@@ -11,7 +11,9 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_protocol::bindings::{IMarginMarket, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, ISolverRegistry, LiquidationSettlement};
+use backstop_protocol::auction::IntentFacts;
+use backstop_protocol::message::Intent;
 use tokio::sync::mpsc;
 
 use crate::config::ChainConfig;
@@ -74,6 +76,13 @@ pub enum ChainEvent {
         chain_id: u64,
         attesters: Vec<Address>,
     },
+    /// A solver key's bond by `executor` started (`admitted`) or stopped backing it.
+    Solver {
+        chain_id: u64,
+        solver: B256,
+        executor: Address,
+        admitted: bool,
+    },
     /// The block at the cursor is no longer canonical; indexing restarts further back.
     Reorg {
         chain_id: u64,
@@ -132,6 +141,17 @@ pub async fn attesters(provider: &DynProvider, chain_id: u64, settlement: Addres
     LiquidationSettlement::new(settlement, provider.clone()).attesters().call().await.map_err(rpc(chain_id))
 }
 
+/// Reads what the chain says about a peer's intent (see `backstop_bindings::read_intent_facts`).
+pub async fn read_intent_facts(
+    provider: &DynProvider,
+    adapter: Address,
+    intent: &Intent,
+) -> Result<IntentFacts, ChainError> {
+    backstop_bindings::read_intent_facts(provider, adapter, intent)
+        .await
+        .map_err(|reason| ChainError::Rpc { chain_id: intent.chainId, reason })
+}
+
 pub struct ChainWatcher {
     config: ChainConfig,
     provider: DynProvider,
@@ -184,6 +204,44 @@ impl ChainWatcher {
     async fn restore_markets(&mut self) -> Result<(), ChainError> {
         for (market_id, adapter) in self.store.markets(self.config.chain_id)? {
             self.load_market(market_id, adapter).await?;
+        }
+        // Registrations are few: replay the registry's whole history up to the cursor,
+        // so admission survives a restart without a store of its own.
+        if let Some(cursor) = self.store.cursor(self.config.chain_id)? {
+            let mut start = self.config.start_block;
+            while start <= cursor {
+                let end = cursor.min(start + MAX_LOG_RANGE - 1);
+                self.index_solvers(start, end).await?;
+                start = end + 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits a [`ChainEvent::Solver`] for every registry event in the range.
+    async fn index_solvers(&self, from: u64, to: u64) -> Result<(), ChainError> {
+        let Some(registry) = self.config.solver_registry else { return Ok(()) };
+        let chain_id = self.config.chain_id;
+        for log in self.logs(vec![registry], from, to).await? {
+            let event = match log.topic0() {
+                Some(topic) if *topic == ISolverRegistry::SolverRegistered::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverRegistered>() else { continue };
+                    let data = event.inner.data;
+                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: true }
+                }
+                Some(topic) if *topic == ISolverRegistry::SolverExitRequested::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverExitRequested>() else { continue };
+                    let data = event.inner.data;
+                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
+                }
+                Some(topic) if *topic == ISolverRegistry::SolverWithdrawn::SIGNATURE_HASH => {
+                    let Ok(event) = log.log_decode::<ISolverRegistry::SolverWithdrawn>() else { continue };
+                    let data = event.inner.data;
+                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
+                }
+                _ => continue,
+            };
+            let _ = self.events.send(event).await;
         }
         Ok(())
     }
@@ -343,6 +401,7 @@ impl ChainWatcher {
             observe::committee_changed(chain_id, &attesters);
             let _ = self.events.send(ChainEvent::Committee { chain_id, attesters }).await;
         }
+        self.index_solvers(from, to).await?;
         let adapters: Vec<Address> = self.markets.values().map(|market| market.adapter).collect();
         if !adapters.is_empty() {
             self.index_accounts(adapters, from, to).await?;
@@ -430,6 +489,7 @@ mod tests {
             chain_id: anvil.chain_id(),
             rpc_url: anvil.endpoint(),
             settlement: Address::repeat_byte(0x5e),
+            solver_registry: None,
             start_block: 0,
             poll_interval: Duration::from_millis(100),
         };

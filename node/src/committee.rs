@@ -7,13 +7,12 @@
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
+use backstop_protocol::timing::may_replace_award;
 use backstop_protocol::Award;
 
 use crate::store::{Store, StoreError, VoteRecord};
 
-/// Slack on top of an award's deadline before a replacement may be signed: the chain's
-/// clock (block timestamps) may lag ours.
-pub const DEADLINE_SLACK_SECS: u64 = 3;
+pub use backstop_protocol::timing::DEADLINE_SLACK_SECS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitteeError {
@@ -25,6 +24,7 @@ pub enum CommitteeError {
     Store(#[from] StoreError),
 }
 
+#[derive(Clone)]
 pub struct Committee {
     signer: PrivateKeySigner,
     store: Store,
@@ -40,20 +40,23 @@ impl Committee {
     }
 
     /// Signs `award` unless that would double-sign. Signing the same award again
-    /// returns the stored signature (safe to re-broadcast after a restart).
+    /// returns the stored signature (safe to re-broadcast after a restart). The guard is
+    /// the protocol's award schedule rule ([`may_replace_award`]), so a runner-up due by
+    /// the schedule is never refused.
     pub async fn sign(
         &self,
         chain_id: u64,
         settlement: Address,
         award: &Award,
-        now_secs: u64,
+        now_ms: u64,
     ) -> Result<[u8; 65], CommitteeError> {
         if let Some(previous) = self.store.vote(award.intentId)? {
             if previous.award == *award {
                 return Ok(previous.signature);
             }
             let deadline: u64 = previous.award.deadline.saturating_to();
-            if now_secs <= deadline + DEADLINE_SLACK_SECS || award.deadline <= previous.award.deadline {
+            let new_deadline: u64 = award.deadline.saturating_to();
+            if !may_replace_award(deadline, new_deadline, now_ms) {
                 return Err(CommitteeError::DoubleSign {
                     intent_id: award.intentId,
                     previous_executor: previous.award.executor,
@@ -90,27 +93,76 @@ mod tests {
         let settlement = Address::repeat_byte(9);
         let first = {
             let committee = Committee::new(key.clone(), Store::open(dir.path()).unwrap());
-            committee.sign(1, settlement, &award(1, 100), 90).await.unwrap()
+            committee.sign(1, settlement, &award(1, 100), 90_000).await.unwrap()
         };
         // Restarted node, same key, same data dir.
         let committee = Committee::new(key.clone(), Store::open(dir.path()).unwrap());
         assert_eq!(
-            committee.sign(1, settlement, &award(1, 100), 95).await.unwrap(),
+            committee.sign(1, settlement, &award(1, 100), 95_000).await.unwrap(),
             first,
             "same award: same signature"
         );
         assert!(matches!(
-            committee.sign(1, settlement, &award(2, 112), 95).await,
+            committee.sign(1, settlement, &award(2, 112), 95_000).await,
             Err(CommitteeError::DoubleSign { .. })
         ));
         assert!(matches!(
-            committee.sign(1, settlement, &award(2, 112), 100 + DEADLINE_SLACK_SECS).await,
+            committee.sign(1, settlement, &award(2, 112), (100 + DEADLINE_SLACK_SECS) * 1000 + 999).await,
             Err(CommitteeError::DoubleSign { .. })
         ));
         // Once the first award has expired, the runner-up may be awarded with a later deadline.
-        let second = committee.sign(1, settlement, &award(2, 112), 104).await.unwrap();
+        let second =
+            committee.sign(1, settlement, &award(2, 112), (100 + DEADLINE_SLACK_SECS + 1) * 1000).await.unwrap();
         assert_eq!(award(2, 112).recover_signer(1, settlement, &second), Ok(key.address()));
         // ...but never one with an earlier deadline.
-        assert!(committee.sign(1, settlement, &award(3, 110), 200).await.is_err());
+        assert!(committee.sign(1, settlement, &award(3, 110), 200_000).await.is_err());
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                // A file may vanish between listing and copying (sled rotates snapshots).
+                let _ = std::fs::copy(entry.path(), &target);
+            }
+        }
+    }
+
+    /// A crash at any instant after `sign` returned (the signature may be on the wire)
+    /// leaves a disk from which the node refuses every conflicting award. The disk
+    /// snapshot is the state a SIGKILL would leave: whatever sled had written out.
+    #[tokio::test]
+    async fn a_crash_right_after_signing_never_loses_the_vote() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKeySigner::random();
+        let settlement = Address::repeat_byte(9);
+        let committee = Committee::new(key.clone(), Store::open(&dir.path().join("db")).unwrap());
+        let mut crashes = 0;
+        for round in 0..200u64 {
+            let mut signed = award(rng.gen_range(1..=200), 1_000 + round);
+            signed.intentId = B256::from(U256::from(round));
+            committee.sign(1, settlement, &signed, 900_000).await.unwrap();
+            // Crash now: copy the data dir as the process would leave it.
+            let crashed = dir.path().join(format!("crash-{round}"));
+            copy_dir(&dir.path().join("db"), &crashed);
+            let Ok(store) = Store::open(&crashed) else { continue };
+            crashes += 1;
+            let restarted = Committee::new(key.clone(), store);
+            let mut other = signed.clone();
+            other.executor = Address::repeat_byte(0xff);
+            assert!(
+                matches!(restarted.sign(1, settlement, &other, 900_000).await, Err(CommitteeError::DoubleSign { .. })),
+                "round {round}: the vote was not on disk when it could be sent"
+            );
+            drop(restarted);
+            let _ = std::fs::remove_dir_all(&crashed);
+        }
+        assert!(crashes >= 190, "most crash images opened: {crashes}");
     }
 }

@@ -74,6 +74,11 @@ pub struct ChainConfig {
     /// from logs from here on). Ignored once a cursor is stored.
     #[serde(default)]
     pub start_block: u64,
+    /// The chain's `SolverRegistry`. With one, only commits from bonded solver keys
+    /// count; without one every key may bid (only for private deployments and tests:
+    /// strangers can then fill auctions with fresh keys).
+    #[serde(default)]
+    pub solver_registry: Option<Address>,
     /// How often to poll for new blocks.
     #[serde(with = "humantime_serde", default = "default_poll")]
     pub poll_interval: Duration,
@@ -143,10 +148,15 @@ impl NodeConfig {
         if ids.len() != self.chains.len() {
             return Err("a chain_id appears twice in [[chains]]".into());
         }
+        use backstop_protocol::timing::{MAX_WINDOW_MS, MIN_COMMIT_MS, MIN_REVEAL_MS};
         let window = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
-        let bounds = backstop_protocol::timing::MIN_WINDOW_MS..=backstop_protocol::timing::MAX_WINDOW_MS;
-        if !bounds.contains(&window(self.auction.commit)) || !bounds.contains(&window(self.auction.reveal)) {
-            return Err(format!("auction windows must be within {bounds:?} ms; peers reject intents outside it"));
+        if !(MIN_COMMIT_MS..=MAX_WINDOW_MS).contains(&window(self.auction.commit))
+            || !(MIN_REVEAL_MS..=MAX_WINDOW_MS).contains(&window(self.auction.reveal))
+        {
+            return Err(format!(
+                "auction windows must be within {MIN_COMMIT_MS}..={MAX_WINDOW_MS} ms (commit) and \
+                 {MIN_REVEAL_MS}..={MAX_WINDOW_MS} ms (reveal); peers reject intents outside them"
+            ));
         }
         Ok(())
     }

@@ -1,18 +1,20 @@
 //! Backstop peer node.
 //!
 //! Data flows one way: block → [`chain`] watcher → health scan → intent → gossip →
-//! commits → reveals → [`auction`] winner → [`committee`] vote → settle (by the solver)
-//! → `Settled` event → the auction closes. [`service`] owns the auctions; [`store`]
-//! makes them survive restarts. `main.rs` is a thin shell over [`cli`].
+//! commits → reveals → winner → [`committee`] vote → settle (by the solver) →
+//! `Settled` event → the auction closes. The [`core`] is sans I/O and judges every
+//! message with the auction core shared with solvers (`backstop_protocol::auction`);
+//! the [`runtime`] performs its effects; [`store`] makes them survive restarts.
+//! `main.rs` is a thin shell over [`cli`].
 
-pub mod auction;
 pub mod chain;
 pub mod cli;
 pub mod committee;
 pub mod config;
+pub mod core;
 pub mod keys;
 pub mod observe;
-pub mod service;
+pub mod runtime;
 pub mod store;
 
 use std::collections::HashMap;
@@ -22,10 +24,14 @@ use backstop_protocol::net::{self, GossipConfig};
 use eyre::WrapErr;
 use tokio::sync::mpsc;
 
+use backstop_protocol::auction::{Admission, ChainContext, Committee as CommitteeSet, SolverSet};
+use backstop_protocol::clock::SystemClock;
+
 use crate::chain::{ChainError, ChainWatcher};
 use crate::committee::Committee;
 use crate::config::NodeConfig;
-use crate::service::{ChainView, Core};
+use crate::core::Core;
+use crate::runtime::Runtime;
 use crate::store::Store;
 
 /// A node running in this process.
@@ -45,19 +51,21 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         .wrap_err_with(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("db"))?;
 
-    let mut chains = HashMap::new();
+    let mut contexts = Vec::new();
     let mut providers = Vec::new();
     for chain in &config.chains {
         let provider = chain::provider(chain)?;
         let attesters = wait_for_chain(&provider, chain).await?;
-        chains.insert(
-            chain.chain_id,
-            ChainView {
-                settlement: chain.settlement,
-                attesters: attesters.into_iter().collect(),
-                markets: HashMap::new(),
-            },
-        );
+        let mut context = ChainContext::new(chain.chain_id, chain.settlement);
+        context.committee = CommitteeSet::new(attesters, 1);
+        context.admission = match chain.solver_registry {
+            Some(_) => Admission::Bonded(SolverSet::default()),
+            None => {
+                observe::admission_open(chain.chain_id);
+                Admission::Open
+            }
+        };
+        contexts.push(context);
         providers.push((chain.clone(), provider));
     }
 
@@ -77,21 +85,34 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
     observe::node_started(&peer_id, &listen_addrs, committee.as_ref().map(Committee::address));
     // A stored cursor means this data dir ran before: a restart, not a first start.
     let restarted = config.chains.iter().any(|chain| matches!(store.cursor(chain.chain_id), Ok(Some(_))));
-    let mut core = Core::new(peer_key, gossip, store.clone(), committee, config.auction.clone(), chains);
-    core.restore()?;
+    let mut core = Core::new(peer_key, config.auction.clone(), contexts, committee.is_some());
+    let mut restored = 0;
+    for id in store.open_auctions()? {
+        let envelopes = store.auction_messages(id)?;
+        let vote = store.vote(id)?.map(|record| record.award);
+        if core.restore_auction(id, &envelopes, vote) {
+            restored += 1;
+        }
+    }
+    observe::auctions_restored(restored);
     if restarted && !config.auction.restart_quiet.is_zero() {
-        core.stay_quiet_until(backstop_protocol::timing::now_ms() + config.auction.restart_quiet.as_millis() as u64);
+        let quiet_ms = u64::try_from(config.auction.restart_quiet.as_millis()).unwrap_or(u64::MAX);
+        core.stay_quiet_until(backstop_protocol::timing::now_ms().saturating_add(quiet_ms));
     }
 
     let (events_tx, events_rx) = mpsc::channel(1024);
+    let mut chain_providers = HashMap::new();
     for (chain, provider) in providers {
+        chain_providers.insert(chain.chain_id, provider.clone());
         tokio::spawn(ChainWatcher::new(chain, provider, store.clone(), events_tx.clone()).run());
     }
     drop(events_tx);
 
     let ready = serde_json::json!({ "peer_id": peer_id, "listen_addrs": listen_addrs });
     std::fs::write(config.data_dir.join("ready.json"), ready.to_string()).wrap_err("cannot write ready.json")?;
-    let task = tokio::spawn(core.run(inbound, events_rx));
+    let runtime =
+        Runtime { core, gossip, store, committee, providers: chain_providers, clock: std::sync::Arc::new(SystemClock) };
+    let task = tokio::spawn(runtime.run(inbound, events_rx));
     Ok(RunningNode { peer_id, listen_addrs, task })
 }
 

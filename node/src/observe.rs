@@ -46,26 +46,47 @@ pub fn intent_accepted(chain_id: u64, intent_id: B256, origin: B256) {
     tracing::debug!(chain_id, %intent_id, %origin, "accepted intent from peer");
 }
 
-pub fn message_refused(chain_id: u64, kind: &str, reason: &str, penalised: bool) {
-    if penalised {
-        tracing::warn!(chain_id, kind, reason, "rejected gossip message; peer penalised");
-    } else {
-        tracing::debug!(chain_id, kind, reason, "ignored gossip message");
+pub fn message_refused(chain_id: u64, kind: &str, rejection: &backstop_protocol::Rejection) {
+    let rule = rejection.label();
+    match rejection.verdict() {
+        backstop_protocol::Verdict::Reject => {
+            tracing::warn!(chain_id, kind, rule, penalty = ?rejection.penalty(), %rejection, "rejected gossip message; peer penalised")
+        }
+        _ => tracing::debug!(chain_id, kind, rule, %rejection, "ignored gossip message"),
     }
+}
+
+pub fn solver_admission(chain_id: u64, solver: B256, executor: Address, admitted: bool) {
+    if admitted {
+        tracing::info!(chain_id, %solver, %executor, "solver bonded: its commits now count");
+    } else {
+        tracing::info!(chain_id, %solver, %executor, "solver bond withdrawn or exiting: no longer admitted");
+    }
+}
+
+pub fn admission_open(chain_id: u64) {
+    tracing::warn!(
+        chain_id,
+        "no solver_registry configured: every solver key may bid (fine for tests, unsafe on a public network)"
+    );
+}
+
+pub fn store_failed(what: &str, intent_id: B256, error: &dyn std::fmt::Display) {
+    tracing::error!(%intent_id, %error, "store write failed: {what}");
 }
 
 pub fn auction_decided(
     chain_id: u64,
     intent_id: B256,
     commits: usize,
-    reveals: usize,
-    winner: Option<(Address, U256)>,
+    bids: usize,
+    winner: Option<&backstop_protocol::Award>,
 ) {
     match winner {
-        Some((executor, premium)) => {
-            tracing::info!(chain_id, %intent_id, commits, reveals, %executor, %premium, "auction decided")
+        Some(award) => {
+            tracing::info!(chain_id, %intent_id, commits, bids, executor = %award.executor, premium = %award.premium, "auction decided")
         }
-        None => tracing::warn!(chain_id, %intent_id, commits, reveals, "auction ended without a valid bid"),
+        None => tracing::warn!(chain_id, %intent_id, commits, bids, "auction ended without a valid bid"),
     }
 }
 
@@ -85,8 +106,8 @@ pub fn auction_preempted(chain_id: u64, intent_id: B256, liquidator: Address, bl
     tracing::info!(chain_id, %intent_id, %liquidator, block, "account liquidated through the open fallback path; auction closed");
 }
 
-pub fn auction_failed(chain_id: u64, intent_id: B256) {
-    tracing::warn!(chain_id, %intent_id, "auction ended unsettled: every award expired; a new round may open after the retry delay, and the on-chain fallback applies meanwhile");
+pub fn auction_failed(chain_id: u64, intent_id: B256, next_round_at_ms: u64) {
+    tracing::warn!(chain_id, %intent_id, next_round_at_ms, "auction round ended unsettled (every award expired, or no valid bid); a new round may open at next_round_at_ms, and the on-chain fallback applies meanwhile");
 }
 
 pub fn publish_failed(chain_id: u64, kind: &str, error: &str) {

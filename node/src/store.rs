@@ -160,8 +160,15 @@ impl Store {
         Ok(())
     }
 
+    /// Records an auction's status. A settled auction's log is pruned: it will never be
+    /// replayed, and keeping every closed auction's messages would grow without bound.
     pub fn set_status(&self, intent_id: B256, status: AuctionStatus) -> Result<(), StoreError> {
         self.auction_status.insert(intent_id, &[status as u8])?;
+        if status == AuctionStatus::Settled {
+            for key in self.auction_log.scan_prefix(intent_id).keys() {
+                self.auction_log.remove(key?)?;
+            }
+        }
         Ok(())
     }
 
@@ -257,6 +264,8 @@ mod tests {
         assert_eq!(store.vote(B256::repeat_byte(7)).unwrap(), Some(VoteRecord { award, signature: [3; 65] }));
         store.set_status(B256::repeat_byte(7), AuctionStatus::Settled).unwrap();
         assert!(store.open_auctions().unwrap().is_empty());
+        assert!(store.auction_messages(B256::repeat_byte(7)).unwrap().is_empty(), "a settled auction's log is pruned");
+        assert_eq!(store.status(B256::repeat_byte(7)).unwrap(), Some(AuctionStatus::Settled));
         store.reset_auction(B256::repeat_byte(7)).unwrap();
         assert!(store.auction_messages(B256::repeat_byte(7)).unwrap().is_empty());
         assert_eq!(store.status(B256::repeat_byte(7)).unwrap(), None);

@@ -24,7 +24,7 @@ pub const MAX_ENVELOPE_LEN: usize = HEADER_LEN + MAX_PAYLOAD_LEN;
 pub type PeerKey = B256;
 
 /// Why an envelope was refused. Every variant is the sender's fault (penalise it).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum EnvelopeError {
     #[error("envelope of {0} bytes is shorter than the {HEADER_LEN}-byte header")]
     TooShort(usize),

@@ -125,7 +125,7 @@ pub enum Message {
 }
 
 /// Why a payload could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     #[error("{kind:?} payload is not valid ABI: {reason}")]
     Abi { kind: Kind, reason: String },

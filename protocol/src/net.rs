@@ -50,16 +50,7 @@ pub struct Inbound {
     pub data: Vec<u8>,
 }
 
-/// The application's verdict on an inbound message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Valid: forward it.
-    Accept,
-    /// Harmless but not worth forwarding (stale, duplicate).
-    Ignore,
-    /// Forged or malformed: drop it and penalise the peer.
-    Reject,
-}
+pub use crate::rules::Verdict;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {

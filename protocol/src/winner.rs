@@ -2,7 +2,11 @@
 //!
 //! Highest premium wins; a premium below the market's reserve is not a bid (no zero-bid
 //! auctions, the Black Thursday failure); a repay of zero or above the intent's max repay
-//! is not a bid; ties go to the lowest `keccak256(commitment)`.
+//! is not a bid; ties go to the lowest `keccak256(commitment)`. Solvers with a record of
+//! no-shows are ranked after every other bidder; each solver key and each executor
+//! counts once (its best-ranked bid).
+
+use std::collections::HashSet;
 
 use alloy::primitives::{keccak256, Address, B256, U256};
 
@@ -20,15 +24,32 @@ pub struct RevealedBid {
 /// Valid bids, best first. The first is the winner; the rest are runners-up, awarded in
 /// order if earlier winners fail to settle before their deadline.
 pub fn rank_bids(bids: &[RevealedBid], reserve_premium: U256, max_repay: U256) -> Vec<RevealedBid> {
+    rank_bids_with(bids, reserve_premium, max_repay, &HashSet::new())
+}
+
+/// [`rank_bids`], with the solvers in `deprioritised` ranked after all others.
+pub fn rank_bids_with(
+    bids: &[RevealedBid],
+    reserve_premium: U256,
+    max_repay: U256,
+    deprioritised: &HashSet<B256>,
+) -> Vec<RevealedBid> {
     let mut valid: Vec<RevealedBid> = bids
         .iter()
         .filter(|bid| bid.premium >= reserve_premium && !bid.repay_amount.is_zero() && bid.repay_amount <= max_repay)
         .cloned()
         .collect();
-    valid.sort_by(|a, b| b.premium.cmp(&a.premium).then_with(|| keccak256(a.commitment).cmp(&keccak256(b.commitment))));
-    // One solver, one bid: keep each solver's best-ranked entry only.
-    let mut seen = std::collections::HashSet::new();
-    valid.retain(|bid| seen.insert(bid.solver));
+    valid.sort_by(|a, b| {
+        deprioritised
+            .contains(&a.solver)
+            .cmp(&deprioritised.contains(&b.solver))
+            .then_with(|| b.premium.cmp(&a.premium))
+            .then_with(|| keccak256(a.commitment).cmp(&keccak256(b.commitment)))
+    });
+    // One solver, one bid; one executor, one bid: keep the best-ranked entry only.
+    let mut solvers = HashSet::new();
+    let mut executors = HashSet::new();
+    valid.retain(|bid| solvers.insert(bid.solver) & executors.insert(bid.executor));
     valid
 }
 
@@ -65,6 +86,19 @@ mod tests {
         let mut too_much = bid(2, 9, 2);
         too_much.repay_amount = U256::from(101);
         assert!(rank_bids(&[zero, too_much], U256::ZERO, U256::from(100)).is_empty());
+    }
+
+    #[test]
+    fn deprioritised_solvers_rank_last_and_an_executor_counts_once() {
+        let absurd = bid(1, 1_000, 1);
+        let honest = bid(2, 9, 2);
+        let mut same_executor = bid(3, 8, 3);
+        same_executor.executor = honest.executor;
+        let flagged: HashSet<B256> = [absurd.solver].into_iter().collect();
+        let ranked =
+            rank_bids_with(&[absurd.clone(), honest.clone(), same_executor], U256::ZERO, U256::from(100), &flagged);
+        let solvers: Vec<B256> = ranked.iter().map(|bid| bid.solver).collect();
+        assert_eq!(solvers, vec![honest.solver, absurd.solver]);
     }
 
     #[test]

@@ -35,6 +35,10 @@ struct Args {
     /// Hex secp256k1 secret of the executor wallet that settles awards.
     #[arg(long, env = "BACKSTOP_EXECUTOR_KEY", hide_env_values = true)]
     executor_key: String,
+    /// The chain's SolverRegistry; the bot bonds its key there at start (nodes count
+    /// only bonded solvers' bids).
+    #[arg(long)]
+    solver_registry: Option<Address>,
     /// Hex ed25519 secret of the peer identity; a random one if absent.
     #[arg(long, env = "BACKSTOP_PEER_KEY", hide_env_values = true)]
     peer_key: Option<String>,
@@ -82,6 +86,7 @@ async fn main() -> eyre::Result<()> {
             rpc_url: args.rpc_url,
             settlement: args.settlement,
             executor,
+            solver_registry: args.solver_registry,
         }],
     };
     let executor_address = config.chains[0].executor.address();

@@ -1,16 +1,18 @@
-//! Every auction this solver follows, per chain: the canonical copy of each intent,
-//! where our own bid stands, the bids and votes we saw, and which outcome is due.
-//! Pure: time, salts and committee changes come in as arguments and the caller performs
-//! the returned [`Action`]s, so the whole auction life is testable with explicit timestamps.
+//! Every auction this solver follows, per chain. Judgement of every message, the
+//! auction rounds and the award schedule come from the protocol's shared auction core
+//! (`backstop_protocol::auction::ChainBook`), the same code the nodes run; this module
+//! adds only our own part: asking the strategy, our sealed bid, the votes we collect
+//! and which outcome is due. Pure: time, salts and chain reads come in as arguments and
+//! the caller performs the returned [`Action`]s.
 
 use std::collections::{HashMap, HashSet};
 
-use alloy::primitives::{Address, B256};
-use backstop_protocol::id::{commitment, intent_id};
-use backstop_protocol::message::{AwardVote, BidCommit, BidReveal, Intent, Message, OutcomeStatus};
-use backstop_protocol::net::Verdict;
-use backstop_protocol::timing::{AWARD_VALIDITY_SECS, CLOCK_DISPARITY_MS, MAX_WINDOW_MS, MIN_WINDOW_MS};
-use backstop_protocol::{rank_bids, Award, Kind, PeerKey, RevealedBid, Verified};
+use alloy::primitives::{Address, Bytes, B256};
+use backstop_protocol::auction::{Accepted, ChainBook as CoreBook, ChainContext, IntentFacts, Judged, Progress};
+use backstop_protocol::id::commitment;
+use backstop_protocol::message::{BidCommit, BidReveal, Intent, Message};
+use backstop_protocol::timing::CLOCK_DISPARITY_MS;
+use backstop_protocol::{Award, Kind, PeerKey, Rejection, Verdict, Verified};
 
 use crate::bidding::{decide, BidDecision};
 use crate::observe;
@@ -21,13 +23,8 @@ use crate::votes::{Committee, Quorum, Tally, VoteTally};
 /// Our reveal goes out this long after the commit window closes: late enough that every
 /// peer's clock is past commit end within tolerance, early in a short reveal window.
 pub(crate) const REVEAL_DELAY_MS: u64 = 50;
-/// How long an auction is remembered after its reveal window: long enough for many
-/// runner-up awards (each valid for `AWARD_VALIDITY_SECS`).
+/// How long our part in an auction is remembered after its reveal window.
 pub(crate) const RETAIN_MS: u64 = 5 * 60 * 1000;
-/// Auctions remembered per chain; beyond it the oldest is forgotten.
-pub(crate) const MAX_AUCTIONS_PER_CHAIN: usize = 1024;
-/// Other solvers' commits tracked per auction.
-pub(crate) const MAX_COMMITS_PER_INTENT: usize = 256;
 
 /// A chain as the book needs it.
 #[derive(Debug, Clone)]
@@ -35,7 +32,7 @@ pub(crate) struct ChainParams {
     pub chain_id: u64,
     pub settlement: Address,
     pub executor: Address,
-    pub committee: Committee,
+    pub context: ChainContext,
 }
 
 /// Effects the runtime performs for the book.
@@ -43,6 +40,14 @@ pub(crate) struct ChainParams {
 pub(crate) enum Action {
     /// Ask the strategy for a bid, answering with [`Book::on_bid`] before `view.commit_end_ms()`.
     AskStrategy(IntentView),
+    /// Read the chain's view of a peer's intent and answer with [`Book::on_intent_facts`];
+    /// the message's gossip verdict waits for it.
+    CheckIntent {
+        chain_id: u64,
+        adapter: Address,
+        origin: PeerKey,
+        intent: Intent,
+    },
     /// Publish our commit; retry until `until_ms`, then call [`Book::on_publish_failed`].
     PublishCommit {
         chain_id: u64,
@@ -84,6 +89,19 @@ pub(crate) enum SettleResult {
     Expired,
 }
 
+/// The verdict on a message (`None`: held until [`Book::on_intent_facts`]) and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Handled {
+    pub verdict: Option<Verdict>,
+    pub actions: Vec<Action>,
+}
+
+impl Handled {
+    fn verdict(verdict: Verdict, actions: Vec<Action>) -> Self {
+        Self { verdict: Some(verdict), actions }
+    }
+}
+
 /// Our sealed bid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sealed {
@@ -92,18 +110,15 @@ struct Sealed {
     commitment: B256,
 }
 
-/// Our part in an auction. Commit → reveal is one way; `Out` is terminal.
+/// Our part in an auction round. Commit → reveal is one way; `Out` is terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OurBid {
-    /// The strategy has been asked and not yet answered.
     Asking,
-    /// We are not in this auction (declined, refused, late, or a publish failed).
     Out,
     Committed(Sealed),
     Revealed(Sealed),
 }
 
-/// What has been reported for the auction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
     /// Nothing reported yet.
@@ -117,67 +132,37 @@ enum Standing {
 }
 
 #[derive(Debug, Clone)]
-struct Auction {
-    id: B256,
-    /// The canonical copy (lowest precedence seen while commits were open).
-    intent: Intent,
-    origin: PeerKey,
-    first_seen_ms: u64,
-    ours: OurBid,
+struct Ours {
+    /// Open time of the round this is about: a new round starts a new `Ours`.
+    round_open_ms: u64,
+    bid: OurBid,
     standing: Standing,
-    /// Commitment per solver (ours included), first one wins.
-    commits: HashMap<PeerKey, B256>,
-    /// Reveals that matched their commitment (ours included).
-    reveals: HashMap<PeerKey, RevealedBid>,
     votes: VoteTally,
-    /// Awards a settle was started for, so each is sent once.
     settles_started: HashSet<Award>,
 }
 
-impl Auction {
-    fn new(intent: Intent, origin: PeerKey, now_ms: u64) -> Self {
+impl Ours {
+    fn new(round_open_ms: u64) -> Self {
         Self {
-            id: intent.id(),
-            intent,
-            origin,
-            first_seen_ms: now_ms,
-            ours: OurBid::Asking,
+            round_open_ms,
+            bid: OurBid::Asking,
             standing: Standing::Open,
-            commits: HashMap::new(),
-            reveals: HashMap::new(),
             votes: VoteTally::default(),
             settles_started: HashSet::new(),
         }
     }
 
-    fn ranking(&self) -> Vec<RevealedBid> {
-        let bids: Vec<RevealedBid> = self.reveals.values().cloned().collect();
-        rank_bids(&bids, self.intent.reservePremium, self.intent.maxRepay)
-    }
-
     fn leave(&mut self) {
-        self.ours = OurBid::Out;
+        self.bid = OurBid::Out;
         self.standing = Standing::Done;
     }
 }
 
-/// Why a message was not accepted.
-#[derive(Debug, Clone, PartialEq)]
-enum Refusal {
-    /// Harmless (stale, duplicate, not ours to judge): not forwarded, no penalty.
-    Ignore(&'static str),
-    /// Too old to forward, but it still tells us something (an auction we missed).
-    Stale(&'static str, Vec<Action>),
-    /// Provably forged or malformed: the peer is penalised.
-    Reject(&'static str),
-}
-
-type Handled = Result<Vec<Action>, Refusal>;
-
 #[derive(Debug)]
 struct ChainBook {
     params: ChainParams,
-    auctions: HashMap<B256, Auction>,
+    core: CoreBook,
+    ours: HashMap<B256, Ours>,
 }
 
 /// All auctions, per chain.
@@ -191,122 +176,183 @@ impl Book {
     pub fn new(our_key: PeerKey, chains: impl IntoIterator<Item = ChainParams>) -> Self {
         let chains = chains
             .into_iter()
-            .map(|params| (params.chain_id, ChainBook { params, auctions: HashMap::new() }))
+            .map(|params| {
+                let core = CoreBook::new(params.context.clone());
+                (params.chain_id, ChainBook { params, core, ours: HashMap::new() })
+            })
             .collect();
         Self { our_key, chains }
     }
 
-    /// Replaces a chain's committee and settles any award that now has a quorum.
-    pub fn set_committee(&mut self, chain_id: u64, committee: Committee) -> Vec<Action> {
-        let Some(chain) = self.chains.get_mut(&chain_id) else {
-            return Vec::new();
-        };
-        chain.params.committee = committee;
+    /// Replaces a chain's context (markets, committee, admitted solvers) and settles any
+    /// award that now has a quorum.
+    pub fn set_context(&mut self, chain_id: u64, context: ChainContext) -> Vec<Action> {
+        let Some(chain) = self.chains.get_mut(&chain_id) else { return Vec::new() };
+        chain.core.context = context.clone();
+        chain.params.context = context;
         let mut actions = Vec::new();
-        for auction in chain.auctions.values_mut() {
-            actions.extend(evaluate_votes(&chain.params, auction));
+        let committee = chain.core.context.committee.clone();
+        for (id, ours) in chain.ours.iter_mut() {
+            actions.extend(evaluate_votes(chain_id, chain.params.executor, &committee, *id, ours));
         }
         actions
     }
 
     /// Judges one opened gossip message that arrived on `(topic_chain, topic_kind)`.
-    pub fn on_message(
-        &mut self,
-        topic_chain: u64,
-        topic_kind: Kind,
-        verified: Verified,
-        now_ms: u64,
-    ) -> (Verdict, Vec<Action>) {
-        let result = self.handle(topic_chain, topic_kind, verified, now_ms);
-        match result {
-            Ok(actions) => (Verdict::Accept, actions),
-            Err(Refusal::Ignore(reason)) => {
-                observe::message_refused(topic_kind, "ignore", reason);
-                (Verdict::Ignore, Vec::new())
+    pub fn on_message(&mut self, topic_chain: u64, topic_kind: Kind, verified: Verified, now_ms: u64) -> Handled {
+        let Some(chain) = self.chains.get_mut(&topic_chain) else {
+            return refused(topic_kind, Rejection::ChainNotServed, Vec::new());
+        };
+        let chain_id = topic_chain;
+        let executor = chain.params.executor;
+        match chain.core.on_message(topic_kind, &verified, now_ms) {
+            Ok(Judged::CheckIntent { origin, intent }) => {
+                let Some(adapter) = chain.core.context.markets.get(&intent.marketId).map(|market| market.adapter)
+                else {
+                    return refused(topic_kind, Rejection::UnknownMarket, Vec::new());
+                };
+                Handled { verdict: None, actions: vec![Action::CheckIntent { chain_id, adapter, origin, intent }] }
             }
-            Err(Refusal::Stale(reason, actions)) => {
-                observe::message_refused(topic_kind, "ignore", reason);
-                (Verdict::Ignore, actions)
+            Ok(Judged::HoldVote) => {
+                // Nodes hold and forward it once decided; we only count it.
+                let actions = match &verified.message {
+                    Message::Vote(vote) => chain.count_vote(chain_id, executor, &vote.award, &vote.signature),
+                    _ => Vec::new(),
+                };
+                Handled::verdict(Verdict::Ignore, actions)
             }
-            Err(Refusal::Reject(reason)) => {
-                observe::message_refused(topic_kind, "reject", reason);
-                (Verdict::Reject, Vec::new())
+            Ok(Judged::Accepted(Accepted::Vote { award, signature, .. })) => {
+                let actions = chain.count_vote(chain_id, executor, &award, &signature);
+                Handled::verdict(Verdict::Accept, actions)
             }
+            Ok(Judged::Accepted(_)) => Handled::verdict(Verdict::Accept, Vec::new()),
+            Err(Rejection::PastCommits) => {
+                // Too late to bid or forward, but it tells us about an auction we missed.
+                let mut late = Vec::new();
+                if let Message::Intent(intent) = &verified.message {
+                    let id = intent.id();
+                    if !chain.ours.contains_key(&id) && chain.core.context.markets.contains_key(&intent.marketId) {
+                        let mut ours = Ours::new(intent.openTimeMs);
+                        ours.leave();
+                        chain.ours.insert(id, ours);
+                        late.push(Action::Report(AuctionOutcome::Late { chain_id, intent_id: id }));
+                    }
+                }
+                refused(topic_kind, Rejection::PastCommits, late)
+            }
+            Err(rejection) => refused(topic_kind, rejection, Vec::new()),
         }
     }
 
-    fn handle(&mut self, topic_chain: u64, topic_kind: Kind, verified: Verified, now_ms: u64) -> Handled {
-        if verified.message.kind() != topic_kind {
-            return Err(Refusal::Reject("message kind does not match its topic"));
-        }
-        if verified.message.chain_id() != topic_chain {
-            return Err(Refusal::Reject("message chain does not match its topic"));
-        }
-        let our_key = self.our_key;
-        let Some(chain) = self.chains.get_mut(&topic_chain) else {
-            return Err(Refusal::Ignore("chain not served by this solver"));
-        };
-        match verified.message {
-            Message::Intent(intent) => chain.on_intent(verified.signer, intent, now_ms),
-            Message::Commit(commit) => chain.on_commit(our_key, verified.signer, &commit, now_ms),
-            Message::Reveal(reveal) => chain.on_reveal(our_key, verified.signer, &reveal, now_ms),
-            Message::Vote(vote) => chain.on_vote(vote),
-            Message::Outcome(outcome) => match OutcomeStatus::from_byte(outcome.status) {
-                Some(_) => Ok(Vec::new()),
-                None => Err(Refusal::Reject("unknown outcome status")),
-            },
+    /// The chain check of an intent came back (`None`: the chain could not be read).
+    pub fn on_intent_facts(
+        &mut self,
+        chain_id: u64,
+        origin: PeerKey,
+        intent: Intent,
+        facts: Option<&IntentFacts>,
+        now_ms: u64,
+    ) -> (Verdict, Vec<Action>) {
+        let Some(chain) = self.chains.get_mut(&chain_id) else { return (Verdict::Ignore, Vec::new()) };
+        let id = intent.id();
+        match chain.core.on_intent_facts(origin, intent, facts, now_ms) {
+            Ok(Accepted::Opened { new_round, .. }) => {
+                let Some(round) = chain.core.round(&id) else { return (Verdict::Accept, Vec::new()) };
+                let intent = round.intent().clone();
+                if new_round {
+                    observe::new_round(intent.openTimeMs);
+                }
+                let _span = observe::auction_span(chain_id, id).entered();
+                observe::intent_seen(intent.openTimeMs, intent.commit_end_ms(), now_ms);
+                chain.ours.insert(id, Ours::new(intent.openTimeMs));
+                let view = IntentView {
+                    chain_id,
+                    intent_id: id,
+                    intent,
+                    executor: chain.params.executor,
+                    origin,
+                    received_at_ms: now_ms,
+                };
+                (Verdict::Accept, vec![Action::AskStrategy(view)])
+            }
+            Ok(Accepted::CopyAdopted { .. }) => {
+                observe::intent_copy_adopted(id);
+                (Verdict::Accept, Vec::new())
+            }
+            Ok(_) => (Verdict::Accept, Vec::new()),
+            Err(rejection) => {
+                let handled = refused(Kind::Intent, rejection, Vec::new());
+                (handled.verdict.unwrap_or(Verdict::Ignore), handled.actions)
+            }
         }
     }
 
     /// The strategy answered for an intent; `salt` must be fresh randomness.
     pub fn on_bid(&mut self, chain_id: u64, id: B256, bid: Option<Bid>, salt: B256, now_ms: u64) -> Vec<Action> {
         let our_key = self.our_key;
-        let Some(chain) = self.chains.get_mut(&chain_id) else {
-            return Vec::new();
-        };
+        let Some(chain) = self.chains.get_mut(&chain_id) else { return Vec::new() };
         let executor = chain.params.executor;
-        let Some(auction) = chain.auctions.get_mut(&id) else {
-            return Vec::new();
-        };
-        if auction.ours != OurBid::Asking {
+        let Some(intent) = chain.core.round(&id).map(|round| round.intent().clone()) else { return Vec::new() };
+        let Some(ours) = chain.ours.get_mut(&id) else { return Vec::new() };
+        if ours.bid != OurBid::Asking {
             return Vec::new();
         }
         let Some(bid) = bid else {
             observe::bid_declined();
-            auction.leave();
+            ours.leave();
             return Vec::new();
         };
-        let commit_end_ms = auction.intent.commit_end_ms();
+        let commit_end_ms = intent.commit_end_ms();
         if now_ms > commit_end_ms {
             observe::strategy_timed_out();
-            auction.leave();
+            ours.leave();
             return vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
         }
-        match decide(&auction.intent, bid) {
+        // The bid is judged against the canonical copy now: it may have replaced the one
+        // the strategy saw (terms freeze with the first commit).
+        match decide(&intent, bid) {
             BidDecision::BelowReserve { premium, reserve } => {
                 observe::bid_below_reserve(premium, reserve);
-                auction.leave();
+                ours.leave();
                 vec![Action::Report(AuctionOutcome::BelowReserve { chain_id, intent_id: id })]
             }
             BidDecision::ZeroRepay => {
                 observe::bid_zero_repay();
-                auction.leave();
+                ours.leave();
                 Vec::new()
             }
             BidDecision::Place(placed) => {
                 let sealed_commitment = commitment(id, our_key, executor, placed.repay_amount, placed.premium, salt);
-                auction.ours = OurBid::Committed(Sealed { bid: placed, salt, commitment: sealed_commitment });
-                auction.commits.insert(our_key, sealed_commitment);
+                let commit = BidCommit { chainId: chain_id, intentId: id, commitment: sealed_commitment };
+                let admission = &chain.core.context.admission;
+                let admitted = if admission.admits(&our_key) && !admission.admits_executor(&our_key, executor) {
+                    // The commit would count, but every peer refuses a reveal whose executor
+                    // did not bond our key: committing would only make us a no-show.
+                    Err(Rejection::ExecutorNotAdmitted)
+                } else {
+                    chain.core.on_commit(our_key, &commit, now_ms).map(|_| ())
+                };
+                if let Err(rejection) = admitted {
+                    // The network would refuse it the same way (e.g. our key is not bonded).
+                    observe::own_bid_refused(&rejection);
+                    ours.leave();
+                    return vec![Action::Report(AuctionOutcome::NotAdmitted {
+                        chain_id,
+                        intent_id: id,
+                        reason: rejection.to_string(),
+                    })];
+                }
+                ours.bid = OurBid::Committed(Sealed { bid: placed, salt, commitment: sealed_commitment });
                 observe::bid_committed(&placed, placed.repay_amount != bid.repay_amount);
                 vec![
                     Action::PublishCommit {
                         chain_id,
                         intent_id: id,
-                        commit: BidCommit { chainId: chain_id, intentId: id, commitment: sealed_commitment },
+                        commit,
                         // Peers accept commits until commit end + their clock tolerance; stay well inside it.
-                        until_ms: commit_end_ms + CLOCK_DISPARITY_MS / 2,
+                        until_ms: commit_end_ms.saturating_add(CLOCK_DISPARITY_MS / 2),
                     },
-                    Action::Approve { chain_id, market_id: auction.intent.marketId },
+                    Action::Approve { chain_id, market_id: intent.marketId },
                 ]
             }
         }
@@ -314,33 +360,38 @@ impl Book {
 
     /// The strategy did not answer before the commit window closed.
     pub fn on_strategy_timeout(&mut self, chain_id: u64, id: B256) -> Vec<Action> {
-        let Some(auction) = self.chains.get_mut(&chain_id).and_then(|chain| chain.auctions.get_mut(&id)) else {
+        let Some(ours) = self.chains.get_mut(&chain_id).and_then(|chain| chain.ours.get_mut(&id)) else {
             return Vec::new();
         };
-        if auction.ours != OurBid::Asking {
+        if ours.bid != OurBid::Asking {
             return Vec::new();
         }
         observe::strategy_timed_out();
-        auction.leave();
+        ours.leave();
         vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })]
     }
 
     /// A commit or reveal could not be published in time: our bid does not count.
     pub fn on_publish_failed(&mut self, chain_id: u64, id: B256) -> Vec<Action> {
-        let Some(auction) = self.chains.get_mut(&chain_id).and_then(|chain| chain.auctions.get_mut(&id)) else {
+        let Some(ours) = self.chains.get_mut(&chain_id).and_then(|chain| chain.ours.get_mut(&id)) else {
             return Vec::new();
         };
-        if !matches!(auction.ours, OurBid::Committed(_) | OurBid::Revealed(_)) || auction.standing != Standing::Open {
+        if !matches!(ours.bid, OurBid::Committed(_) | OurBid::Revealed(_)) || ours.standing != Standing::Open {
             return Vec::new();
         }
-        auction.leave();
+        ours.leave();
         vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })]
     }
 
     /// A settle started by [`Action::Settle`] ended.
     pub fn on_settled(&mut self, chain_id: u64, id: B256, award: &Award, result: SettleResult) -> Vec<Action> {
-        if let Some(auction) = self.chains.get_mut(&chain_id).and_then(|chain| chain.auctions.get_mut(&id)) {
-            auction.standing = Standing::Done;
+        if let Some(chain) = self.chains.get_mut(&chain_id) {
+            if let Some(ours) = chain.ours.get_mut(&id) {
+                ours.standing = Standing::Done;
+            }
+            if matches!(result, SettleResult::Settled { .. }) {
+                chain.core.close(id);
+            }
         }
         let outcome = match result {
             SettleResult::Settled { tx_hash } => AuctionOutcome::Won {
@@ -356,115 +407,145 @@ impl Book {
         vec![Action::Report(outcome)]
     }
 
-    /// Time-driven work: reveals that are due, deadlines that passed, pruning.
+    /// Time-driven work: reveals that are due, decisions, deadlines, pruning.
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
         let our_key = self.our_key;
         let mut actions = Vec::new();
         for chain in self.chains.values_mut() {
             let chain_id = chain.params.chain_id;
             let executor = chain.params.executor;
-            for auction in chain.auctions.values_mut() {
-                actions.extend(tick_auction(chain_id, executor, our_key, auction, now_ms));
+            let ids: Vec<B256> = chain.ours.keys().copied().collect();
+            for id in ids {
+                actions.extend(chain.reveal_if_due(chain_id, executor, our_key, id, now_ms));
             }
-            chain.auctions.retain(|_, auction| {
-                auction.standing == Standing::Settling
-                    || now_ms <= auction.intent.reveal_end_ms().saturating_add(RETAIN_MS)
+            for progress in chain.core.tick(now_ms) {
+                actions.extend(chain.on_progress(chain_id, our_key, progress));
+            }
+            let core = &chain.core;
+            chain.ours.retain(|id, ours| {
+                ours.standing == Standing::Settling
+                    || core.round(id).is_some()
+                    || now_ms <= ours.round_open_ms.saturating_add(RETAIN_MS)
             });
         }
         actions
     }
-
-    #[cfg(test)]
-    fn auction(&self, chain_id: u64, id: B256) -> Option<&Auction> {
-        self.chains.get(&chain_id)?.auctions.get(&id)
-    }
-
-    #[cfg(test)]
-    fn auction_count(&self, chain_id: u64) -> usize {
-        self.chains.get(&chain_id).map_or(0, |chain| chain.auctions.len())
-    }
 }
 
-fn tick_auction(chain_id: u64, executor: Address, our_key: PeerKey, auction: &mut Auction, now_ms: u64) -> Vec<Action> {
-    let id = auction.id;
-    let _span = observe::auction_span(chain_id, id).entered();
-    match auction.ours {
-        OurBid::Committed(sealed) if now_ms >= auction.intent.commit_end_ms() + REVEAL_DELAY_MS => {
-            if now_ms > auction.intent.reveal_end_ms() {
-                // We slept through the reveal window; the commit alone is worth nothing.
-                auction.leave();
-                return vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
+fn refused(kind: Kind, rejection: Rejection, actions: Vec<Action>) -> Handled {
+    let verdict = rejection.verdict();
+    observe::message_refused(kind, verdict, &rejection);
+    Handled::verdict(verdict, actions)
+}
+
+impl ChainBook {
+    fn count_vote(&mut self, chain_id: u64, executor: Address, award: &Award, signature: &[u8]) -> Vec<Action> {
+        let id = award.intentId;
+        let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
+        if !matches!(ours.bid, OurBid::Revealed(_)) {
+            return Vec::new();
+        }
+        // The core verified the signature; recover the signer once more to tally it.
+        let Ok(signer) = award.recover_signer(chain_id, self.params.settlement, signature) else { return Vec::new() };
+        match ours.votes.add(award.clone(), signer, Bytes::copy_from_slice(signature)) {
+            Tally::Counted { .. } => {
+                let committee = self.core.context.committee.clone();
+                evaluate_votes(chain_id, executor, &committee, id, ours)
             }
-            auction.ours = OurBid::Revealed(sealed);
-            auction.reveals.insert(
-                our_key,
-                RevealedBid {
-                    solver: our_key,
-                    commitment: sealed.commitment,
-                    executor,
-                    repay_amount: sealed.bid.repay_amount,
-                    premium: sealed.bid.premium,
-                },
-            );
-            observe::bid_revealed();
-            vec![Action::PublishReveal {
-                chain_id,
-                intent_id: id,
-                reveal: BidReveal {
-                    chainId: chain_id,
-                    intentId: id,
-                    executor,
-                    repayAmount: sealed.bid.repay_amount,
-                    premium: sealed.bid.premium,
-                    salt: sealed.salt,
-                },
-                until_ms: auction.intent.reveal_end_ms(),
-            }]
+            Tally::Duplicate | Tally::Full => Vec::new(),
         }
-        OurBid::Revealed(_) if auction.standing == Standing::Open && now_ms > award_expiry_ms(&auction.intent) => {
-            // No award reached threshold by the winner's deadline. If our own ranking
-            // puts someone else first we lost; otherwise the award never came.
-            auction.standing = Standing::Reported;
-            let outcome = match auction.ranking().first() {
-                Some(top) if top.solver != our_key => {
-                    AuctionOutcome::Lost { chain_id, intent_id: id, winning_premium: Some(top.premium) }
-                }
-                _ => AuctionOutcome::Expired { chain_id, intent_id: id },
-            };
-            vec![Action::Report(outcome)]
-        }
-        _ => Vec::new(),
     }
-}
 
-/// The last unix millisecond at which the winner's (rank 0) award can still settle: the
-/// contract accepts `block.timestamp <= deadline`.
-fn award_expiry_ms(intent: &Intent) -> u64 {
-    intent.award_deadline_secs().saturating_add(1).saturating_mul(1000).saturating_sub(1)
-}
+    fn reveal_if_due(
+        &mut self,
+        chain_id: u64,
+        executor: Address,
+        our_key: PeerKey,
+        id: B256,
+        now_ms: u64,
+    ) -> Vec<Action> {
+        let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
+        let OurBid::Committed(sealed) = ours.bid else { return Vec::new() };
+        let Some(intent) = self.core.round(&id).map(|round| round.intent().clone()) else { return Vec::new() };
+        if now_ms < intent.commit_end_ms().saturating_add(REVEAL_DELAY_MS) {
+            return Vec::new();
+        }
+        let _span = observe::auction_span(chain_id, id).entered();
+        let reveal = BidReveal {
+            chainId: chain_id,
+            intentId: id,
+            executor,
+            repayAmount: sealed.bid.repay_amount,
+            premium: sealed.bid.premium,
+            salt: sealed.salt,
+        };
+        if self.core.on_reveal(our_key, &reveal, now_ms).is_err() {
+            // We slept through the reveal window; the commit alone is worth nothing.
+            ours.leave();
+            return vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
+        }
+        ours.bid = OurBid::Revealed(sealed);
+        observe::bid_revealed();
+        vec![Action::PublishReveal { chain_id, intent_id: id, reveal, until_ms: intent.reveal_end_ms() }]
+    }
 
-/// The last unix millisecond at which any award of this round (runners-up included)
-/// can still settle.
-fn last_award_expiry_ms(auction: &Auction) -> u64 {
-    let runners_up = auction.ranking().len().saturating_sub(1) as u64;
-    award_expiry_ms(&auction.intent).saturating_add(runners_up * AWARD_VALIDITY_SECS * 1000)
+    fn on_progress(&mut self, chain_id: u64, our_key: PeerKey, progress: Progress) -> Vec<Action> {
+        match progress {
+            Progress::Decided { .. } => Vec::new(),
+            Progress::RankDue { id, rank, award } => {
+                // The previous rank's award died unsettled: if it was not ours, the round
+                // moves on; if this one is ours, votes for it will follow.
+                let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
+                if rank == 0 || !matches!(ours.bid, OurBid::Revealed(_)) {
+                    return Vec::new();
+                }
+                // We were the winner and our award died unsettled: not a loss, but
+                // `Expired` once the round is exhausted.
+                let top = self.core.round(&id).and_then(|round| round.ranking().first().map(|top| top.solver));
+                if top == Some(our_key) {
+                    return Vec::new();
+                }
+                if ours.standing == Standing::Open && award.executor != self.params.executor {
+                    ours.standing = Standing::Reported;
+                    let winning = self.core.round(&id).and_then(|round| round.award_for_rank(0)).map(|a| a.premium);
+                    return vec![Action::Report(AuctionOutcome::Lost {
+                        chain_id,
+                        intent_id: id,
+                        winning_premium: winning,
+                    })];
+                }
+                Vec::new()
+            }
+            Progress::Exhausted { id, .. } => {
+                let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
+                if !matches!(ours.bid, OurBid::Revealed(_)) || !matches!(ours.standing, Standing::Open) {
+                    return Vec::new();
+                }
+                ours.standing = Standing::Done;
+                let top = self.core.round(&id).and_then(|round| round.ranking().first().cloned());
+                let outcome = match top {
+                    Some(top) if top.solver != our_key => {
+                        AuctionOutcome::Lost { chain_id, intent_id: id, winning_premium: Some(top.premium) }
+                    }
+                    _ => AuctionOutcome::Expired { chain_id, intent_id: id },
+                };
+                vec![Action::Report(outcome)]
+            }
+        }
+    }
 }
 
 /// Settle any quorum award for us; report `Lost` on a quorum award for someone else.
-fn evaluate_votes(params: &ChainParams, auction: &mut Auction) -> Vec<Action> {
-    let OurBid::Revealed(sealed) = auction.ours else {
-        return Vec::new();
-    };
-    let chain_id = params.chain_id;
-    let id = auction.id;
+fn evaluate_votes(chain_id: u64, executor: Address, committee: &Committee, id: B256, ours: &mut Ours) -> Vec<Action> {
+    let OurBid::Revealed(sealed) = ours.bid else { return Vec::new() };
     let _span = observe::auction_span(chain_id, id).entered();
     let mut actions = Vec::new();
-    for quorum in auction.votes.quorums(&params.committee) {
+    for quorum in ours.votes.quorums(committee) {
         let award = &quorum.award;
-        if award.executor != params.executor {
-            if auction.standing == Standing::Open {
+        if award.executor != executor {
+            if ours.standing == Standing::Open {
                 observe::award_not_ours(award.executor, award.premium);
-                auction.standing = Standing::Reported;
+                ours.standing = Standing::Reported;
                 actions.push(Action::Report(AuctionOutcome::Lost {
                     chain_id,
                     intent_id: id,
@@ -474,302 +555,147 @@ fn evaluate_votes(params: &ChainParams, auction: &mut Auction) -> Vec<Action> {
             continue;
         }
         if award.repayAmount != sealed.bid.repay_amount || award.premium != sealed.bid.premium {
-            if auction.settles_started.insert(award.clone()) {
+            if ours.settles_started.insert(award.clone()) {
                 observe::award_mismatch(award.repayAmount, award.premium, sealed.bid.repay_amount, sealed.bid.premium);
             }
             continue;
         }
-        let can_settle = matches!(auction.standing, Standing::Open | Standing::Reported);
-        if can_settle && auction.settles_started.insert(award.clone()) {
+        let can_settle = matches!(ours.standing, Standing::Open | Standing::Reported);
+        if can_settle && ours.settles_started.insert(award.clone()) {
             observe::quorum_reached(quorum.signatures.len(), award.deadline);
-            auction.standing = Standing::Settling;
+            ours.standing = Standing::Settling;
             actions.push(Action::Settle { chain_id, intent_id: id, quorum });
         }
     }
     actions
 }
 
-fn windows_are_sane(intent: &Intent) -> bool {
-    (MIN_WINDOW_MS..=MAX_WINDOW_MS).contains(&intent.commitMs)
-        && (MIN_WINDOW_MS..=MAX_WINDOW_MS).contains(&intent.revealMs)
-}
-
-impl ChainBook {
-    fn on_intent(&mut self, origin: PeerKey, intent: Intent, now_ms: u64) -> Handled {
-        if intent.settlement != self.params.settlement {
-            return Err(Refusal::Ignore("intent for another settlement contract"));
-        }
-        if !windows_are_sane(&intent) {
-            return Err(Refusal::Reject("commit or reveal window outside protocol bounds"));
-        }
-        if intent.openTimeMs > now_ms + CLOCK_DISPARITY_MS {
-            return Err(Refusal::Ignore("intent opens in the future"));
-        }
-        let chain_id = self.params.chain_id;
-        let id = intent.id();
-        let _span = observe::auction_span(chain_id, id).entered();
-        if let Some(auction) = self.auctions.get(&id) {
-            // A round that failed (every award expired unsettled) is retried by the nodes
-            // under the same id: a copy opening after the old round's last possible award
-            // deadline is a new round, not a conflicting copy.
-            if intent.openTimeMs > last_award_expiry_ms(auction) && auction.standing != Standing::Settling {
-                observe::new_round(intent.openTimeMs);
-                self.auctions.remove(&id);
-            }
-        }
-        if let Some(auction) = self.auctions.get_mut(&id) {
-            if auction.intent == intent {
-                return Err(Refusal::Ignore("duplicate intent"));
-            }
-            // Same auction, another origin's copy: the lowest precedence wins, but only
-            // while commits are open (commits and reveals name the id, so they stay valid).
-            if intent.precedence() < auction.intent.precedence() && auction.intent.accepts_commit_at(now_ms) {
-                observe::intent_copy_adopted(intent.observedBlock, intent.openTimeMs);
-                auction.intent = intent;
-                auction.origin = origin;
-                return Ok(Vec::new());
-            }
-            return Err(Refusal::Ignore("conflicting intent copy loses precedence"));
-        }
-        if now_ms > award_expiry_ms(&intent) {
-            return Err(Refusal::Ignore("intent long past"));
-        }
-        self.make_room();
-        observe::intent_seen(intent.openTimeMs, intent.commit_end_ms(), now_ms);
-        let mut auction = Auction::new(intent, origin, now_ms);
-        if now_ms >= auction.intent.commit_end_ms() {
-            let forward = auction.intent.accepts_commit_at(now_ms);
-            auction.leave();
-            self.auctions.insert(id, auction);
-            let late = vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
-            return if forward { Ok(late) } else { Err(Refusal::Stale("intent past its commit window", late)) };
-        }
-        let view = IntentView {
-            chain_id,
-            intent_id: id,
-            intent: auction.intent.clone(),
-            executor: self.params.executor,
-            origin,
-            received_at_ms: now_ms,
-        };
-        self.auctions.insert(id, auction);
-        Ok(vec![Action::AskStrategy(view)])
-    }
-
-    /// Forgets the oldest auction when full (never one with a settle in flight).
-    fn make_room(&mut self) {
-        if self.auctions.len() < MAX_AUCTIONS_PER_CHAIN {
-            return;
-        }
-        let oldest = self
-            .auctions
-            .values()
-            .filter(|auction| auction.standing != Standing::Settling)
-            .min_by_key(|auction| auction.first_seen_ms)
-            .map(|auction| auction.id);
-        if let Some(id) = oldest {
-            self.auctions.remove(&id);
-        }
-    }
-
-    fn on_commit(&mut self, our_key: PeerKey, solver: PeerKey, commit: &BidCommit, now_ms: u64) -> Handled {
-        let Some(auction) = self.auctions.get_mut(&commit.intentId) else {
-            return Err(Refusal::Ignore("commit for an unknown intent"));
-        };
-        if solver == our_key {
-            return Err(Refusal::Ignore("our own commit"));
-        }
-        if !auction.intent.accepts_commit_at(now_ms) {
-            return Err(Refusal::Ignore("commit outside the commit window"));
-        }
-        if auction.commits.contains_key(&solver) {
-            return Err(Refusal::Ignore("solver already committed"));
-        }
-        if auction.commits.len() >= MAX_COMMITS_PER_INTENT {
-            return Err(Refusal::Ignore("commit limit reached"));
-        }
-        auction.commits.insert(solver, commit.commitment);
-        Ok(Vec::new())
-    }
-
-    fn on_reveal(&mut self, our_key: PeerKey, solver: PeerKey, reveal: &BidReveal, now_ms: u64) -> Handled {
-        let Some(auction) = self.auctions.get_mut(&reveal.intentId) else {
-            return Err(Refusal::Ignore("reveal for an unknown intent"));
-        };
-        if solver == our_key {
-            return Err(Refusal::Ignore("our own reveal"));
-        }
-        let Some(committed) = auction.commits.get(&solver).copied() else {
-            return Err(Refusal::Ignore("reveal without a known commit"));
-        };
-        let expected = commitment(auction.id, solver, reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt);
-        if expected != committed {
-            return Err(Refusal::Reject("reveal does not match its commitment"));
-        }
-        if auction.reveals.contains_key(&solver) {
-            return Err(Refusal::Ignore("duplicate reveal"));
-        }
-        if !auction.intent.accepts_reveal_at(now_ms) {
-            return Err(Refusal::Ignore("reveal outside the reveal window"));
-        }
-        auction.reveals.insert(
-            solver,
-            RevealedBid {
-                solver,
-                commitment: committed,
-                executor: reveal.executor,
-                repay_amount: reveal.repayAmount,
-                premium: reveal.premium,
-            },
-        );
-        Ok(Vec::new())
-    }
-
-    fn on_vote(&mut self, vote: AwardVote) -> Handled {
-        let params = &self.params;
-        if vote.settlement != params.settlement {
-            return Err(Refusal::Ignore("vote for another settlement contract"));
-        }
-        let award = vote.award;
-        let derived = intent_id(params.chain_id, params.settlement, award.marketId, award.account, award.nonce);
-        if award.intentId != derived {
-            return Err(Refusal::Reject("award intent id does not match its market, account and nonce"));
-        }
-        let signer = award
-            .recover_signer(params.chain_id, params.settlement, &vote.signature)
-            .map_err(|_| Refusal::Reject("award signature is invalid"))?;
-        if !params.committee.attesters.contains(&signer) {
-            // Our view of the committee may be stale; not provably the sender's fault.
-            return Err(Refusal::Ignore("vote signer is not a known attester"));
-        }
-        let Some(auction) = self.auctions.get_mut(&award.intentId) else {
-            return Ok(Vec::new());
-        };
-        if !matches!(auction.ours, OurBid::Revealed(_)) {
-            return Ok(Vec::new());
-        }
-        match auction.votes.add(award, signer, vote.signature) {
-            Tally::Counted { .. } => Ok(evaluate_votes(&self.params, auction)),
-            Tally::Duplicate | Tally::Full => Ok(Vec::new()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::{Bytes, U256};
+    use alloy::primitives::U256;
     use alloy::signers::local::PrivateKeySigner;
     use alloy::signers::SignerSync;
+    use backstop_protocol::auction::{Admission, Committee, MarketTerms, SolverSet};
     use backstop_protocol::award::signature_bytes;
-    use backstop_protocol::timing::AWARD_VALIDITY_SECS;
+    use backstop_protocol::message::AwardVote;
 
     const CHAIN: u64 = 31337;
-
-    /// Unix seconds → the deadline field of an award.
-    fn deadline(secs: u64) -> U256 {
-        U256::from(secs)
-    }
-
     const OPEN_MS: u64 = 1_700_000_000_000;
 
     fn settlement() -> Address {
         Address::repeat_byte(0x5e)
     }
 
-    fn our_executor() -> Address {
-        Address::repeat_byte(0xee)
-    }
-
     fn our_key() -> PeerKey {
         B256::repeat_byte(0x01)
     }
 
+    fn our_executor() -> Address {
+        Address::repeat_byte(0xee)
+    }
+
+    /// The node that originates intents.
     fn node_key() -> PeerKey {
         B256::repeat_byte(0x0d)
+    }
+
+    /// Another node, originating a competing copy.
+    fn other_node_key() -> PeerKey {
+        B256::repeat_byte(0x0e)
     }
 
     fn rival_key() -> PeerKey {
         B256::repeat_byte(0x02)
     }
 
-    struct Fixture {
-        book: Book,
-        attesters: Vec<PrivateKeySigner>,
+    fn rival_executor() -> Address {
+        Address::repeat_byte(0x77)
     }
 
-    fn fixture(threshold: usize) -> Fixture {
-        let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
-        let committee = Committee::new(attesters.iter().map(|signer| signer.address()), threshold);
-        let params = ChainParams { chain_id: CHAIN, settlement: settlement(), executor: our_executor(), committee };
-        Fixture { book: Book::new(our_key(), [params]), attesters }
+    fn third_key() -> PeerKey {
+        B256::repeat_byte(0x03)
     }
 
-    fn intent(open_ms: u64, observed_block: u64) -> Intent {
-        Intent {
-            chainId: CHAIN,
-            settlement: settlement(),
-            marketId: B256::repeat_byte(0xaa),
-            account: Address::repeat_byte(0xac),
-            nonce: U256::from(3),
-            debtAsset: Address::repeat_byte(0xde),
-            collateralAsset: Address::repeat_byte(0xc0),
-            maxRepay: U256::from(1_000),
-            observedBlock: observed_block,
-            observedPrice: U256::from(2_000),
-            openTimeMs: open_ms,
-            commitMs: 800,
-            revealMs: 400,
-            reservePremium: U256::from(5),
-        }
-    }
-
-    fn from(signer: PeerKey, message: Message) -> Verified {
-        Verified { signer, message }
-    }
-
-    fn deliver(book: &mut Book, signer: PeerKey, message: Message, now_ms: u64) -> (Verdict, Vec<Action>) {
-        let kind = message.kind();
-        book.on_message(CHAIN, kind, from(signer, message), now_ms)
-    }
-
-    fn award_for(intent: &Intent, executor: Address, repay: u64, premium: u64) -> Award {
-        Award {
-            intentId: intent.id(),
-            marketId: intent.marketId,
-            account: intent.account,
-            nonce: intent.nonce,
-            executor,
-            repayAmount: U256::from(repay),
-            premium: U256::from(premium),
-            deadline: deadline(intent.award_deadline_secs()),
-        }
-    }
-
-    fn vote(attester: &PrivateKeySigner, award: &Award) -> Message {
-        let hash = award.signing_hash(CHAIN, settlement());
-        let signature = attester.sign_hash_sync(&hash).expect("signing cannot fail");
-        Message::Vote(AwardVote {
-            chainId: CHAIN,
-            settlement: settlement(),
-            award: award.clone(),
-            signature: Bytes::from(signature_bytes(&signature).to_vec()),
-        })
+    fn third_executor() -> Address {
+        Address::repeat_byte(0x78)
     }
 
     fn salt() -> B256 {
         B256::repeat_byte(0x5a)
     }
 
-    /// Brings an auction to "our bid revealed" and returns the reveal action.
-    fn commit_and_reveal(book: &mut Book, intent: &Intent, bid: Bid) -> Vec<Action> {
-        let id = intent.id();
-        let (verdict, actions) = deliver(book, node_key(), Message::Intent(intent.clone()), intent.openTimeMs + 10);
-        assert_eq!(verdict, Verdict::Accept);
-        assert!(matches!(actions.as_slice(), [Action::AskStrategy(_)]));
-        let actions = book.on_bid(CHAIN, id, Some(bid), salt(), intent.openTimeMs + 20);
-        assert!(matches!(actions.first(), Some(Action::PublishCommit { .. })));
-        book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS)
+    fn market() -> MarketTerms {
+        MarketTerms {
+            market_id: B256::repeat_byte(0xaa),
+            adapter: Address::repeat_byte(0xad),
+            debt_asset: Address::repeat_byte(0xde),
+            collateral_assets: vec![Address::repeat_byte(0xc0)],
+            reserve_premium: U256::from(5),
+        }
+    }
+
+    /// We, the rival and a third solver, each bonded by its own executor.
+    fn all_bonded() -> Admission {
+        let mut solvers = SolverSet::default();
+        for (key, executor) in
+            [(our_key(), our_executor()), (rival_key(), rival_executor()), (third_key(), third_executor())]
+        {
+            solvers.admit(key, executor);
+        }
+        Admission::Bonded(solvers)
+    }
+
+    fn context(attesters: &[PrivateKeySigner], threshold: usize, admission: Admission) -> ChainContext {
+        let mut context = ChainContext::new(CHAIN, settlement());
+        context.markets.insert(market().market_id, market());
+        context.committee = Committee::new(attesters.iter().map(PrivateKeySigner::address), threshold);
+        context.admission = admission;
+        context
+    }
+
+    fn intent(open_ms: u64, observed_block: u64) -> Intent {
+        Intent {
+            chainId: CHAIN,
+            settlement: settlement(),
+            marketId: market().market_id,
+            account: Address::repeat_byte(0xac),
+            nonce: U256::from(3),
+            debtAsset: market().debt_asset,
+            collateralAsset: market().collateral_assets[0],
+            maxRepay: U256::from(1_000),
+            observedBlock: observed_block,
+            observedPrice: U256::from(2_000),
+            openTimeMs: open_ms,
+            commitMs: 800,
+            revealMs: 400,
+            reservePremium: market().reserve_premium,
+        }
+    }
+
+    /// What the chain says when every claim of `intent` is true.
+    fn facts(intent: &Intent) -> IntentFacts {
+        IntentFacts {
+            head_block: intent.observedBlock + 1,
+            liquidatable: true,
+            max_repay: intent.maxRepay,
+            price: intent.observedPrice,
+            current_nonce: intent.nonce,
+        }
+    }
+
+    fn bid(repay: u64, premium: u64) -> Bid {
+        Bid { repay_amount: U256::from(repay), premium: U256::from(premium) }
+    }
+
+    fn vote(attester: &PrivateKeySigner, award: &Award) -> Message {
+        let signature = attester.sign_hash_sync(&award.signing_hash(CHAIN, settlement())).expect("signing cannot fail");
+        Message::Vote(AwardVote {
+            chainId: CHAIN,
+            settlement: settlement(),
+            award: award.clone(),
+            signature: Bytes::from(signature_bytes(&signature).to_vec()),
+        })
     }
 
     fn reports(actions: &[Action]) -> Vec<AuctionOutcome> {
@@ -782,442 +708,657 @@ mod tests {
             .collect()
     }
 
-    fn bid(repay: u64, premium: u64) -> Bid {
-        Bid { repay_amount: U256::from(repay), premium: U256::from(premium) }
+    fn asks(actions: &[Action]) -> Vec<IntentView> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::AskStrategy(view) => Some(view.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
-    #[test]
-    fn a_new_round_of_a_failed_auction_is_bid_on_again() {
-        let mut fixture = fixture(2);
-        let first = intent(1_000_000, 10);
-        commit_and_reveal(&mut fixture.book, &first, bid(1_000, 10));
-        // No award reaches threshold; the nodes retry the same id after every deadline.
-        let mut retry = intent(award_expiry_ms(&first) + 6_000, 20);
-        retry.maxRepay = U256::from(900);
-        let (verdict, actions) =
-            deliver(&mut fixture.book, node_key(), Message::Intent(retry.clone()), retry.openTimeMs + 10);
-        assert_eq!(verdict, Verdict::Accept);
-        match actions.as_slice() {
-            [Action::AskStrategy(view)] => assert_eq!(view.intent, retry),
-            other => panic!("expected a fresh AskStrategy, got {other:?}"),
+    fn settles(actions: &[Action]) -> Vec<Quorum> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Settle { quorum, .. } => Some(quorum.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lost(intent: &Intent, winning_premium: u64) -> AuctionOutcome {
+        AuctionOutcome::Lost {
+            chain_id: CHAIN,
+            intent_id: intent.id(),
+            winning_premium: Some(U256::from(winning_premium)),
         }
-        // A copy inside the first round's lifetime is still just a losing copy.
-        let mut fixture = fixture_with_round(&first);
-        let early = intent(first.openTimeMs + 100, 11);
-        let (verdict, actions) = deliver(&mut fixture.book, node_key(), Message::Intent(early), first.openTimeMs + 150);
-        assert_eq!(verdict, Verdict::Ignore);
-        assert!(actions.is_empty());
     }
 
-    fn fixture_with_round(intent: &Intent) -> Fixture {
-        let mut fixture = fixture(2);
-        commit_and_reveal(&mut fixture.book, intent, bid(1_000, 10));
-        fixture
+    fn expired(intent: &Intent) -> AuctionOutcome {
+        AuctionOutcome::Expired { chain_id: CHAIN, intent_id: intent.id() }
+    }
+
+    fn late(intent: &Intent) -> AuctionOutcome {
+        AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() }
+    }
+
+    /// A solver's sealed bid of `premium` for the whole max repay.
+    fn sealed(intent: &Intent, solver: PeerKey, executor: Address, premium: u64) -> (BidCommit, BidReveal) {
+        let reveal = BidReveal {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            executor,
+            repayAmount: intent.maxRepay,
+            premium: U256::from(premium),
+            salt: solver,
+        };
+        let commit = BidCommit {
+            chainId: CHAIN,
+            intentId: intent.id(),
+            commitment: commitment(intent.id(), solver, executor, reveal.repayAmount, reveal.premium, reveal.salt),
+        };
+        (commit, reveal)
+    }
+
+    struct Fixture {
+        book: Book,
+        attesters: Vec<PrivateKeySigner>,
+    }
+
+    /// One chain, a 2-of-3 committee, and us, the rival and a third solver bonded.
+    fn fixture() -> Fixture {
+        fixture_with(2, all_bonded())
+    }
+
+    fn fixture_with(threshold: usize, admission: Admission) -> Fixture {
+        let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+        let params = ChainParams {
+            chain_id: CHAIN,
+            settlement: settlement(),
+            executor: our_executor(),
+            context: context(&attesters, threshold, admission),
+        };
+        Fixture { book: Book::new(our_key(), [params]), attesters }
+    }
+
+    impl Fixture {
+        fn deliver(&mut self, signer: PeerKey, message: Message, now_ms: u64) -> Handled {
+            let kind = message.kind();
+            self.book.on_message(CHAIN, kind, Verified { signer, message }, now_ms)
+        }
+
+        /// Delivers `intent` from `origin` and answers its chain check with `facts`.
+        fn open_with(
+            &mut self,
+            origin: PeerKey,
+            intent: &Intent,
+            facts: &IntentFacts,
+            now_ms: u64,
+        ) -> (Verdict, Vec<Action>) {
+            let handled = self.deliver(origin, Message::Intent(intent.clone()), now_ms);
+            match handled {
+                Handled { verdict: None, actions } => match actions.as_slice() {
+                    [Action::CheckIntent { origin, intent, .. }] => {
+                        self.book.on_intent_facts(CHAIN, *origin, intent.clone(), Some(facts), now_ms)
+                    }
+                    other => panic!("a held intent asks for its chain check, got {other:?}"),
+                },
+                Handled { verdict: Some(verdict), actions } => (verdict, actions),
+            }
+        }
+
+        /// Delivers `intent` from `origin`, every claim true.
+        fn open(&mut self, origin: PeerKey, intent: &Intent, now_ms: u64) -> (Verdict, Vec<Action>) {
+            self.open_with(origin, intent, &facts(intent), now_ms)
+        }
+
+        fn core(&self) -> &CoreBook {
+            &self.book.chains[&CHAIN].core
+        }
+
+        /// The award the core computed for `rank` (after the decision).
+        fn award(&self, intent: &Intent, rank: usize) -> Award {
+            self.core()
+                .round(&intent.id())
+                .and_then(|round| round.award_for_rank(rank))
+                .expect("decided with that rank")
+        }
+
+        fn vote(&mut self, attester: usize, award: &Award, now_ms: u64) -> Handled {
+            let message = vote(&self.attesters[attester], award);
+            self.deliver(node_key(), message, now_ms)
+        }
+
+        /// Runs an auction up to our reveal: the intent opens, each rival commits, we
+        /// answer `ours` (if any), each rival reveals, and our reveal is due.
+        fn auction(&mut self, intent: &Intent, ours: Option<Bid>, rivals: &[(PeerKey, Address, u64)]) {
+            let id = intent.id();
+            let (verdict, actions) = self.open(node_key(), intent, intent.openTimeMs + 10);
+            assert_eq!(verdict, Verdict::Accept);
+            assert_eq!(asks(&actions).len(), 1, "{actions:?}");
+            let mut reveals = Vec::new();
+            for (solver, executor, premium) in rivals {
+                let (commit, reveal) = sealed(intent, *solver, *executor, *premium);
+                let handled = self.deliver(*solver, Message::Commit(commit), intent.openTimeMs + 50);
+                assert_eq!(handled.verdict, Some(Verdict::Accept), "rival commit");
+                reveals.push((*solver, reveal));
+            }
+            if let Some(ours) = ours {
+                let actions = self.book.on_bid(CHAIN, id, Some(ours), salt(), intent.openTimeMs + 60);
+                assert!(matches!(actions.first(), Some(Action::PublishCommit { .. })), "{actions:?}");
+            }
+            for (solver, reveal) in reveals {
+                let handled = self.deliver(solver, Message::Reveal(reveal), intent.commit_end_ms() + 10);
+                assert_eq!(handled.verdict, Some(Verdict::Accept), "rival reveal");
+            }
+            let actions = self.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+            assert_eq!(
+                actions.iter().filter(|action| matches!(action, Action::PublishReveal { .. })).count(),
+                usize::from(ours.is_some()),
+                "{actions:?}"
+            );
+        }
     }
 
     #[test]
-    fn an_intent_in_its_commit_window_asks_the_strategy_once() {
-        let mut fixture = fixture(2);
+    fn an_intent_asks_the_strategy_exactly_once_after_its_chain_check() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        let (verdict, actions) = deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS + 100);
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 100);
+        assert_eq!(
+            handled,
+            Handled {
+                verdict: None,
+                actions: vec![Action::CheckIntent {
+                    chain_id: CHAIN,
+                    adapter: market().adapter,
+                    origin: node_key(),
+                    intent: intent.clone(),
+                }],
+            },
+            "held until the chain says its claims hold"
+        );
+        // A relayed copy while the check is in flight asks for nothing more.
+        let again = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 110);
+        assert_eq!(again, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 120);
         assert_eq!(verdict, Verdict::Accept);
-        let [Action::AskStrategy(view)] = actions.as_slice() else {
-            panic!("expected one AskStrategy, got {actions:?}")
-        };
+        let [Action::AskStrategy(view)] = actions.as_slice() else { panic!("one AskStrategy, got {actions:?}") };
         assert_eq!(view.intent_id, intent.id());
+        assert_eq!(view.intent, intent);
         assert_eq!(view.executor, our_executor());
         assert_eq!(view.origin, node_key());
-        assert_eq!(view.remaining_ms(OPEN_MS + 100), 700);
-        // The same copy again is a duplicate and asks nothing.
-        let (verdict, actions) = deliver(&mut fixture.book, node_key(), Message::Intent(intent), OPEN_MS + 150);
-        assert_eq!(verdict, Verdict::Ignore);
-        assert!(actions.is_empty());
+        assert_eq!(view.remaining_ms(OPEN_MS + 120), 680);
+
+        // The same intent again, on the wire or as a repeated chain answer, asks nothing.
+        let again = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 130);
+        assert_eq!(again, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 140);
+        assert_eq!((verdict, actions), (Verdict::Ignore, vec![]));
     }
 
     #[test]
-    fn commit_binds_our_key_executor_clamped_repay_and_salt() {
-        let mut fixture = fixture(2);
-        let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(5_000, 7)), salt(), OPEN_MS + 100);
-        let expected = commitment(intent.id(), our_key(), our_executor(), U256::from(1_000), U256::from(7), salt());
+    fn an_intent_with_a_false_claim_is_rejected_and_never_asks_the_strategy() {
+        let mut fixture = fixture();
+        let honest = intent(OPEN_MS, 10);
+        let truth = facts(&honest);
+
+        let mut cheaper = honest.clone();
+        cheaper.maxRepay = U256::from(999);
+        assert_eq!(fixture.open_with(node_key(), &cheaper, &truth, OPEN_MS + 10), (Verdict::Reject, vec![]));
+
+        let healthy = IntentFacts { liquidatable: false, ..truth.clone() };
+        assert_eq!(fixture.open_with(node_key(), &honest, &healthy, OPEN_MS + 20), (Verdict::Reject, vec![]));
+
+        // An unreadable chain proves nothing either way: dropped, not penalised.
+        let handled = fixture.deliver(node_key(), Message::Intent(honest.clone()), OPEN_MS + 30);
+        assert_eq!(handled.verdict, None);
+        let unread = fixture.book.on_intent_facts(CHAIN, node_key(), honest.clone(), None, OPEN_MS + 30);
+        assert_eq!(unread, (Verdict::Ignore, vec![]));
+
+        assert!(fixture.core().round(&honest.id()).is_none(), "nothing false is tracked");
+        assert!(!fixture.book.chains[&CHAIN].ours.contains_key(&honest.id()));
+        assert!(fixture.book.on_bid(CHAIN, honest.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40).is_empty());
+
+        // The honest copy still opens the auction afterwards.
+        let (verdict, actions) = fixture.open(node_key(), &honest, OPEN_MS + 50);
+        assert_eq!(verdict, Verdict::Accept);
+        assert_eq!(asks(&actions).len(), 1);
+    }
+
+    #[test]
+    fn the_commit_binds_our_key_executor_the_canonical_max_repay_and_the_salt() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 12);
+        let (_, actions) = fixture.open(node_key(), &first, OPEN_MS + 10);
+        assert_eq!(asks(&actions)[0].intent.maxRepay, U256::from(1_000), "the strategy saw the first copy");
+        // A copy observed one block earlier (when less could be repaid) takes precedence.
+        let mut canonical = intent(OPEN_MS + 5, 11);
+        canonical.maxRepay = U256::from(900);
+        let (verdict, actions) = fixture.open(other_node_key(), &canonical, OPEN_MS + 20);
+        assert_eq!((verdict, actions), (Verdict::Accept, vec![]), "an adopted copy does not ask again");
+
+        let actions = fixture.book.on_bid(CHAIN, first.id(), Some(bid(5_000, 7)), salt(), OPEN_MS + 100);
+        let expected = commitment(first.id(), our_key(), our_executor(), U256::from(900), U256::from(7), salt());
         assert_eq!(
             actions,
             vec![
                 Action::PublishCommit {
                     chain_id: CHAIN,
-                    intent_id: intent.id(),
-                    commit: BidCommit { chainId: CHAIN, intentId: intent.id(), commitment: expected },
-                    until_ms: intent.commit_end_ms() + CLOCK_DISPARITY_MS / 2,
+                    intent_id: first.id(),
+                    commit: BidCommit { chainId: CHAIN, intentId: first.id(), commitment: expected },
+                    until_ms: canonical.commit_end_ms() + CLOCK_DISPARITY_MS / 2,
                 },
-                Action::Approve { chain_id: CHAIN, market_id: intent.marketId },
+                Action::Approve { chain_id: CHAIN, market_id: market().market_id },
             ]
         );
-        // A second answer for the same intent is ignored: one bid per intent.
-        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1, 9)), salt(), OPEN_MS + 101).is_empty());
+        assert!(fixture.core().round(&first.id()).unwrap().has_commit(&our_key()), "our own peer counts it too");
+        // One answer per intent: a second one is dropped.
+        assert!(fixture.book.on_bid(CHAIN, first.id(), Some(bid(1, 9)), salt(), OPEN_MS + 101).is_empty());
     }
 
     #[test]
-    fn below_reserve_bid_is_not_sent_and_reported() {
-        let mut fixture = fixture(2);
+    fn the_reveal_goes_out_at_commit_end_plus_the_delay_and_opens_the_commitment() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(800, 9)), salt(), OPEN_MS + 100);
+        let Some(Action::PublishCommit { commit, .. }) = actions.first() else { panic!("{actions:?}") };
+        let committed = commit.commitment;
+
+        assert!(fixture.book.tick(intent.commit_end_ms()).is_empty(), "commit window: nothing to reveal yet");
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS - 1).is_empty());
+        let actions = fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+        let [Action::PublishReveal { chain_id, intent_id, reveal, until_ms }] = actions.as_slice() else {
+            panic!("one reveal, got {actions:?}")
+        };
+        assert_eq!((*chain_id, *intent_id, *until_ms), (CHAIN, intent.id(), intent.reveal_end_ms()));
+        assert_eq!(reveal.executor, our_executor());
+        assert_eq!((reveal.repayAmount, reveal.premium, reveal.salt), (U256::from(800), U256::from(9), salt()));
+        assert_eq!(
+            commitment(intent.id(), our_key(), reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt),
+            committed,
+            "the reveal opens exactly what we committed"
+        );
+        assert_eq!(fixture.core().round(&intent.id()).unwrap().reveal_count(), 1, "our own core accepted it");
+        assert!(fixture.book.tick(intent.commit_end_ms() + 200).is_empty(), "revealed once");
+    }
+
+    #[test]
+    fn a_bid_below_the_reserve_is_not_sent_and_reports_below_reserve() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
         let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 4)), salt(), OPEN_MS + 100);
         assert_eq!(
             actions,
             vec![Action::Report(AuctionOutcome::BelowReserve { chain_id: CHAIN, intent_id: intent.id() })]
         );
-        // Nothing to reveal later.
-        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty());
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
     }
 
     #[test]
     fn declining_reports_nothing_ever() {
-        let mut fixture = fixture(2);
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
+        fixture.auction(&intent, None, &[(rival_key(), rival_executor(), 20)]);
         assert!(fixture.book.on_bid(CHAIN, intent.id(), None, salt(), OPEN_MS + 100).is_empty());
-        assert!(fixture.book.tick(award_expiry_ms(&intent) + 1).is_empty());
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 101).is_empty());
+        let mut actions = Vec::new();
+        for now in [intent.decide_at_ms(), intent.award_window(1).start_ms, intent.exhausted_at_ms(1)] {
+            actions.extend(fixture.book.tick(now));
+        }
+        assert_eq!(actions, vec![], "no outcome for an auction we sat out");
     }
 
     #[test]
-    fn strategy_answer_after_commit_end_is_late() {
-        let mut fixture = fixture(2);
+    fn an_answer_after_commit_end_is_late() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
         let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), intent.commit_end_ms() + 1);
-        assert_eq!(actions, vec![Action::Report(AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() })]);
+        assert_eq!(actions, vec![Action::Report(late(&intent))]);
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
     }
 
     #[test]
-    fn strategy_timeout_is_late_and_a_later_answer_is_dropped() {
-        let mut fixture = fixture(2);
+    fn a_strategy_timeout_is_late_and_a_later_answer_is_dropped() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        let actions = fixture.book.on_strategy_timeout(CHAIN, intent.id());
-        assert_eq!(actions, vec![Action::Report(AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() })]);
-        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 10).is_empty());
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        assert_eq!(fixture.book.on_strategy_timeout(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20).is_empty());
+        assert!(fixture.book.on_strategy_timeout(CHAIN, intent.id()).is_empty(), "reported once");
     }
 
     #[test]
-    fn intent_seen_after_its_commit_window_is_late_once() {
-        let mut fixture = fixture(2);
+    fn an_intent_seen_after_its_commit_window_is_late_once() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        let now = intent.commit_end_ms() + 100; // within the tolerance: still forwarded
-        let (verdict, actions) = deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), now);
-        assert_eq!(verdict, Verdict::Accept);
-        assert_eq!(actions, vec![Action::Report(AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() })]);
-        let mut other_copy = intent.clone();
-        other_copy.openTimeMs += 1;
-        let (_, actions) = deliver(&mut fixture.book, node_key(), Message::Intent(other_copy), now + 1);
-        assert!(actions.is_empty(), "the same auction is reported late only once");
+        let now = intent.commit_end_ms() + CLOCK_DISPARITY_MS + 1;
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![Action::Report(late(&intent))] });
+        let other_copy = Intent { openTimeMs: intent.openTimeMs + 1, ..intent.clone() };
+        let handled = fixture.deliver(other_node_key(), Message::Intent(other_copy), now + 1);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] }, "late once per auction");
     }
 
     #[test]
-    fn reveal_goes_out_just_after_commit_end_and_matches_the_commit() {
-        let mut fixture = fixture(2);
+    fn a_failed_commit_publish_is_late_and_nothing_is_revealed() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(800, 9)), salt(), OPEN_MS + 100);
-        assert!(fixture.book.tick(intent.commit_end_ms()).is_empty(), "too early: still the commit window");
-        let actions = fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
-        let [Action::PublishReveal { reveal, until_ms, .. }] = actions.as_slice() else { panic!("{actions:?}") };
-        assert_eq!(*until_ms, intent.reveal_end_ms());
-        assert_eq!(reveal.executor, our_executor());
-        assert_eq!((reveal.repayAmount, reveal.premium, reveal.salt), (U256::from(800), U256::from(9), salt()));
-        let committed = fixture.book.auction(CHAIN, intent.id()).unwrap().commits[&our_key()];
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert_eq!(fixture.book.on_publish_failed(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+    }
+
+    #[test]
+    fn an_unbonded_key_sends_nothing_and_reports_not_admitted() {
+        let mut solvers = SolverSet::default();
+        solvers.admit(rival_key(), rival_executor());
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
         assert_eq!(
-            commitment(intent.id(), our_key(), reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt),
-            committed
+            actions,
+            vec![Action::Report(AuctionOutcome::NotAdmitted {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                reason: Rejection::SolverNotAdmitted.to_string(),
+            })]
         );
-        assert!(fixture.book.tick(intent.commit_end_ms() + 200).is_empty(), "revealed once");
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
     }
 
     #[test]
-    fn reveal_follows_the_adopted_canonical_copy() {
-        let mut fixture = fixture(2);
-        let late_copy = intent(OPEN_MS + 300, 11);
-        deliver(&mut fixture.book, node_key(), Message::Intent(late_copy.clone()), OPEN_MS + 300);
-        fixture.book.on_bid(CHAIN, late_copy.id(), Some(bid(800, 9)), salt(), OPEN_MS + 350);
-        // A copy observed at an earlier block wins, even though it opened earlier.
-        let better = intent(OPEN_MS, 10);
-        let (verdict, _) =
-            deliver(&mut fixture.book, B256::repeat_byte(0x0e), Message::Intent(better.clone()), OPEN_MS + 400);
-        assert_eq!(verdict, Verdict::Accept);
-        let adopted = fixture.book.auction(CHAIN, better.id()).unwrap();
-        assert_eq!(adopted.intent, better);
-        assert_eq!(adopted.origin, B256::repeat_byte(0x0e));
-        // The reveal is due at the adopted copy's commit end, not the first copy's.
-        assert!(!fixture.book.tick(better.commit_end_ms() + REVEAL_DELAY_MS).is_empty());
+    fn a_bonded_key_commits() {
+        let mut solvers = SolverSet::default();
+        solvers.admit(our_key(), our_executor());
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert!(matches!(actions.as_slice(), [Action::PublishCommit { .. }, Action::Approve { .. }]), "{actions:?}");
+        assert!(reports(&actions).is_empty());
+        assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
+        let actions = fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
+        assert!(matches!(actions.as_slice(), [Action::PublishReveal { .. }]), "{actions:?}");
     }
 
     #[test]
-    fn canonical_copy_is_the_lowest_precedence_and_fixed_after_commits_close() {
-        let mut fixture = fixture(2);
-        let first = intent(OPEN_MS, 12);
-        deliver(&mut fixture.book, node_key(), Message::Intent(first.clone()), OPEN_MS);
-        // A worse copy (later block) is ignored.
-        let worse = intent(OPEN_MS + 5, 13);
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Intent(worse), OPEN_MS + 10).0, Verdict::Ignore);
-        assert_eq!(fixture.book.auction(CHAIN, first.id()).unwrap().intent, first);
-        // Same block: the lower payload hash wins.
-        let same_block = intent(OPEN_MS + 7, 12);
-        let verdict = deliver(&mut fixture.book, node_key(), Message::Intent(same_block.clone()), OPEN_MS + 20).0;
-        let expected = if same_block.payload_hash() < first.payload_hash() { &same_block } else { &first };
-        assert_eq!(verdict == Verdict::Accept, expected == &same_block);
-        assert_eq!(&fixture.book.auction(CHAIN, first.id()).unwrap().intent, expected);
-        // Once commits are closed (beyond tolerance) even a better copy is ignored.
-        let canonical = expected.clone();
-        let best = intent(OPEN_MS, 1);
-        let after = canonical.commit_end_ms() + CLOCK_DISPARITY_MS + 1;
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Intent(best), after).0, Verdict::Ignore);
-        assert_eq!(fixture.book.auction(CHAIN, first.id()).unwrap().intent, canonical);
+    fn a_key_bonded_only_by_another_executor_sends_nothing_and_reports_not_admitted() {
+        // Every peer would refuse our reveal (its executor did not bond our key), so a
+        // commit would only make us a no-show.
+        let mut solvers = SolverSet::default();
+        solvers.admit(our_key(), Address::repeat_byte(0xef));
+        let mut fixture = fixture_with(2, Admission::Bonded(solvers));
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        assert_eq!(
+            actions,
+            vec![Action::Report(AuctionOutcome::NotAdmitted {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                reason: Rejection::ExecutorNotAdmitted.to_string(),
+            })]
+        );
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()), "no commit we cannot reveal");
     }
 
     #[test]
     fn threshold_votes_for_our_award_trigger_one_settle_with_distinct_signers() {
-        let mut fixture = fixture(2);
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        let ours = award_for(&intent, our_executor(), 1_000, 9);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        assert!(fixture.book.tick(intent.decide_at_ms()).is_empty());
+        let ours = fixture.award(&intent, 0);
+        assert_eq!((ours.executor, ours.repayAmount, ours.premium), (our_executor(), U256::from(1_000), U256::from(9)));
         let now = intent.decide_at_ms() + 10;
-        let (verdict, actions) = deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &ours), now);
-        assert_eq!(verdict, Verdict::Accept);
-        assert!(actions.is_empty(), "one of two signatures is not a quorum");
-        // The same attester again (a relayed copy) does not make a quorum.
-        assert!(deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &ours), now).1.is_empty());
-        let (_, actions) = deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[1], &ours), now);
-        let [Action::Settle { quorum, .. }] = actions.as_slice() else { panic!("expected a settle, got {actions:?}") };
+
+        let handled = fixture.vote(0, &ours, now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Accept), actions: vec![] }, "one of two is no quorum");
+        // The same attester relayed again is no second signature.
+        assert!(fixture.vote(0, &ours, now).actions.is_empty());
+
+        let handled = fixture.vote(1, &ours, now);
+        let [Action::Settle { chain_id, intent_id, quorum }] = handled.actions.as_slice() else {
+            panic!("one settle, got {handled:?}")
+        };
+        assert_eq!((*chain_id, *intent_id), (CHAIN, intent.id()));
         assert_eq!(quorum.award, ours);
         assert_eq!(quorum.signatures.len(), 2);
         let signers: HashSet<Address> = quorum
             .signatures
             .iter()
-            .map(|signature| ours.recover_signer(CHAIN, settlement(), signature).unwrap())
+            .map(|signature| ours.recover_signer(CHAIN, settlement(), signature).expect("recoverable"))
             .collect();
-        assert_eq!(signers.len(), 2);
-        // A third vote does not settle again.
-        assert!(deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[2], &ours), now).1.is_empty());
-        // Nor does the deadline report Expired while the settle is in flight.
-        assert!(fixture.book.tick(award_expiry_ms(&intent) + 1).is_empty());
-        let actions =
-            fixture.book.on_settled(CHAIN, intent.id(), &ours, SettleResult::Settled { tx_hash: B256::repeat_byte(7) });
+        let committee: HashSet<Address> = fixture.attesters.iter().map(PrivateKeySigner::address).collect();
+        assert_eq!(signers.len(), 2, "distinct signers");
+        assert!(signers.is_subset(&committee));
+
+        // A third vote settles nothing more; neither does the deadline while the settle is in flight.
+        assert!(fixture.vote(2, &ours, now).actions.is_empty());
+        assert!(fixture.book.tick(intent.exhausted_at_ms(1)).is_empty());
+        let tx_hash = B256::repeat_byte(7);
+        let actions = fixture.book.on_settled(CHAIN, intent.id(), &ours, SettleResult::Settled { tx_hash });
         assert_eq!(
             reports(&actions),
             vec![AuctionOutcome::Won {
                 chain_id: CHAIN,
                 intent_id: intent.id(),
-                tx_hash: B256::repeat_byte(7),
+                tx_hash,
                 repay_amount: U256::from(1_000),
                 premium: U256::from(9),
             }]
         );
+        assert!(fixture.core().is_closed(&intent.id()));
     }
 
     #[test]
     fn an_award_with_amounts_we_did_not_bid_is_never_settled() {
-        let mut fixture = fixture(1);
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        let inflated = award_for(&intent, our_executor(), 1_000, 900);
-        assert!(deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &inflated), OPEN_MS + 2_000)
-            .1
-            .is_empty());
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        let inflated = Award {
+            intentId: intent.id(),
+            marketId: intent.marketId,
+            account: intent.account,
+            nonce: intent.nonce,
+            executor: our_executor(),
+            repayAmount: U256::from(1_000),
+            premium: U256::from(900),
+            deadline: U256::from(intent.award_deadline_secs()),
+        };
+        // Before our decision the core holds votes unjudged, and the book counts them:
+        // only our own check against the bid we sealed stands between them and a settle.
+        let before_decision = intent.commit_end_ms() + 100;
+        assert!(fixture.vote(0, &inflated, before_decision).actions.is_empty());
+        assert!(fixture.vote(1, &inflated, before_decision).actions.is_empty(), "a quorum, but not for our bid");
+        // After the decision such a vote is not the local award at all.
+        fixture.book.tick(intent.decide_at_ms());
+        let handled = fixture.vote(2, &inflated, intent.decide_at_ms());
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] });
+        let mut dearer = fixture.award(&intent, 0);
+        dearer.repayAmount = U256::from(999);
+        assert!(fixture.vote(0, &dearer, intent.decide_at_ms()).actions.is_empty());
+        // The award we did bid is still settled.
+        let ours = fixture.award(&intent, 0);
+        fixture.vote(0, &ours, intent.decide_at_ms());
+        let handled = fixture.vote(1, &ours, intent.decide_at_ms());
+        assert_eq!(settles(&handled.actions).len(), 1, "{handled:?}");
+        assert_eq!(settles(&handled.actions)[0].award, ours);
     }
 
     #[test]
-    fn quorum_for_another_executor_is_lost_with_its_premium() {
-        let mut fixture = fixture(2);
+    fn a_quorum_for_another_executor_is_lost_with_its_premium() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        let theirs = award_for(&intent, Address::repeat_byte(0x77), 1_000, 12);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 12)]);
+        fixture.book.tick(intent.decide_at_ms());
+        let theirs = fixture.award(&intent, 0);
+        assert_eq!(theirs.executor, rival_executor());
         let now = intent.decide_at_ms() + 10;
-        deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &theirs), now);
-        let (_, actions) = deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[2], &theirs), now);
-        assert_eq!(
-            reports(&actions),
-            vec![AuctionOutcome::Lost {
-                chain_id: CHAIN,
-                intent_id: intent.id(),
-                winning_premium: Some(U256::from(12))
-            }]
-        );
-        // Lost is reported once, and no Expired follows at the deadline.
-        assert!(deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[1], &theirs), now).1.is_empty());
-        assert!(fixture.book.tick(award_expiry_ms(&intent) + 1).is_empty());
+        assert!(fixture.vote(0, &theirs, now).actions.is_empty());
+        let handled = fixture.vote(2, &theirs, now);
+        assert_eq!(handled.actions, vec![Action::Report(lost(&intent, 12))]);
+        assert!(settles(&handled.actions).is_empty());
+        // Reported once: not again on the third vote, nor when our runner-up rank comes due.
+        assert!(fixture.vote(1, &theirs, now).actions.is_empty());
+        let runner_up_start = intent.award_window(1).start_ms;
+        assert!(fixture.book.tick(runner_up_start).is_empty());
         // The winner did not settle: the committee awards us as runner-up, and we settle.
-        let mut runner_up = award_for(&intent, our_executor(), 1_000, 9);
-        runner_up.deadline = deadline(intent.award_deadline_secs() + AWARD_VALIDITY_SECS);
-        let later = award_expiry_ms(&intent) + 100;
-        deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &runner_up), later);
-        let (_, actions) = deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[1], &runner_up), later);
-        assert!(matches!(actions.as_slice(), [Action::Settle { .. }]), "{actions:?}");
+        let ours = fixture.award(&intent, 1);
+        assert_eq!((ours.executor, ours.premium), (our_executor(), U256::from(9)));
+        assert!(fixture.vote(0, &ours, runner_up_start + 10).actions.is_empty());
+        let handled = fixture.vote(1, &ours, runner_up_start + 10);
+        assert_eq!(settles(&handled.actions).len(), 1, "{handled:?}");
     }
 
     #[test]
-    fn no_quorum_by_the_deadline_is_expired_or_lost_by_our_own_ranking() {
-        // Nobody outbid us: Expired.
-        let mut fixture = fixture(2);
+    fn a_vote_with_its_v_byte_reencoded_is_rejected_and_not_counted() {
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        assert!(fixture.book.tick(award_expiry_ms(&intent)).is_empty(), "deadline second still settleable");
-        let actions = fixture.book.tick(award_expiry_ms(&intent) + 1);
-        assert_eq!(reports(&actions), vec![AuctionOutcome::Expired { chain_id: CHAIN, intent_id: intent.id() }]);
-        assert!(fixture.book.tick(award_expiry_ms(&intent) + 2).is_empty(), "reported once");
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(intent.decide_at_ms());
+        let ours = fixture.award(&intent, 0);
+        let now = intent.decide_at_ms() + 10;
+        let Message::Vote(mut reencoded) = vote(&fixture.attesters[0], &ours) else { unreachable!() };
+        let mut signature = reencoded.signature.to_vec();
+        assert!(matches!(signature[64], 27 | 28), "alloy signs with v in {{27, 28}}");
+        signature[64] -= 27;
+        reencoded.signature = Bytes::from(signature);
+        let handled = fixture.deliver(node_key(), Message::Vote(reencoded), now);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Reject), actions: vec![] });
+        // Had it counted, this second signer would complete the quorum.
+        assert!(fixture.vote(1, &ours, now).actions.is_empty());
+        assert_eq!(settles(&fixture.vote(0, &ours, now).actions).len(), 1);
+    }
 
-        // A rival revealed a higher premium: Lost with that premium.
-        let mut fixture = self::fixture(2);
-        let rival_salt = B256::repeat_byte(0x99);
-        let rival_executor = Address::repeat_byte(0x77);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        let rival_commitment =
-            commitment(intent.id(), rival_key(), rival_executor, U256::from(1_000), U256::from(20), rival_salt);
-        let commit = Message::Commit(BidCommit { chainId: CHAIN, intentId: intent.id(), commitment: rival_commitment });
-        assert_eq!(deliver(&mut fixture.book, rival_key(), commit, OPEN_MS + 50).0, Verdict::Accept);
-        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 60);
+    #[test]
+    fn without_a_quorum_we_are_lost_when_rank_one_comes_due_if_we_did_not_win() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let rivals = [(rival_key(), rival_executor(), 30), (third_key(), third_executor(), 20)];
+        fixture.auction(&intent, Some(bid(1_000, 9)), &rivals);
+        assert!(fixture.book.tick(intent.decide_at_ms()).is_empty(), "rank 0 due: the winner may still settle");
+        let rank_one = intent.award_window(1).start_ms;
+        assert!(fixture.book.tick(rank_one - 1).is_empty());
+        assert_eq!(fixture.book.tick(rank_one), vec![Action::Report(lost(&intent, 30))]);
+        // We are rank 2: our award comes due next, and nothing is reported twice.
+        let rank_two = intent.award_window(2).start_ms;
+        assert!(fixture.book.tick(rank_two).is_empty());
+        assert!(fixture.book.tick(intent.exhausted_at_ms(3)).is_empty());
+    }
+
+    #[test]
+    fn the_runner_up_without_a_quorum_is_lost_when_the_round_is_exhausted() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 30)]);
+        fixture.book.tick(intent.decide_at_ms());
+        assert!(fixture.book.tick(intent.award_window(1).start_ms).is_empty(), "our award is due: votes may follow");
+        assert_eq!(fixture.book.tick(intent.exhausted_at_ms(2)), vec![Action::Report(lost(&intent, 30))]);
+    }
+
+    #[test]
+    fn without_a_quorum_the_winner_is_expired_when_the_round_is_exhausted() {
+        // Alone in the round.
+        let mut fixture = fixture();
+        let alone = intent(OPEN_MS, 10);
+        fixture.auction(&alone, Some(bid(1_000, 9)), &[]);
+        assert!(fixture.book.tick(alone.decide_at_ms()).is_empty());
+        assert!(fixture.book.tick(alone.exhausted_at_ms(1) - 1).is_empty(), "our award may still settle");
+        assert_eq!(fixture.book.tick(alone.exhausted_at_ms(1)), vec![Action::Report(expired(&alone))]);
+        assert!(fixture.book.tick(alone.exhausted_at_ms(1) + 1).is_empty(), "reported once");
+
+        // On top with a runner-up: the runner-up's turn is no loss of ours.
+        let mut fixture = self::fixture();
+        let contested = intent(OPEN_MS, 10);
+        fixture.auction(&contested, Some(bid(1_000, 30)), &[(rival_key(), rival_executor(), 9)]);
+        assert!(fixture.book.tick(contested.decide_at_ms()).is_empty());
+        assert_eq!(fixture.book.tick(contested.award_window(1).start_ms), vec![], "we won: not Lost");
+        assert_eq!(fixture.book.tick(contested.exhausted_at_ms(2)), vec![Action::Report(expired(&contested))]);
+    }
+
+    #[test]
+    fn a_new_round_of_the_same_intent_is_bid_on_again() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 10);
+        fixture.auction(&first, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(first.decide_at_ms());
+        assert_eq!(fixture.book.tick(first.exhausted_at_ms(1)), vec![Action::Report(expired(&first))]);
+
+        let next_round_at = first.next_round_at_ms(1);
+        let too_early = intent(next_round_at - 1, 20);
+        assert_eq!(fixture.open(node_key(), &too_early, next_round_at - 1), (Verdict::Ignore, vec![]));
+
+        let mut retry = intent(next_round_at, 20);
+        retry.maxRepay = U256::from(900);
+        assert_eq!(retry.id(), first.id(), "the same auction id");
+        let (verdict, actions) = fixture.open(node_key(), &retry, next_round_at + 10);
+        assert_eq!(verdict, Verdict::Accept);
+        let [Action::AskStrategy(view)] = actions.as_slice() else { panic!("asked again, got {actions:?}") };
+        assert_eq!(view.intent, retry);
+        let actions = fixture.book.on_bid(CHAIN, retry.id(), Some(bid(1_000, 9)), salt(), next_round_at + 20);
+        let expected = commitment(retry.id(), our_key(), our_executor(), U256::from(900), U256::from(9), salt());
+        assert!(
+            matches!(actions.first(), Some(Action::PublishCommit { commit, .. }) if commit.commitment == expected),
+            "{actions:?}"
+        );
+        assert!(fixture.core().round(&retry.id()).unwrap().has_commit(&our_key()));
+    }
+
+    #[test]
+    fn a_strangers_commit_that_overtakes_the_chain_check_still_counts() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        let handled = fixture.deliver(node_key(), Message::Intent(intent.clone()), OPEN_MS + 10);
+        assert_eq!(handled.verdict, None, "chain check in flight");
+        let (commit, reveal) = sealed(&intent, rival_key(), rival_executor(), 20);
+        let handled = fixture.deliver(rival_key(), Message::Commit(commit), OPEN_MS + 20);
+        assert_eq!(handled, Handled { verdict: Some(Verdict::Ignore), actions: vec![] }, "not forwarded yet");
+
+        let (verdict, actions) =
+            fixture.book.on_intent_facts(CHAIN, node_key(), intent.clone(), Some(&facts(&intent)), OPEN_MS + 30);
+        assert_eq!(verdict, Verdict::Accept);
+        assert_eq!(asks(&actions).len(), 1);
+        assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&rival_key()), "the held commit applied");
+
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40);
+        let handled = fixture.deliver(rival_key(), Message::Reveal(reveal), intent.commit_end_ms() + 10);
+        assert_eq!(handled.verdict, Some(Verdict::Accept), "the reveal opens a commit we hold");
         fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);
-        let reveal = Message::Reveal(BidReveal {
-            chainId: CHAIN,
-            intentId: intent.id(),
-            executor: rival_executor,
-            repayAmount: U256::from(1_000),
-            premium: U256::from(20),
-            salt: rival_salt,
-        });
-        assert_eq!(deliver(&mut fixture.book, rival_key(), reveal, intent.commit_end_ms() + 100).0, Verdict::Accept);
-        let actions = fixture.book.tick(award_expiry_ms(&intent) + 1);
-        assert_eq!(
-            reports(&actions),
-            vec![AuctionOutcome::Lost {
-                chain_id: CHAIN,
-                intent_id: intent.id(),
-                winning_premium: Some(U256::from(20))
-            }]
-        );
-    }
-
-    #[test]
-    fn a_reveal_that_does_not_open_its_commit_is_rejected() {
-        let mut fixture = fixture(2);
-        let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        let committed = commitment(intent.id(), rival_key(), Address::ZERO, U256::from(1_000), U256::from(20), salt());
-        deliver(
-            &mut fixture.book,
-            rival_key(),
-            Message::Commit(BidCommit { chainId: CHAIN, intentId: intent.id(), commitment: committed }),
-            OPEN_MS + 1,
-        );
-        let lying = BidReveal {
-            chainId: CHAIN,
-            intentId: intent.id(),
-            executor: Address::ZERO,
-            repayAmount: U256::from(1_000),
-            premium: U256::from(21),
-            salt: salt(),
-        };
-        let (verdict, _) = deliver(&mut fixture.book, rival_key(), Message::Reveal(lying), intent.commit_end_ms() + 10);
-        assert_eq!(verdict, Verdict::Reject);
-    }
-
-    #[test]
-    fn forged_or_foreign_votes_do_not_count() {
-        let mut fixture = fixture(1);
-        let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        let ours = award_for(&intent, our_executor(), 1_000, 9);
-        let now = intent.decide_at_ms();
-        // Signed by someone outside the committee: ignored (our committee view may be stale).
-        let outsider = PrivateKeySigner::random();
-        assert_eq!(deliver(&mut fixture.book, node_key(), vote(&outsider, &ours), now), (Verdict::Ignore, vec![]));
-        // A signature over another award, relabelled: recovers to a stranger.
-        let Message::Vote(mut relabelled) = vote(&fixture.attesters[0], &award_for(&intent, our_executor(), 1_000, 10))
-        else {
-            unreachable!()
-        };
-        relabelled.award = ours.clone();
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Vote(relabelled), now).0, Verdict::Ignore);
-        // Garbage signature: rejected.
-        let Message::Vote(mut garbage) = vote(&fixture.attesters[0], &ours) else { unreachable!() };
-        garbage.signature = Bytes::from(vec![0u8; 65]);
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Vote(garbage), now).0, Verdict::Reject);
-        // An award whose id does not derive from its fields: rejected.
-        let mut wrong_id = ours.clone();
-        wrong_id.intentId = B256::repeat_byte(0x42);
-        assert_eq!(
-            deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &wrong_id), now).0,
-            Verdict::Reject
-        );
-        // A vote on the topic of another chain: rejected.
-        let (verdict, _) =
-            fixture.book.on_message(1, Kind::Vote, from(node_key(), vote(&fixture.attesters[0], &ours)), now);
-        assert_eq!(verdict, Verdict::Reject);
-        // A vote on the intent topic: rejected.
-        let (verdict, _) =
-            fixture.book.on_message(CHAIN, Kind::Intent, from(node_key(), vote(&fixture.attesters[0], &ours)), now);
-        assert_eq!(verdict, Verdict::Reject);
-        // And only then the real thing settles.
-        let (_, actions) = deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &ours), now);
-        assert!(matches!(actions.as_slice(), [Action::Settle { .. }]));
+        fixture.book.tick(intent.decide_at_ms());
+        let ranking = fixture.core().round(&intent.id()).unwrap().ranking();
+        let solvers: Vec<PeerKey> = ranking.iter().map(|bid| bid.solver).collect();
+        assert_eq!(solvers, vec![rival_key(), our_key()], "the stranger's bid ranks, and above ours");
+        assert_eq!(fixture.award(&intent, 0).executor, rival_executor());
+        fixture.book.tick(intent.award_window(1).start_ms);
+        assert_eq!(fixture.book.tick(intent.exhausted_at_ms(2)), vec![Action::Report(lost(&intent, 20))]);
     }
 
     #[test]
     fn a_committee_change_can_complete_a_quorum() {
-        let mut fixture = fixture(2);
+        let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
-        commit_and_reveal(&mut fixture.book, &intent, bid(1_000, 9));
-        let ours = award_for(&intent, our_executor(), 1_000, 9);
-        deliver(&mut fixture.book, node_key(), vote(&fixture.attesters[0], &ours), intent.decide_at_ms());
-        let actions =
-            fixture.book.set_committee(CHAIN, Committee::new(fixture.attesters.iter().map(|a| a.address()), 1));
-        assert!(matches!(actions.as_slice(), [Action::Settle { .. }]), "{actions:?}");
-    }
-
-    #[test]
-    fn insane_or_foreign_intents_are_refused() {
-        let mut fixture = fixture(2);
-        let mut insane = intent(OPEN_MS, 10);
-        insane.commitMs = MAX_WINDOW_MS + 1;
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Intent(insane), OPEN_MS).0, Verdict::Reject);
-        let mut foreign = intent(OPEN_MS, 10);
-        foreign.settlement = Address::repeat_byte(0x01);
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Intent(foreign), OPEN_MS).0, Verdict::Ignore);
-        let future = intent(OPEN_MS + 10_000, 10);
-        assert_eq!(deliver(&mut fixture.book, node_key(), Message::Intent(future), OPEN_MS).0, Verdict::Ignore);
-        let mut wrong_chain = intent(OPEN_MS, 10);
-        wrong_chain.chainId = 1;
-        let (verdict, _) =
-            fixture.book.on_message(CHAIN, Kind::Intent, from(node_key(), Message::Intent(wrong_chain)), OPEN_MS);
-        assert_eq!(verdict, Verdict::Reject);
-        assert_eq!(fixture.book.auction_count(CHAIN), 0);
-    }
-
-    #[test]
-    fn auctions_are_pruned_after_retention_and_bounded_in_number() {
-        let mut fixture = fixture(2);
-        let first = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(first.clone()), OPEN_MS);
-        fixture.book.tick(first.reveal_end_ms() + RETAIN_MS);
-        assert_eq!(fixture.book.auction_count(CHAIN), 1);
-        fixture.book.tick(first.reveal_end_ms() + RETAIN_MS + 1);
-        assert_eq!(fixture.book.auction_count(CHAIN), 0);
-
-        for nonce in 0..(MAX_AUCTIONS_PER_CHAIN as u64 + 10) {
-            let mut copy = intent(OPEN_MS, 10);
-            copy.nonce = U256::from(nonce);
-            deliver(&mut fixture.book, node_key(), Message::Intent(copy), OPEN_MS + nonce % 500);
-        }
-        assert_eq!(fixture.book.auction_count(CHAIN), MAX_AUCTIONS_PER_CHAIN);
-    }
-
-    #[test]
-    fn a_failed_commit_publish_is_late() {
-        let mut fixture = fixture(2);
-        let intent = intent(OPEN_MS, 10);
-        deliver(&mut fixture.book, node_key(), Message::Intent(intent.clone()), OPEN_MS);
-        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 1);
-        let actions = fixture.book.on_publish_failed(CHAIN, intent.id());
-        assert_eq!(reports(&actions), vec![AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() }]);
-        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[]);
+        fixture.book.tick(intent.decide_at_ms());
+        let ours = fixture.award(&intent, 0);
+        assert!(fixture.vote(0, &ours, intent.decide_at_ms()).actions.is_empty());
+        let lower = context(&fixture.attesters, 1, all_bonded());
+        let actions = fixture.book.set_context(CHAIN, lower);
+        assert_eq!(settles(&actions).len(), 1, "{actions:?}");
+        assert_eq!(settles(&actions)[0].award, ours);
+        assert!(fixture.book.set_context(CHAIN, context(&fixture.attesters, 1, all_bonded())).is_empty(), "once");
     }
 }

@@ -8,10 +8,14 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
-use backstop_protocol::bindings::{IMarginMarket, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, ISolverRegistry, LiquidationSettlement};
+use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTerms, SolverSet};
 use backstop_protocol::timing::now_ms;
+use backstop_protocol::{Intent, PeerKey};
 
 use crate::book::SettleResult;
 use crate::config::ChainEndpoint;
@@ -64,13 +68,25 @@ struct Approvals {
     approved: HashSet<Address>,
 }
 
+/// Largest block range asked of `eth_getLogs` at once.
+const MAX_LOG_RANGE: u64 = 2_000;
+
+/// What the solver knows of the chain's registrations, and up to which block.
+#[derive(Debug)]
+struct ContextCursor {
+    next_block: u64,
+    context: ChainContext,
+}
+
 /// A connected chain.
 #[derive(Debug)]
 pub(crate) struct Chain {
     pub chain_id: u64,
     pub settlement: Address,
     pub executor: Address,
+    pub solver_registry: Option<Address>,
     provider: DynProvider,
+    context: tokio::sync::Mutex<ContextCursor>,
     /// Serialises the executor's transactions so concurrent sends never pick the same nonce.
     send_lock: tokio::sync::Mutex<()>,
     /// Held across the lookup and the approval so each asset is approved once.
@@ -90,8 +106,9 @@ enum SendFailure {
 
 impl Chain {
     /// Connects, checks that the endpoint serves the configured chain and that the
-    /// settlement contract exists, and reads the committee.
-    pub async fn connect(endpoint: &ChainEndpoint) -> Result<(Self, Committee), SolverError> {
+    /// settlement contract exists, and reads the chain's context (markets, committee,
+    /// admitted solvers).
+    pub async fn connect(endpoint: &ChainEndpoint) -> Result<(Self, ChainContext), SolverError> {
         let chain_id = endpoint.chain_id;
         let rpc_error = |reason: String| SolverError::Rpc { chain_id, rpc_url: endpoint.rpc_url.clone(), reason };
         let url = endpoint.rpc_url.parse::<Url>().map_err(|error| SolverError::RpcUrl {
@@ -113,16 +130,134 @@ impl Chain {
             chain_id,
             settlement: endpoint.settlement,
             executor: endpoint.executor.address(),
+            solver_registry: endpoint.solver_registry,
+            context: tokio::sync::Mutex::new(ContextCursor {
+                next_block: 0,
+                context: ChainContext {
+                    admission: match endpoint.solver_registry {
+                        Some(_) => Admission::Bonded(SolverSet::default()),
+                        None => Admission::Open,
+                    },
+                    ..ChainContext::new(chain_id, endpoint.settlement)
+                },
+            }),
             provider,
             send_lock: tokio::sync::Mutex::new(()),
             approvals: tokio::sync::Mutex::new(Approvals::default()),
         };
-        let committee = chain.committee().await.map_err(|reason| SolverError::Committee {
+        let context = chain.refresh_context().await.map_err(|reason| SolverError::Committee {
             chain_id,
             settlement: endpoint.settlement,
             reason,
         })?;
-        Ok((chain, committee))
+        Ok((chain, context))
+    }
+
+    /// Brings the chain's context up to the head: markets registered since the last
+    /// call, the committee, and solver bonds. Returns the whole context.
+    pub async fn refresh_context(&self) -> Result<ChainContext, String> {
+        let mut cursor = self.context.lock().await;
+        let head = self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?;
+        let mut addresses = vec![self.settlement];
+        addresses.extend(self.solver_registry);
+        let mut from = cursor.next_block;
+        while from <= head {
+            let to = head.min(from.saturating_add(MAX_LOG_RANGE - 1));
+            let filter = Filter::new().address(addresses.clone()).from_block(from).to_block(to);
+            let logs = self.provider.get_logs(&filter).await.map_err(|error| format!("eth_getLogs: {error}"))?;
+            for log in logs {
+                self.apply_log(&mut cursor.context, &log).await?;
+            }
+            from = to + 1;
+        }
+        cursor.next_block = head + 1;
+        let committee = self.committee().await?;
+        cursor.context.committee = committee;
+        Ok(cursor.context.clone())
+    }
+
+    async fn apply_log(&self, context: &mut ChainContext, log: &alloy::rpc::types::Log) -> Result<(), String> {
+        let Some(topic) = log.topic0() else { return Ok(()) };
+        if log.address() == self.settlement && *topic == LiquidationSettlement::MarketRegistered::SIGNATURE_HASH {
+            let Ok(event) = log.log_decode::<LiquidationSettlement::MarketRegistered>() else { return Ok(()) };
+            let registered = event.inner.data;
+            let registration = self
+                .settlement()
+                .markets(registered.marketId)
+                .call()
+                .await
+                .map_err(|error| format!("markets(): {error}"))?;
+            let adapter = IMarginMarket::new(registered.adapter, self.provider.clone());
+            let (Ok(debt_asset), Ok(collateral_assets)) =
+                (adapter.debtAsset().call().await, adapter.collateralAssets().call().await)
+            else {
+                return Ok(()); // a broken adapter is simply not a market we can bid on
+            };
+            context.markets.insert(
+                registered.marketId,
+                MarketTerms {
+                    market_id: registered.marketId,
+                    adapter: registered.adapter,
+                    debt_asset,
+                    collateral_assets,
+                    reserve_premium: registration.reservePremium,
+                },
+            );
+            return Ok(());
+        }
+        if Some(log.address()) != self.solver_registry {
+            return Ok(());
+        }
+        let Admission::Bonded(set) = &mut context.admission else { return Ok(()) };
+        if *topic == ISolverRegistry::SolverRegistered::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverRegistered>() {
+                set.admit(event.inner.data.solverKey, event.inner.data.executor);
+            }
+        } else if *topic == ISolverRegistry::SolverExitRequested::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverExitRequested>() {
+                set.remove(event.inner.data.solverKey, event.inner.data.executor);
+            }
+        } else if *topic == ISolverRegistry::SolverWithdrawn::SIGNATURE_HASH {
+            if let Ok(event) = log.log_decode::<ISolverRegistry::SolverWithdrawn>() {
+                set.remove(event.inner.data.solverKey, event.inner.data.executor);
+            }
+        }
+        Ok(())
+    }
+
+    /// Bonds `solver` with our executor on the chain's registry unless it already is.
+    pub async fn ensure_registered(&self, solver: PeerKey) -> Result<(), String> {
+        let Some(registry) = self.solver_registry else { return Ok(()) };
+        let registry = ISolverRegistry::new(registry, self.provider.clone());
+        if registry.isAdmitted(self.executor, solver).call().await.map_err(|error| format!("isAdmitted(): {error}"))? {
+            return Ok(());
+        }
+        let existing = registry.solverOf(self.executor).call().await.map_err(|error| format!("solverOf(): {error}"))?;
+        if existing.solverKey != B256::ZERO && existing.solverKey != solver {
+            return Err(format!(
+                "executor {} is bonded with another solver key {}: use that key, or requestExit() and withdraw() first",
+                self.executor, existing.solverKey
+            ));
+        }
+        let bond = registry.minBond().call().await.map_err(|error| format!("minBond(): {error}"))?;
+        let _guard = self.send_lock.lock().await;
+        let pending = registry
+            .register(solver)
+            .value(bond)
+            .send()
+            .await
+            .map_err(|error| format!("register(): {error} (does the executor hold {bond} wei for the bond?)"))?;
+        let receipt = pending.get_receipt().await.map_err(|error| format!("register() receipt: {error}"))?;
+        if !receipt.status() {
+            return Err(format!("register() reverted in {}", receipt.transaction_hash));
+        }
+        observe::solver_registered(self.chain_id, solver, bond);
+        Ok(())
+    }
+
+    /// What the chain says about a peer's intent (see `backstop_bindings::read_intent_facts`).
+    pub async fn intent_facts(&self, adapter: Address, intent: &Intent) -> Result<IntentFacts, String> {
+        backstop_bindings::read_intent_facts(&self.provider, adapter, intent).await
     }
 
     fn settlement(&self) -> LiquidationSettlement::LiquidationSettlementInstance<DynProvider> {

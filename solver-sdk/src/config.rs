@@ -31,6 +31,10 @@ pub struct ChainEndpoint {
     /// The wallet named in our reveals; only it may settle our awards, and it pays the
     /// repay and the premium in the market's debt asset.
     pub executor: PrivateKeySigner,
+    /// The chain's `SolverRegistry`. When set, the client bonds our key with the
+    /// executor at start (paying the registry's `minBond` once) and, like the nodes,
+    /// counts only bonded solvers' bids. `None` only for networks without admission.
+    pub solver_registry: Option<Address>,
 }
 
 impl SolverConfig {

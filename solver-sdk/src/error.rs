@@ -20,6 +20,8 @@ pub enum SolverError {
     NoSettlementCode { chain_id: u64, settlement: Address },
     #[error("chain {chain_id}: could not read the committee from settlement {settlement}: {reason}")]
     Committee { chain_id: u64, settlement: Address, reason: String },
+    #[error("chain {chain_id}: could not bond our solver key on the SolverRegistry: {reason}")]
+    Registration { chain_id: u64, reason: String },
     #[error("could not join the gossip network: {0}")]
     Gossip(#[from] backstop_protocol::net::NetError),
 }

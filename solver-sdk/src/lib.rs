@@ -41,6 +41,8 @@
 //!         rpc_url: "http://127.0.0.1:8545".into(),
 //!         settlement: "0x5FbDB2315678afecb367f032d93F642f64180aa3".parse()?,
 //!         executor: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse()?,
+//!         // The chain's SolverRegistry: the client bonds our key on it at start.
+//!         solver_registry: Some("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".parse()?),
 //!     }],
 //! };
 //! let solver = SolverClient::start(config, HalfPercent).await?;

@@ -28,8 +28,16 @@ pub(crate) fn committee_refresh_failed(error: &str) {
     warn!(%error, "could not refresh the committee; keeping the last known one");
 }
 
-pub(crate) fn message_refused(kind: Kind, verdict: &str, reason: &str) {
-    debug!(kind = kind.name(), verdict, reason, "gossip message not accepted");
+pub(crate) fn message_refused(
+    kind: Kind,
+    verdict: backstop_protocol::Verdict,
+    rejection: &backstop_protocol::Rejection,
+) {
+    debug!(kind = kind.name(), ?verdict, rule = rejection.label(), %rejection, "gossip message refused");
+}
+
+pub(crate) fn own_bid_refused(rejection: &backstop_protocol::Rejection) {
+    warn!(rule = rejection.label(), %rejection, "the network would refuse our bid; not sending it (is the solver key bonded on the SolverRegistry?)");
 }
 
 pub(crate) fn intent_seen(open_time_ms: u64, commit_end_ms: u64, now_ms: u64) {
@@ -40,8 +48,8 @@ pub(crate) fn new_round(open_time_ms: u64) {
     info!(open_time_ms, "a new round of a failed auction opened");
 }
 
-pub(crate) fn intent_copy_adopted(observed_block: u64, open_time_ms: u64) {
-    debug!(observed_block, open_time_ms, "adopted a better copy of the intent");
+pub(crate) fn intent_copy_adopted(intent_id: B256) {
+    debug!(%intent_id, "another verified copy of the intent took precedence");
 }
 
 pub(crate) fn bid_declined() {
@@ -108,4 +116,12 @@ pub(crate) fn outcome(outcome: &AuctionOutcome) {
         }
         _ => info!(outcome = outcome.label(), ?outcome, "auction outcome"),
     }
+}
+
+pub(crate) fn solver_registered(chain_id: u64, solver: B256, bond: U256) {
+    info!(chain_id, %solver, %bond, "bonded our solver key on the SolverRegistry");
+}
+
+pub(crate) fn chain_read_failed(error: &str) {
+    warn!(%error, "could not read the chain to check an intent; ignoring it");
 }

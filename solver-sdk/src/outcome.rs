@@ -24,6 +24,9 @@ pub enum AuctionOutcome {
     SettleReverted { chain_id: u64, intent_id: B256, reason: String },
     /// No award for us reached the committee threshold (or could be settled) before its deadline.
     Expired { chain_id: u64, intent_id: B256 },
+    /// The network does not count our bid: our key is not bonded on the chain's
+    /// `SolverRegistry` (or the bond is exiting). Nothing was sent.
+    NotAdmitted { chain_id: u64, intent_id: B256, reason: String },
 }
 
 impl AuctionOutcome {
@@ -34,7 +37,8 @@ impl AuctionOutcome {
             | Self::BelowReserve { chain_id, .. }
             | Self::Late { chain_id, .. }
             | Self::SettleReverted { chain_id, .. }
-            | Self::Expired { chain_id, .. } => *chain_id,
+            | Self::Expired { chain_id, .. }
+            | Self::NotAdmitted { chain_id, .. } => *chain_id,
         }
     }
 
@@ -45,7 +49,8 @@ impl AuctionOutcome {
             | Self::BelowReserve { intent_id, .. }
             | Self::Late { intent_id, .. }
             | Self::SettleReverted { intent_id, .. }
-            | Self::Expired { intent_id, .. } => *intent_id,
+            | Self::Expired { intent_id, .. }
+            | Self::NotAdmitted { intent_id, .. } => *intent_id,
         }
     }
 
@@ -58,6 +63,7 @@ impl AuctionOutcome {
             Self::Late { .. } => "late",
             Self::SettleReverted { .. } => "settle_reverted",
             Self::Expired { .. } => "expired",
+            Self::NotAdmitted { .. } => "not_admitted",
         }
     }
 }

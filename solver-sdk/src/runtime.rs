@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
+use backstop_protocol::auction::{ChainContext, IntentFacts};
 use backstop_protocol::envelope::peer_key;
 use backstop_protocol::net::{self, GossipConfig, GossipHandle, Inbound, Verdict};
 use backstop_protocol::timing::now_ms;
-use backstop_protocol::{Award, Envelope, Kind, Message};
+use backstop_protocol::{Award, Envelope, Intent, Kind, Message, PeerKey, Rejection};
 use ed25519_dalek::SigningKey;
 use libp2p::{Multiaddr, PeerId};
 use rand::RngCore;
@@ -19,7 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use crate::book::{Action, Book, ChainParams, SettleResult};
+use crate::book::{Action, Book, ChainParams, Handled, SettleResult};
 use crate::chain::Chain;
 use crate::config::SolverConfig;
 use crate::error::SolverError;
@@ -34,8 +35,12 @@ const TICK: Duration = Duration::from_millis(20);
 const GOSSIP_HEARTBEAT: Duration = Duration::from_millis(200);
 /// Pause between publish attempts while no peer subscribes to the topic yet.
 const PUBLISH_RETRY: Duration = Duration::from_millis(50);
-/// How often each chain's committee is read again.
-const COMMITTEE_REFRESH: Duration = Duration::from_secs(30);
+/// How often each chain's context (markets, committee, solver bonds) is brought up to
+/// the head: a market registered or a solver bonded a block ago must be judged as the
+/// nodes judge it.
+const CONTEXT_REFRESH: Duration = Duration::from_secs(1);
+/// Intents whose gossip verdict waits on a chain check.
+const MAX_HELD_INTENTS: usize = 1024;
 /// Outcomes buffered for slow `outcomes()` receivers before they lag.
 const OUTCOME_BUFFER: usize = 1024;
 /// Internal events buffered before their senders wait.
@@ -58,13 +63,19 @@ impl SolverClient {
         let mut committees = HashMap::new();
         for endpoint in &config.chains {
             let span = observe::chain_span(endpoint.chain_id);
-            let (chain, committee) = Chain::connect(endpoint).instrument(span.clone()).await?;
+            let (chain, context) = Chain::connect(endpoint).instrument(span.clone()).await?;
+            let committee = context.committee.clone();
             span.in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
+            chain
+                .ensure_registered(our_key)
+                .instrument(span.clone())
+                .await
+                .map_err(|reason| SolverError::Registration { chain_id: endpoint.chain_id, reason })?;
             params.push(ChainParams {
                 chain_id: endpoint.chain_id,
                 settlement: endpoint.settlement,
                 executor: chain.executor,
-                committee: committee.clone(),
+                context,
             });
             committees.insert(endpoint.chain_id, committee);
             chains.insert(endpoint.chain_id, Arc::new(chain));
@@ -94,6 +105,7 @@ impl SolverClient {
             outcomes: outcomes.clone(),
             events: events_tx,
             tasks: JoinSet::new(),
+            held_intents: HashMap::new(),
         };
         let task = tokio::spawn(runtime.run(inbound, events_rx, stop_rx));
         Ok(SolverHandle { gossip, our_key, outcomes, stop: Some(stop_tx), task: Some(task) })
@@ -162,7 +174,8 @@ enum Event {
     StrategyTimedOut { chain_id: u64, intent_id: B256 },
     PublishFailed { chain_id: u64, intent_id: B256 },
     Settled { chain_id: u64, intent_id: B256, award: Box<Award>, result: SettleResult },
-    Committee { chain_id: u64, committee: Committee },
+    Context { chain_id: u64, context: Box<ChainContext> },
+    IntentFacts { chain_id: u64, origin: PeerKey, intent: Box<Intent>, facts: Option<IntentFacts> },
 }
 
 struct Runtime<S> {
@@ -176,6 +189,8 @@ struct Runtime<S> {
     events: mpsc::Sender<Event>,
     /// Every task the runtime spawned; dropped (aborted) when it stops.
     tasks: JoinSet<()>,
+    /// Intents whose verdict waits on their chain check, by payload hash.
+    held_intents: HashMap<B256, Inbound>,
 }
 
 impl<S: Strategy> Runtime<S> {
@@ -186,7 +201,7 @@ impl<S: Strategy> Runtime<S> {
         mut stop: oneshot::Receiver<()>,
     ) {
         for chain in self.chains.values() {
-            self.tasks.spawn(refresh_committee(chain.clone(), self.events.clone()));
+            self.tasks.spawn(refresh_context(chain.clone(), self.events.clone()));
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -214,15 +229,27 @@ impl<S: Strategy> Runtime<S> {
     }
 
     async fn on_inbound(&mut self, inbound: Inbound) {
-        let (verdict, actions) = match Envelope::open(&inbound.data) {
+        let handled = match Envelope::open(&inbound.data) {
             Ok(verified) => self.book.on_message(inbound.chain_id, inbound.kind, verified, now_ms()),
             Err(error) => {
-                observe::message_refused(inbound.kind, "reject", &error.to_string());
-                (Verdict::Reject, Vec::new())
+                let rejection = Rejection::Envelope(error);
+                observe::message_refused(inbound.kind, rejection.verdict(), &rejection);
+                Handled { verdict: Some(rejection.verdict()), actions: Vec::new() }
             }
         };
-        self.gossip.report(&inbound, verdict).await;
-        self.perform(actions);
+        match handled.verdict {
+            Some(verdict) => self.gossip.report(&inbound, verdict).await,
+            None => {
+                // An intent waiting on its chain check: report once the facts are in.
+                let hash = alloy::primitives::keccak256(&inbound.data);
+                if self.held_intents.len() >= MAX_HELD_INTENTS {
+                    self.gossip.report(&inbound, Verdict::Ignore).await;
+                } else {
+                    self.held_intents.insert(hash, inbound);
+                }
+            }
+        }
+        self.perform(handled.actions);
     }
 
     fn on_event(&mut self, event: Event) {
@@ -236,17 +263,38 @@ impl<S: Strategy> Runtime<S> {
             Event::Settled { chain_id, intent_id, award, result } => {
                 self.book.on_settled(chain_id, intent_id, &award, result)
             }
-            Event::Committee { chain_id, committee } => {
-                if self.committees.get(&chain_id) == Some(&committee) {
-                    return;
+            Event::Context { chain_id, context } => {
+                let committee = context.committee.clone();
+                if self.committees.get(&chain_id) != Some(&committee) {
+                    observe::chain_span(chain_id)
+                        .in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
+                    self.committees.insert(chain_id, committee);
                 }
-                observe::chain_span(chain_id)
-                    .in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
-                self.committees.insert(chain_id, committee.clone());
-                self.book.set_committee(chain_id, committee)
+                self.book.set_context(chain_id, *context)
+            }
+            Event::IntentFacts { chain_id, origin, intent, facts } => {
+                let envelope_hash = self.held_intent_key(&intent);
+                let (verdict, actions) = self.book.on_intent_facts(chain_id, origin, *intent, facts.as_ref(), now_ms());
+                if let Some(inbound) = envelope_hash.and_then(|hash| self.held_intents.remove(&hash)) {
+                    let gossip = self.gossip.clone();
+                    self.tasks.spawn(async move { gossip.report(&inbound, verdict).await });
+                }
+                actions
             }
         };
         self.perform(actions);
+    }
+
+    /// The held inbound message carrying `intent`, if any (by its envelope's hash).
+    fn held_intent_key(&self, intent: &Intent) -> Option<B256> {
+        self.held_intents
+            .iter()
+            .find(|(_, inbound)| {
+                Envelope::open(&inbound.data)
+                    .ok()
+                    .is_some_and(|verified| matches!(&verified.message, Message::Intent(held) if held == intent))
+            })
+            .map(|(hash, _)| *hash)
     }
 
     fn perform(&mut self, actions: Vec<Action>) {
@@ -269,6 +317,23 @@ impl<S: Strategy> Runtime<S> {
                         }
                         .instrument(span),
                     );
+                }
+                Action::CheckIntent { chain_id, adapter, origin, intent } => {
+                    let Some(chain) = self.chains.get(&chain_id).cloned() else {
+                        continue;
+                    };
+                    let events = self.events.clone();
+                    self.tasks.spawn(async move {
+                        let facts = match chain.intent_facts(adapter, &intent).await {
+                            Ok(facts) => Some(facts),
+                            Err(error) => {
+                                observe::chain_read_failed(&error);
+                                None
+                            }
+                        };
+                        let intent = Box::new(intent);
+                        let _ = events.send(Event::IntentFacts { chain_id, origin, intent, facts }).await;
+                    });
                 }
                 Action::PublishCommit { chain_id, intent_id, commit, until_ms } => {
                     self.publish(chain_id, intent_id, Message::Commit(commit), until_ms);
@@ -355,13 +420,14 @@ async fn publish_until(
     }
 }
 
-async fn refresh_committee(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
+async fn refresh_context(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
     let span = observe::chain_span(chain.chain_id);
     loop {
-        tokio::time::sleep(COMMITTEE_REFRESH).await;
-        match chain.committee().instrument(span.clone()).await {
-            Ok(committee) => {
-                if events.send(Event::Committee { chain_id: chain.chain_id, committee }).await.is_err() {
+        tokio::time::sleep(CONTEXT_REFRESH).await;
+        match chain.refresh_context().instrument(span.clone()).await {
+            Ok(context) => {
+                let context = Box::new(context);
+                if events.send(Event::Context { chain_id: chain.chain_id, context }).await.is_err() {
                     return;
                 }
             }

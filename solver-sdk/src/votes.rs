@@ -1,7 +1,7 @@
 //! Collecting committee votes: identical awards are grouped, each attester counts once
 //! per award, and an award is settleable once `threshold` current attesters signed it. Pure.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use alloy::primitives::{Address, Bytes};
 use backstop_protocol::Award;
@@ -10,19 +10,7 @@ use backstop_protocol::Award;
 /// (winner, then runners-up), so a handful is plenty; more is noise or an attack.
 pub(crate) const MAX_AWARDS_PER_INTENT: usize = 8;
 
-/// The committee of one settlement contract, as last read from chain.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Committee {
-    pub attesters: HashSet<Address>,
-    /// At least 1, whatever the contract says: an award with no signature is never settleable.
-    pub threshold: usize,
-}
-
-impl Committee {
-    pub fn new(attesters: impl IntoIterator<Item = Address>, threshold: usize) -> Self {
-        Self { attesters: attesters.into_iter().collect(), threshold: threshold.max(1) }
-    }
-}
+pub(crate) use backstop_protocol::auction::Committee;
 
 /// What adding a vote did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
+use backstop_bindings::{LiquidationSettlement, TestToken};
 use backstop_devnet::DevnetChain;
-use backstop_protocol::bindings::{LiquidationSettlement, TestToken};
 
 pub struct ChainTruth {
     pub block: u64,

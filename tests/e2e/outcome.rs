@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
+use backstop_bindings::MarginEngine;
 use backstop_devnet::{wait_for, Crash, Devnet};
-use backstop_protocol::bindings::MarginEngine;
 
 use crate::chain_truth::{all_settled, ChainTruth};
 

@@ -36,6 +36,7 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
             rpc_url: chain.rpc_url.clone(),
             settlement: chain.settlement,
             executor,
+            solver_registry: chain.solver_registry,
         });
     }
     let config =

@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
+use backstop_bindings::{LiquidationSettlement, MarginEngine, OracleRouter};
 use backstop_devnet::Devnet;
-use backstop_protocol::bindings::{LiquidationSettlement, MarginEngine, OracleRouter};
 
 const WAD: u128 = 1_000_000_000_000_000_000;
 

@@ -8,6 +8,7 @@ use backstop_protocol::{Address, Award, B256, U256};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
+mod auction;
 #[cfg(feature = "net")]
 mod net;
 

@@ -1,0 +1,128 @@
+//! Typed bindings to the Backstop contracts, generated from the committed forge
+//! artifacts in `protocol/abi/` (so building needs no Node.js or solc). The test
+//! command fails if those artifacts differ from a fresh `forge build`.
+
+#![allow(missing_docs, clippy::too_many_arguments)]
+
+use alloy::sol;
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    LiquidationSettlement,
+    "../protocol/abi/LiquidationSettlement.json"
+);
+
+sol!(
+    /// The adapter interface every watched market implements; nodes use only this.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    IMarginMarket,
+    "../protocol/abi/IMarginMarket.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MarginEngine,
+    "../protocol/abi/MarginEngine.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    OracleRouter,
+    "../protocol/abi/OracleRouter.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    InsuranceFund,
+    "../protocol/abi/InsuranceFund.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MockPriceFeed,
+    "../protocol/abi/MockPriceFeed.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TestToken,
+    "../protocol/abi/TestToken.json"
+);
+
+impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
+    fn from(award: backstop_protocol::Award) -> Self {
+        Self {
+            intentId: award.intentId,
+            marketId: award.marketId,
+            account: award.account,
+            nonce: award.nonce,
+            executor: award.executor,
+            repayAmount: award.repayAmount,
+            premium: award.premium,
+            deadline: award.deadline,
+        }
+    }
+}
+
+sol! {
+    /// The events and views of the chain's `SolverRegistry` that peers read to admit
+    /// solvers (bonded ed25519 keys); see `contracts/src/SolverRegistry.sol`.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    interface ISolverRegistry {
+        event SolverRegistered(address indexed executor, bytes32 indexed solverKey, uint256 bond);
+        event SolverExitRequested(address indexed executor, bytes32 indexed solverKey, uint64 exitAt);
+        event SolverWithdrawn(address indexed executor, bytes32 indexed solverKey, uint256 bond);
+        function minBond() external view returns (uint256);
+        function register(bytes32 solverKey) external payable;
+        function solverOf(address executor) external view returns (bytes32 solverKey, uint256 bond, uint64 exitAt);
+        function isAdmitted(address executor, bytes32 solverKey) external view returns (bool);
+    }
+}
+
+/// Reads what the chain says about a peer's intent: liquidatability, `maxRepay` and the
+/// collateral's price at its observed block, and the settlement's nonce at the head.
+/// Nodes and solvers both use it; the verdict is the auction core's
+/// (`backstop_protocol::auction::check_claims`), this only reads.
+pub async fn read_intent_facts<P: alloy::providers::Provider + Clone>(
+    provider: &P,
+    adapter: alloy::primitives::Address,
+    intent: &backstop_protocol::Intent,
+) -> Result<backstop_protocol::auction::IntentFacts, String> {
+    use alloy::eips::BlockId;
+    use alloy::primitives::U256;
+    use backstop_protocol::auction::{check_observed_block, IntentFacts};
+
+    let head_block = provider.get_block_number().await.map_err(|error| error.to_string())?;
+    if check_observed_block(intent, head_block).is_err() {
+        // Nothing to read at that block; `check_claims` names the reason from the head.
+        return Ok(IntentFacts {
+            head_block,
+            liquidatable: false,
+            max_repay: U256::ZERO,
+            price: U256::ZERO,
+            current_nonce: U256::ZERO,
+        });
+    }
+    let at = BlockId::number(intent.observedBlock);
+    let engine = IMarginMarket::new(adapter, provider.clone());
+    let settlement = LiquidationSettlement::new(intent.settlement, provider.clone());
+    let error = |error: alloy::contract::Error| error.to_string();
+    let liquidatable = engine.isLiquidatable(intent.account).block(at).call().await.map_err(error)?;
+    let max_repay = engine.maxRepay(intent.account).block(at).call().await.map_err(error)?;
+    let price = engine.price(intent.collateralAsset).block(at).call().await.map_err(error)?;
+    let current_nonce = settlement
+        .nonces(intent.marketId, intent.account)
+        .block(BlockId::number(head_block))
+        .call()
+        .await
+        .map_err(error)?;
+    Ok(IntentFacts { head_block, liquidatable, max_repay, price, current_nonce })
+}

@@ -1,0 +1,141 @@
+//! Intents of our own: a candidate from the chain watcher (an account confirmed
+//! liquidatable on chain) becomes an intent after a random jitter, unless a peer's copy
+//! arrived meanwhile, the auction is live, or the node is in its post-restart quiet
+//! period. The jitter's randomness is injected so tests are deterministic.
+
+use std::collections::HashMap;
+
+use alloy::primitives::B256;
+use backstop_protocol::auction::{Accepted, IntentFacts};
+use backstop_protocol::message::{Intent, Message};
+use backstop_protocol::Kind;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::{Core, Effect};
+use crate::chain::Candidate;
+use crate::observe;
+
+pub struct Origination {
+    /// Candidates waiting out the jitter: intent id -> (when to open, candidate).
+    pending: HashMap<B256, (u64, Candidate)>,
+    /// Before this instant (unix ms) the node opens no intents of its own.
+    quiet_until_ms: u64,
+    rng: StdRng,
+}
+
+impl Default for Origination {
+    fn default() -> Self {
+        Self { pending: HashMap::new(), quiet_until_ms: 0, rng: StdRng::from_entropy() }
+    }
+}
+
+/// Most candidates waiting out their jitter at once (one per account and nonce).
+const MAX_PENDING_OPENS: usize = 16_384;
+
+impl Origination {
+    pub fn forget(&mut self, id: &B256) {
+        self.pending.remove(id);
+    }
+
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(seed);
+    }
+
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+impl Core {
+    /// Seeds the open jitter's randomness (deterministic simulations and tests).
+    pub fn seed_jitter(&mut self, seed: u64) {
+        self.origination.seed(seed);
+    }
+
+    /// Opens no intents of its own until `until_ms`; used after a restart.
+    pub fn stay_quiet_until(&mut self, until_ms: u64) {
+        observe::restart_quiet(until_ms);
+        self.origination.quiet_until_ms = until_ms;
+    }
+
+    pub(crate) fn on_candidate(&mut self, candidate: Candidate, now_ms: u64, effects: &mut Vec<super::Effect>) {
+        let chain_id = candidate.market.chain_id;
+        let id = backstop_protocol::id::intent_id(
+            chain_id,
+            candidate.market.settlement,
+            candidate.market.market_id,
+            candidate.account,
+            candidate.nonce,
+        );
+        let Some(book) = self.books.get_mut(&chain_id) else { return };
+        // The candidate is read at the head: had this nonce settled on the canonical
+        // chain, the nonce would have moved on. A closed id here was reorged out.
+        if book.is_closed(&id) {
+            observe::settlement_reorged_out(chain_id, id);
+            book.reopen(id);
+            effects.push(Effect::ResetAuction { id });
+        }
+        if !book.may_open(&id, now_ms) || self.origination.pending.contains_key(&id) {
+            return;
+        }
+        if self.origination.pending.len() >= MAX_PENDING_OPENS {
+            return;
+        }
+        let jitter_ms = u64::try_from(self.config.open_jitter.as_millis()).unwrap_or(u64::MAX);
+        let delay = if jitter_ms == 0 { 0 } else { self.origination.rng.gen_range(0..=jitter_ms) };
+        self.origination.pending.insert(id, (now_ms.saturating_add(delay), candidate));
+    }
+
+    pub(crate) fn open_due_intents(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        if now_ms < self.origination.quiet_until_ms {
+            // Candidates come back every block; peers handle them meanwhile.
+            self.origination.pending.clear();
+            return;
+        }
+        let due: Vec<B256> =
+            self.origination.pending.iter().filter(|(_, (at, _))| *at <= now_ms).map(|(id, _)| *id).collect();
+        for id in due {
+            let Some((_, candidate)) = self.origination.pending.remove(&id) else { continue };
+            let intent = Intent {
+                chainId: candidate.market.chain_id,
+                settlement: candidate.market.settlement,
+                marketId: candidate.market.market_id,
+                account: candidate.account,
+                nonce: candidate.nonce,
+                debtAsset: candidate.market.debt_asset,
+                collateralAsset: candidate.market.collateral_assets.first().copied().unwrap_or_default(),
+                maxRepay: candidate.max_repay,
+                observedBlock: candidate.observed_block,
+                observedPrice: candidate.observed_price,
+                openTimeMs: now_ms,
+                commitMs: u32::try_from(self.config.commit.as_millis()).unwrap_or(u32::MAX),
+                revealMs: u32::try_from(self.config.reveal.as_millis()).unwrap_or(u32::MAX),
+                reservePremium: candidate.market.reserve_premium,
+            };
+            // Our own reading of the chain is the check of our own claims.
+            let facts = IntentFacts {
+                head_block: candidate.observed_block,
+                liquidatable: true,
+                max_repay: candidate.max_repay,
+                price: candidate.observed_price,
+                current_nonce: candidate.nonce,
+            };
+            let our_key = self.our_key();
+            let Some(book) = self.books.get_mut(&intent.chainId) else { continue };
+            if backstop_protocol::auction::check_claims(&intent, &facts).is_err() {
+                continue;
+            }
+            let accepted = match book.insert_verified(our_key, intent.clone(), now_ms) {
+                Ok(accepted) => accepted,
+                Err(_) => continue, // a peer's round is live, or the id closed meanwhile
+            };
+            let envelope = self.seal(&Message::Intent(intent.clone()));
+            observe::intent_opened(intent.chainId, id, intent.account, intent.nonce);
+            if let Accepted::Opened { .. } = accepted {
+                self.on_accepted(&accepted, &envelope, effects);
+            }
+            effects.push(Effect::Publish { chain_id: intent.chainId, kind: Kind::Intent, envelope });
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The node core driven by inputs alone: no swarm, no chain, no disk. Each test feeds
+//! what the runtime would and asserts on the effects that come out.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use backstop_protocol::auction::{Admission, ChainContext, Committee, IntentFacts};
+use backstop_protocol::envelope::{peer_key, Envelope};
+use backstop_protocol::id::commitment;
+use backstop_protocol::message::{BidCommit, BidReveal, Intent, Kind, Message};
+use backstop_protocol::net::Inbound;
+use backstop_protocol::{Award, Penalty, Verdict};
+use ed25519_dalek::SigningKey;
+use libp2p::gossipsub::MessageId;
+use libp2p::PeerId;
+
+use super::{Core, Effect, Input};
+use crate::chain::{Candidate, ChainEvent, Market};
+use crate::config::AuctionConfig;
+use crate::store::AuctionStatus;
+
+const CHAIN: u64 = 31337;
+const OPEN: u64 = 1_700_000_000_000;
+
+fn settlement() -> Address {
+    Address::repeat_byte(0x5e)
+}
+
+fn market() -> Market {
+    Market {
+        chain_id: CHAIN,
+        settlement: settlement(),
+        market_id: B256::repeat_byte(0xaa),
+        adapter: Address::repeat_byte(0xad),
+        debt_asset: Address::repeat_byte(0xde),
+        collateral_assets: vec![Address::repeat_byte(0xc0)],
+        reserve_premium: U256::from(5),
+    }
+}
+
+fn intent(open: u64, observed_block: u64) -> Intent {
+    Intent {
+        chainId: CHAIN,
+        settlement: settlement(),
+        marketId: market().market_id,
+        account: Address::repeat_byte(0xac),
+        nonce: U256::ZERO,
+        debtAsset: market().debt_asset,
+        collateralAsset: market().collateral_assets[0],
+        maxRepay: U256::from(1_000),
+        observedBlock: observed_block,
+        observedPrice: U256::from(2_000),
+        openTimeMs: open,
+        commitMs: 800,
+        revealMs: 400,
+        reservePremium: U256::from(5),
+    }
+}
+
+fn facts(intent: &Intent) -> IntentFacts {
+    IntentFacts {
+        head_block: intent.observedBlock + 1,
+        liquidatable: true,
+        max_repay: intent.maxRepay,
+        price: intent.observedPrice,
+        current_nonce: intent.nonce,
+    }
+}
+
+fn candidate(observed_block: u64) -> Candidate {
+    Candidate {
+        market: market(),
+        account: Address::repeat_byte(0xac),
+        nonce: U256::ZERO,
+        max_repay: U256::from(1_000),
+        observed_block,
+        observed_price: U256::from(2_000),
+    }
+}
+
+struct Harness {
+    core: Core,
+    attesters: Vec<PrivateKeySigner>,
+}
+
+fn harness() -> Harness {
+    let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+    let mut context = ChainContext::new(CHAIN, settlement());
+    context.committee = Committee::new(attesters.iter().map(PrivateKeySigner::address), 2);
+    context.admission = Admission::Open;
+    let config = AuctionConfig { open_jitter: Duration::ZERO, ..AuctionConfig::default() };
+    let mut core = Core::new(SigningKey::from_bytes(&[9; 32]), config, vec![context], true);
+    let _ = core.handle(Input::Chain(ChainEvent::Market(market())), OPEN);
+    Harness { core, attesters }
+}
+
+fn inbound(seed: u8, message: Message) -> Inbound {
+    let data = Envelope::seal(&SigningKey::from_bytes(&[seed; 32]), &message).0;
+    Inbound {
+        id: MessageId::new(&alloy::primitives::keccak256(&data).0),
+        source: PeerId::random(),
+        chain_id: CHAIN,
+        kind: message.kind(),
+        data,
+    }
+}
+
+fn verdicts(effects: &[Effect]) -> Vec<(Verdict, Penalty)> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Verdict { verdict, penalty, .. } => Some((*verdict, *penalty)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn persisted(effects: &[Effect]) -> usize {
+    effects.iter().filter(|effect| matches!(effect, Effect::Persist { .. })).count()
+}
+
+fn sign_requests(effects: &[Effect]) -> Vec<Award> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::SignVote { award, .. } => Some(award.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A peer's intent through its chain check, as the runtime would drive it.
+fn accept_intent(core: &mut Core, intent: &Intent, facts: IntentFacts, now: u64) -> Vec<Effect> {
+    let effects = core.handle(Input::Gossip(inbound(1, Message::Intent(intent.clone()))), now);
+    let [Effect::CheckIntent { origin, intent: checked, inbound, .. }] = effects.as_slice() else {
+        panic!("a peer's intent is checked against the chain first: {effects:?}");
+    };
+    core.handle(
+        Input::IntentFacts {
+            chain_id: CHAIN,
+            origin: *origin,
+            intent: checked.clone(),
+            facts: Some(facts),
+            inbound: inbound.inbound().clone(),
+        },
+        now,
+    )
+}
+
+fn bid(core: &mut Core, intent: &Intent, seed: u8, premium: u64) {
+    let solver = peer_key(&SigningKey::from_bytes(&[seed; 32]));
+    let reveal = BidReveal {
+        chainId: CHAIN,
+        intentId: intent.id(),
+        executor: Address::repeat_byte(seed),
+        repayAmount: U256::from(1_000),
+        premium: U256::from(premium),
+        salt: B256::repeat_byte(seed),
+    };
+    let commit = BidCommit {
+        chainId: CHAIN,
+        intentId: intent.id(),
+        commitment: commitment(intent.id(), solver, reveal.executor, reveal.repayAmount, reveal.premium, reveal.salt),
+    };
+    let effects = core.handle(Input::Gossip(inbound(seed, Message::Commit(commit))), intent.openTimeMs + 100);
+    assert_eq!(verdicts(&effects), vec![(Verdict::Accept, Penalty::None)]);
+    let effects = core.handle(Input::Gossip(inbound(seed, Message::Reveal(reveal))), intent.commit_end_ms() + 10);
+    assert_eq!(verdicts(&effects), vec![(Verdict::Accept, Penalty::None)]);
+}
+
+#[test]
+fn a_peers_intent_counts_only_once_its_claims_hold_on_chain() {
+    let mut harness = harness();
+    let claimed = intent(OPEN, 10);
+    let healthy = IntentFacts { liquidatable: false, ..facts(&claimed) };
+    let effects = accept_intent(&mut harness.core, &claimed, healthy, OPEN + 5);
+    assert_eq!(verdicts(&effects), vec![(Verdict::Reject, Penalty::Mid)]);
+    assert_eq!(persisted(&effects), 0, "nothing refused is stored");
+    assert!(harness.core.auction_ids().is_empty());
+
+    let effects = accept_intent(&mut harness.core, &claimed, facts(&claimed), OPEN + 6);
+    assert_eq!(verdicts(&effects), vec![(Verdict::Accept, Penalty::None)]);
+    assert_eq!(persisted(&effects), 1);
+    assert_eq!(harness.core.auction_ids(), vec![claimed.id()]);
+}
+
+#[test]
+fn the_committee_member_votes_each_rank_on_schedule_and_publishes_only_signed_votes() {
+    let mut harness = harness();
+    let auction = intent(OPEN, 10);
+    accept_intent(&mut harness.core, &auction, facts(&auction), OPEN);
+    bid(&mut harness.core, &auction, 2, 10);
+    bid(&mut harness.core, &auction, 3, 30);
+
+    let effects = harness.core.handle(Input::Tick, auction.decide_at_ms());
+    let requests = sign_requests(&effects);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].executor, Address::repeat_byte(3), "the highest premium first");
+    assert!(
+        !effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Vote, .. })),
+        "not before it is on disk"
+    );
+
+    let signature = harness.attesters[0].sign_hash_sync(&requests[0].signing_hash(CHAIN, settlement())).unwrap();
+    let effects = harness.core.handle(
+        Input::VoteSigned { chain_id: CHAIN, award: requests[0].clone(), result: Ok(signature.as_bytes()) },
+        auction.decide_at_ms(),
+    );
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Vote, .. })));
+
+    // The winner never settles: the runner-up is due at the first instant the guard allows.
+    let second = auction.award_window(1);
+    assert!(sign_requests(&harness.core.handle(Input::Tick, second.start_ms - 1)).is_empty());
+    let requests = sign_requests(&harness.core.handle(Input::Tick, second.start_ms));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].executor, Address::repeat_byte(2));
+    assert_eq!(requests[0].deadline, U256::from(second.deadline_secs));
+    assert!(backstop_protocol::timing::may_replace_award(
+        auction.award_window(0).deadline_secs,
+        second.deadline_secs,
+        second.start_ms
+    ));
+}
+
+#[test]
+fn a_restarted_node_does_not_sign_a_rank_it_already_signed() {
+    let mut harness = harness();
+    let auction = intent(OPEN, 10);
+    let envelopes: Vec<Vec<u8>> = {
+        let mut bids = Vec::new();
+        bids.push(inbound(1, Message::Intent(auction.clone())).data);
+        for (seed, premium) in [(2u8, 10u64), (3, 30)] {
+            let solver = peer_key(&SigningKey::from_bytes(&[seed; 32]));
+            let reveal = BidReveal {
+                chainId: CHAIN,
+                intentId: auction.id(),
+                executor: Address::repeat_byte(seed),
+                repayAmount: U256::from(1_000),
+                premium: U256::from(premium),
+                salt: B256::repeat_byte(seed),
+            };
+            let commit = BidCommit {
+                chainId: CHAIN,
+                intentId: auction.id(),
+                commitment: commitment(
+                    auction.id(),
+                    solver,
+                    reveal.executor,
+                    reveal.repayAmount,
+                    reveal.premium,
+                    reveal.salt,
+                ),
+            };
+            bids.push(inbound(seed, Message::Commit(commit)).data);
+            bids.push(inbound(seed, Message::Reveal(reveal)).data);
+        }
+        bids
+    };
+    let winner = Award {
+        intentId: auction.id(),
+        marketId: auction.marketId,
+        account: auction.account,
+        nonce: auction.nonce,
+        executor: Address::repeat_byte(3),
+        repayAmount: U256::from(1_000),
+        premium: U256::from(30),
+        deadline: U256::from(auction.award_deadline_secs()),
+    };
+    assert!(harness.core.restore_auction(auction.id(), &envelopes, Some(winner)));
+    let round = harness.core.book(CHAIN).unwrap().round(&auction.id()).unwrap();
+    assert_eq!((round.commit_count(), round.reveal_count()), (2, 2));
+    assert!(sign_requests(&harness.core.handle(Input::Tick, auction.decide_at_ms())).is_empty(), "rank 0 was signed");
+    let second = auction.award_window(1);
+    assert_eq!(sign_requests(&harness.core.handle(Input::Tick, second.start_ms)).len(), 1, "rank 1 still follows");
+}
+
+#[test]
+fn a_restarted_node_opens_no_intent_of_its_own_during_the_quiet_period() {
+    let mut harness = harness();
+    harness.core.stay_quiet_until(OPEN + 10_000);
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10))), OPEN);
+    let effects = harness.core.handle(Input::Tick, OPEN + 1);
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::Publish { .. })), "quiet: peers handle it");
+
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(11))), OPEN + 10_001);
+    let effects = harness.core.handle(Input::Tick, OPEN + 10_001);
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. })));
+    assert_eq!(harness.core.auction_ids().len(), 1);
+}
+
+#[test]
+fn a_settled_auction_closes_and_a_settlement_reorged_out_is_auctioned_again() {
+    let mut harness = harness();
+    let id = intent(OPEN, 10).id();
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10))), OPEN);
+    harness.core.handle(Input::Tick, OPEN);
+    assert_eq!(harness.core.auction_ids(), vec![id]);
+    let effects = harness.core.handle(
+        Input::Chain(ChainEvent::Settled {
+            chain_id: CHAIN,
+            intent_id: id,
+            executor: Address::repeat_byte(3),
+            premium: U256::from(30),
+            block: 12,
+        }),
+        OPEN + 3_000,
+    );
+    assert!(effects.contains(&Effect::SetStatus { id, status: AuctionStatus::Settled }));
+    assert!(harness.core.auction_ids().is_empty());
+    // The chain, read at its head, still has the account liquidatable at nonce 0.
+    let effects = harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(14))), OPEN + 5_000);
+    assert!(effects.contains(&Effect::ResetAuction { id }));
+    let effects = harness.core.handle(Input::Tick, OPEN + 5_000);
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. })));
+}
+
+#[test]
+fn malformed_bytes_are_rejected_with_a_penalty_and_never_reach_an_auction() {
+    let mut harness = harness();
+    let mut garbage = inbound(1, Message::Intent(intent(OPEN, 10)));
+    garbage.data[40] ^= 1;
+    let effects = harness.core.handle(Input::Gossip(garbage), OPEN);
+    assert_eq!(verdicts(&effects), vec![(Verdict::Reject, Penalty::Low)]);
+    assert!(harness.core.auction_ids().is_empty());
+}

@@ -1,0 +1,3 @@
+//! Node integration tests.
+
+mod network;
