@@ -467,8 +467,9 @@ impl Transport {
             return;
         }
         let gossip_score = self.swarm.behaviour().gossipsub.peer_score(&peer).unwrap_or(0.0);
-        // Gossipsub forgets peers it is not connected to; penalties held against such a
-        // peer still count, so it cannot dodge a Fatal one by being away when it lands.
+        // Gossipsub only records application scores for peers it has seen connected (and
+        // forgets them once their retained score expires); penalties held against any
+        // other peer still count, so it cannot dodge a Fatal one by being away when it lands.
         let score =
             if self.swarm.is_connected(&peer) { gossip_score } else { gossip_score.min(self.ledger.value(&peer, now)) };
         if score < GRAYLIST_THRESHOLD {
