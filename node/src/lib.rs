@@ -20,7 +20,7 @@ pub mod store;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use backstop_protocol::net::{self, GossipConfig};
+use backstop_net::{self as net, GossipConfig};
 use eyre::WrapErr;
 use tokio::sync::mpsc;
 
@@ -71,11 +71,11 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
 
     let parse = |text: &String| text.parse().wrap_err_with(|| format!("invalid multiaddr {text}"));
     let (gossip, inbound) = net::spawn(GossipConfig {
-        secret_key: peer_key.to_bytes(),
         listen: config.listen.iter().map(parse).collect::<eyre::Result<_>>()?,
         bootstrap: config.bootstrap.iter().map(parse).collect::<eyre::Result<_>>()?,
         chains: config.chains.iter().map(|chain| chain.chain_id).collect(),
         heartbeat: Duration::from_millis(200),
+        ..GossipConfig::new(peer_key.to_bytes())
     })
     .await?;
     let peer_id = gossip.peer_id().to_string();

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use alloy::providers::DynProvider;
 use backstop_protocol::clock::Clock;
-use backstop_protocol::net::{GossipHandle, Inbound};
+use backstop_protocol::Penalty;
+use backstop_net::{GossipHandle, Inbound};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -70,12 +71,15 @@ impl Runtime {
     async fn perform(&mut self, effect: Effect, results: &mpsc::Sender<Input>, tasks: &mut JoinSet<()>) {
         match effect {
             Effect::Verdict { inbound, verdict, penalty } => {
-                let _ = penalty;
                 self.gossip.report(inbound.inbound(), verdict).await;
+                if penalty != Penalty::None {
+                    // On top of gossipsub's own P4 for a Reject: the tier says how bad it was.
+                    self.gossip.penalize(inbound.inbound().source, penalty).await;
+                }
             }
             Effect::Publish { chain_id, kind, envelope } => {
                 if let Err(error) = self.gossip.publish(chain_id, kind, envelope).await {
-                    observe::publish_failed(chain_id, kind.name(), &error);
+                    observe::publish_failed(chain_id, kind.name(), &error.to_string());
                 }
             }
             Effect::Persist { id, envelope } => {

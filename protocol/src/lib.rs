@@ -13,8 +13,6 @@ pub mod clock;
 pub mod envelope;
 pub mod id;
 pub mod message;
-#[cfg(feature = "net")]
-pub mod net;
 pub mod rules;
 pub mod timing;
 pub mod topic;

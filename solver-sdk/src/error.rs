@@ -23,5 +23,5 @@ pub enum SolverError {
     #[error("chain {chain_id}: could not bond our solver key on the SolverRegistry: {reason}")]
     Registration { chain_id: u64, reason: String },
     #[error("could not join the gossip network: {0}")]
-    Gossip(#[from] backstop_protocol::net::NetError),
+    Gossip(#[from] backstop_net::NetError),
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use backstop_protocol::auction::{ChainContext, IntentFacts};
 use backstop_protocol::envelope::peer_key;
-use backstop_protocol::net::{self, GossipConfig, GossipHandle, Inbound, Verdict};
+use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, PublishError, Verdict};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Award, Envelope, Intent, Kind, Message, PeerKey, Rejection};
 use ed25519_dalek::SigningKey;
@@ -83,11 +83,11 @@ impl SolverClient {
 
         let chain_ids: Vec<u64> = config.chains.iter().map(|chain| chain.chain_id).collect();
         let (gossip, inbound) = net::spawn(GossipConfig {
-            secret_key: config.peer_secret_key,
             listen: config.listen.clone(),
             bootstrap: config.bootstrap.clone(),
             chains: chain_ids.clone(),
             heartbeat: GOSSIP_HEARTBEAT,
+            ..GossipConfig::new(config.peer_secret_key)
         })
         .await?;
         observe::started(&gossip.peer_id(), gossip.listen_addrs(), &chain_ids);
@@ -409,10 +409,10 @@ async fn publish_until(
         match gossip.publish(chain_id, kind, data.clone()).await {
             Ok(()) => return Ok(()),
             // Already published (a retry raced a success): it is out.
-            Err(error) if error.contains("Duplicate") => return Ok(()),
+            Err(PublishError::Duplicate) => return Ok(()),
             Err(error) => {
-                if now_ms() + PUBLISH_RETRY.as_millis() as u64 > until_ms {
-                    return Err(error);
+                if now_ms().saturating_add(PUBLISH_RETRY.as_millis() as u64) > until_ms {
+                    return Err(error.to_string());
                 }
                 tokio::time::sleep(PUBLISH_RETRY).await;
             }

@@ -18,7 +18,7 @@ use alloy::primitives::{Address, B256};
 use backstop_protocol::auction::{Accepted, ChainBook, ChainContext, IntentFacts, Judged, Progress};
 use backstop_protocol::envelope::{Envelope, PeerKey};
 use backstop_protocol::message::{Intent, Message};
-use backstop_protocol::net::Inbound;
+use backstop_net::Inbound;
 use backstop_protocol::{Award, Kind, Penalty, Rejection, Verdict};
 use ed25519_dalek::SigningKey;
 

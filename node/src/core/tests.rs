@@ -10,7 +10,7 @@ use backstop_protocol::auction::{Admission, ChainContext, Committee, IntentFacts
 use backstop_protocol::envelope::{peer_key, Envelope};
 use backstop_protocol::id::commitment;
 use backstop_protocol::message::{BidCommit, BidReveal, Intent, Kind, Message};
-use backstop_protocol::net::Inbound;
+use backstop_net::Inbound;
 use backstop_protocol::{Award, Penalty, Verdict};
 use ed25519_dalek::SigningKey;
 use libp2p::gossipsub::MessageId;

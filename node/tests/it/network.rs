@@ -19,7 +19,7 @@ use backstop_protocol::auction::{Admission, ChainContext, Committee, IntentFacts
 use backstop_protocol::envelope::{peer_key, Envelope};
 use backstop_protocol::id::commitment;
 use backstop_protocol::message::{BidCommit, BidReveal, Kind, Message};
-use backstop_protocol::net::Inbound;
+use backstop_net::Inbound;
 use backstop_protocol::{Award, Verdict};
 use ed25519_dalek::SigningKey;
 use libp2p::gossipsub::MessageId;

@@ -9,8 +9,6 @@ use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
 mod auction;
-#[cfg(feature = "net")]
-mod net;
 
 fn any_b256() -> impl Strategy<Value = B256> {
     any::<[u8; 32]>().prop_map(B256::from)

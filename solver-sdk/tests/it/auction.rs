@@ -12,7 +12,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use backstop_bindings::LiquidationSettlement;
-use backstop_protocol::net::{self, GossipConfig, GossipHandle, Verdict};
+use backstop_net::{self as net, GossipConfig, GossipHandle, Verdict};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Envelope, Intent, Kind, Message, Outcome};
 use backstop_solver_sdk::strategies::FixedPremium;
@@ -66,11 +66,11 @@ async fn solver_never_bids_on_an_intent_for_an_unregistered_market() {
     // The node side: a plain gossip peer.
     let node_key = SigningKey::from_bytes(&[0x0d; 32]);
     let (node, mut node_inbound) = net::spawn(GossipConfig {
-        secret_key: node_key.to_bytes(),
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap: vec![],
         chains: vec![CHAIN_ID],
         heartbeat: Duration::from_millis(100),
+        ..GossipConfig::new(node_key.to_bytes())
     })
     .await
     .expect("node gossip starts");
