@@ -349,6 +349,7 @@ impl DevnetBuilder {
                 chain_id: chain.chain.chain_id,
                 rpc_url: chain.chain.rpc_url.clone(),
                 settlement: chain.deployment.settlement,
+                solver_registry: chain.deployment.solver_registry,
                 start_block: chain.deployment.deploy_block,
             })
             .collect();
@@ -372,8 +373,10 @@ impl DevnetBuilder {
 
         if let Some(devnet_binary) = devnet_binary {
             let bootstrap: Vec<String> = devnet.nodes.iter().map(|node| node.setup.listen_addr()).collect();
-            let chains: Vec<(u64, String, Address)> =
-                watched.iter().map(|chain| (chain.chain_id, chain.rpc_url.clone(), chain.settlement)).collect();
+            let chains: Vec<(u64, String, Address, Address)> = watched
+                .iter()
+                .map(|chain| (chain.chain_id, chain.rpc_url.clone(), chain.settlement, chain.solver_registry))
+                .collect();
             for setup in solver_setups {
                 setup.write(&bootstrap, &chains)?;
                 let process = setup.start(&devnet_binary)?;

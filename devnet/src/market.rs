@@ -10,7 +10,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use backstop_bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
+use backstop_bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, SolverRegistry, TestToken};
 use serde::Serialize;
 
 use crate::chain::LocalChain;
@@ -215,6 +215,11 @@ pub struct DeployedCollateral {
     pub feeds: Vec<Address>,
 }
 
+/// The devnet registry's bond: small next to the executors' gas money, but not free.
+pub const SOLVER_BOND_WEI: u128 = 10u128.pow(17);
+/// How long an exiting solver waits for its bond.
+pub const SOLVER_EXIT_DELAY_SECS: u64 = 3_600;
+
 /// Addresses of one chain's deployment.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
@@ -226,6 +231,8 @@ pub struct Deployment {
     /// The engine's `InsuranceFund`.
     pub insurance_fund: Address,
     pub settlement: Address,
+    /// Where solvers bond their keys; nodes count only bonded solvers' bids.
+    pub solver_registry: Address,
     pub market_id: B256,
     /// Registered with the settlement to receive every premium: the insurance fund.
     pub beneficiary: Address,
@@ -338,6 +345,9 @@ pub async fn deploy(
         .await
         .map_err(|error| chain.error("deploy LiquidationSettlement", error))?;
     chain.confirm("engine.setSettlement", engine.setSettlement(*settlement.address()).send().await).await?;
+    let solver_registry = SolverRegistry::deploy(provider, U256::from(SOLVER_BOND_WEI), SOLVER_EXIT_DELAY_SECS)
+        .await
+        .map_err(|error| chain.error("deploy SolverRegistry", error))?;
     chain
         .confirm(
             "settlement.registerMarket",
@@ -368,6 +378,7 @@ pub async fn deploy(
         engine: *engine.address(),
         insurance_fund,
         settlement: *settlement.address(),
+        solver_registry: *solver_registry.address(),
         market_id: backstop_protocol::id::market_id(*engine.address()),
         beneficiary: insurance_fund,
         deploy_block,

@@ -32,6 +32,7 @@ pub struct WatchedChain {
     pub chain_id: u64,
     pub rpc_url: String,
     pub settlement: alloy::primitives::Address,
+    pub solver_registry: alloy::primitives::Address,
     pub start_block: u64,
 }
 
@@ -95,8 +96,8 @@ impl NodeSetup {
         );
         for chain in chains {
             toml.push_str(&format!(
-                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n",
-                chain.chain_id, chain.rpc_url, chain.settlement, chain.start_block
+                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nsolver_registry = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n",
+                chain.chain_id, chain.rpc_url, chain.settlement, chain.solver_registry, chain.start_block
             ));
         }
         let path = self.config_path();

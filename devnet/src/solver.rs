@@ -114,7 +114,8 @@ impl SolverSetup {
         self.dir.join("solver.log")
     }
 
-    pub fn write(&self, bootstrap: &[String], chains: &[(u64, String, Address)]) -> Result<(), DevnetError> {
+    /// Writes the solver's keys and config; `chains` is `(chain id, RPC, settlement, solver registry)`.
+    pub fn write(&self, bootstrap: &[String], chains: &[(u64, String, Address, Address)]) -> Result<(), DevnetError> {
         write_secret(&self.dir.join("keys/peer.key"), &self.peer.hex())?;
         write_secret(&self.dir.join("keys/executor.key"), &self.executor.hex())?;
         let file = SolverFile {
@@ -126,12 +127,12 @@ impl SolverSetup {
             ready_file: Some("ready.json".into()),
             chains: chains
                 .iter()
-                .map(|(chain_id, rpc_url, settlement)| SolverChain {
+                .map(|(chain_id, rpc_url, settlement, registry)| SolverChain {
                     chain_id: *chain_id,
                     rpc_url: rpc_url.clone(),
                     settlement: *settlement,
                     executor_key: "keys/executor.key".into(),
-                    solver_registry: None,
+                    solver_registry: Some(*registry),
                 })
                 .collect(),
         };

@@ -63,14 +63,18 @@ impl SolverClient {
         let mut committees = HashMap::new();
         for endpoint in &config.chains {
             let span = observe::chain_span(endpoint.chain_id);
-            let (chain, context) = Chain::connect(endpoint).instrument(span.clone()).await?;
-            let committee = context.committee.clone();
+            let (chain, first_context) = Chain::connect(endpoint).instrument(span.clone()).await?;
+            let committee = first_context.committee.clone();
             span.in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
             chain
                 .ensure_registered(our_key)
                 .instrument(span.clone())
                 .await
                 .map_err(|reason| SolverError::Registration { chain_id: endpoint.chain_id, reason })?;
+            // Read the context again so it includes our own bond: we judge our bids as nodes will.
+            let context = chain.refresh_context().instrument(span.clone()).await.map_err(|reason| {
+                SolverError::Committee { chain_id: endpoint.chain_id, settlement: endpoint.settlement, reason }
+            })?;
             params.push(ChainParams {
                 chain_id: endpoint.chain_id,
                 settlement: endpoint.settlement,
