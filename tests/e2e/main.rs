@@ -4,6 +4,7 @@
 
 mod chain_truth;
 mod crash;
+mod hostile;
 mod node_log;
 mod outcome;
 mod restart;
