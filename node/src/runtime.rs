@@ -22,6 +22,8 @@ use crate::store::Store;
 
 /// How often the clock drives auctions forward.
 const TICK: Duration = Duration::from_millis(50);
+/// Longest a chain check of a peer's intent may take; past it the intent is ignored.
+const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Results of off-core work buffered before their tasks wait.
 const RESULTS_BUFFER: usize = 4096;
 
@@ -101,10 +103,18 @@ impl Runtime {
                 let Some(provider) = self.providers.get(&chain_id).cloned() else { return };
                 let results = results.clone();
                 tasks.spawn(async move {
-                    let facts = match read_intent_facts(&provider, adapter, &intent).await {
-                        Ok(facts) => Some(facts),
-                        Err(error) => {
+                    let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
+                    let facts = match read.await {
+                        Ok(Ok(facts)) => Some(facts),
+                        Ok(Err(error)) => {
                             observe::rpc_error(chain_id, &error);
+                            None
+                        }
+                        Err(_) => {
+                            observe::rpc_error(
+                                chain_id,
+                                &crate::chain::ChainError::Rpc { chain_id, reason: "intent check timed out".into() },
+                            );
                             None
                         }
                     };

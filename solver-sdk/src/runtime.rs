@@ -39,6 +39,9 @@ const PUBLISH_RETRY: Duration = Duration::from_millis(50);
 /// the head: a market registered or a solver bonded a block ago must be judged as the
 /// nodes judge it.
 const CONTEXT_REFRESH: Duration = Duration::from_secs(1);
+/// Longest a chain check of an intent may take; past it the intent is ignored (an
+/// auction's commit window is shorter than this anyway).
+const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Intents whose gossip verdict waits on a chain check.
 const MAX_HELD_INTENTS: usize = 1024;
 /// Outcomes buffered for slow `outcomes()` receivers before they lag.
@@ -245,11 +248,15 @@ impl<S: Strategy> Runtime<S> {
             Some(verdict) => self.gossip.report(&inbound, verdict).await,
             None => {
                 // An intent waiting on its chain check: report once the facts are in.
-                let hash = alloy::primitives::keccak256(&inbound.data);
-                if self.held_intents.len() >= MAX_HELD_INTENTS {
-                    self.gossip.report(&inbound, Verdict::Ignore).await;
-                } else {
-                    self.held_intents.insert(hash, inbound);
+                let pending = handled.actions.iter().find_map(|action| match action {
+                    Action::CheckIntent { intent, .. } => Some(intent.payload_hash()),
+                    _ => None,
+                });
+                match pending {
+                    Some(hash) if self.held_intents.len() < MAX_HELD_INTENTS => {
+                        self.held_intents.insert(hash, inbound);
+                    }
+                    _ => self.gossip.report(&inbound, Verdict::Ignore).await,
                 }
             }
         }
@@ -277,9 +284,9 @@ impl<S: Strategy> Runtime<S> {
                 self.book.set_context(chain_id, *context)
             }
             Event::IntentFacts { chain_id, origin, intent, facts } => {
-                let envelope_hash = self.held_intent_key(&intent);
+                let held = self.held_intents.remove(&intent.payload_hash());
                 let (verdict, actions) = self.book.on_intent_facts(chain_id, origin, *intent, facts.as_ref(), now_ms());
-                if let Some(inbound) = envelope_hash.and_then(|hash| self.held_intents.remove(&hash)) {
+                if let Some(inbound) = held {
                     let gossip = self.gossip.clone();
                     self.tasks.spawn(async move { gossip.report(&inbound, verdict).await });
                 }
@@ -287,18 +294,6 @@ impl<S: Strategy> Runtime<S> {
             }
         };
         self.perform(actions);
-    }
-
-    /// The held inbound message carrying `intent`, if any (by its envelope's hash).
-    fn held_intent_key(&self, intent: &Intent) -> Option<B256> {
-        self.held_intents
-            .iter()
-            .find(|(_, inbound)| {
-                Envelope::open(&inbound.data)
-                    .ok()
-                    .is_some_and(|verified| matches!(&verified.message, Message::Intent(held) if held == intent))
-            })
-            .map(|(hash, _)| *hash)
     }
 
     fn perform(&mut self, actions: Vec<Action>) {
@@ -328,10 +323,15 @@ impl<S: Strategy> Runtime<S> {
                     };
                     let events = self.events.clone();
                     self.tasks.spawn(async move {
-                        let facts = match chain.intent_facts(adapter, &intent).await {
-                            Ok(facts) => Some(facts),
-                            Err(error) => {
+                        let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, chain.intent_facts(adapter, &intent));
+                        let facts = match read.await {
+                            Ok(Ok(facts)) => Some(facts),
+                            Ok(Err(error)) => {
                                 observe::chain_read_failed(&error);
+                                None
+                            }
+                            Err(_) => {
+                                observe::chain_read_failed("timed out");
                                 None
                             }
                         };

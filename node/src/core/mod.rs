@@ -308,6 +308,11 @@ impl Core {
         for (chain_id, id, rank, award) in due {
             self.on_rank_due(chain_id, id, rank, award, effects);
         }
+        // Peer-fed maps follow the books' bounds: nothing outlives its auction.
+        let books = &self.books;
+        let tracked = |id: &B256| books.values().any(|book| book.round(id).is_some());
+        self.voted.retain(|id, _| tracked(id));
+        self.held_votes.retain(|id, _| tracked(id));
     }
 }
 
