@@ -9,6 +9,7 @@ use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 
 mod auction;
+mod fuzz_smoke;
 
 fn any_b256() -> impl Strategy<Value = B256> {
     any::<[u8; 32]>().prop_map(B256::from)
