@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IMarginMarket} from "./interfaces/IMarginMarket.sol";
 import {IERC20Minimal} from "./interfaces/IERC20Minimal.sol";
-import {OracleRouter, ORACLE_MAX_PRICE_WAD, ORACLE_FLAG_JUMP} from "./OracleRouter.sol";
+import {OracleRouter, ORACLE_MAX_PRICE_WAD, ORACLE_FLAG_JUMP, ORACLE_FLAG_DEVIATION} from "./OracleRouter.sol";
 import {InsuranceFund} from "./InsuranceFund.sol";
 import {SafeTransferLib} from "./libraries/SafeTransferLib.sol";
 import {WadMath} from "./libraries/WadMath.sol";
@@ -76,8 +76,11 @@ interface IUnhealthyFlags {
 /// own action cannot be caught later by a stale flag. (The cost for an unflagged account is one view.)
 ///
 /// Circuit breaker. An account cannot borrow, or withdraw while it has debt (the actions that add
-/// risk), when any collateral it holds has a jump on record or a price that two agreeing feeds do not
-/// corroborate (feeds disagreeing, or a single feed left): the router's `isCorroborated`. Such a
+/// risk), when any collateral it holds has a jump on record or feeds that disagree beyond the
+/// deviation bound with no two agreeing (`isCorroborated`): then no price can be trusted to add
+/// risk against. A feed that is merely down
+/// (reverting, stale, malformed) is not a disagreement: pricing, borrowing and withdrawing continue
+/// from the sane feeds, so one broken feed can never halt the market while another is sane. Such a
 /// refusal is the typed `OracleAnomaly(asset, flags)`, never a revert from a feed's data. Deposits and
 /// repays always work; withdrawals without debt need no price. Liquidations continue, on the router's
 /// conservative price (the lower feed while two disagree, the surviving feed while one is down),
@@ -709,15 +712,15 @@ contract MarginEngine is IMarginMarket {
         return WadMath.min(amount, cap);
     }
 
-    /// @dev The circuit breaker (contract notes): a jump on record, or a price two agreeing feeds do
-    /// not corroborate. A flag without either (a down feed among three) reports but does not halt.
+    /// @dev The circuit breaker (contract notes): a jump on record, or feeds that disagree with no
+    /// agreeing majority. A down feed alone, or one outlier among three, reports (the flag stays
+    /// visible) but does not halt: the sane feeds price.
     function _requireNoAnomaly(Holding[] memory holdings) private view {
         for (uint256 i = 0; i < holdings.length; ++i) {
             uint256 flags = holdings[i].flags;
             if (flags == 0) continue;
-            if (flags & ORACLE_FLAG_JUMP != 0 || !oracleRouter.isCorroborated(holdings[i].asset)) {
-                revert OracleAnomaly(holdings[i].asset, flags);
-            }
+            bool disputed = flags & ORACLE_FLAG_DEVIATION != 0 && !oracleRouter.isCorroborated(holdings[i].asset);
+            if (flags & ORACLE_FLAG_JUMP != 0 || disputed) revert OracleAnomaly(holdings[i].asset, flags);
         }
     }
 

@@ -8,6 +8,8 @@ import {WadMath} from "./libraries/WadMath.sol";
 /// @dev Shared with the MarginEngine, which sizes its caps and reads the breaker's jump bit from them.
 uint256 constant ORACLE_MAX_PRICE_WAD = 1e36;
 uint256 constant ORACLE_FLAG_JUMP = 4;
+// Feeds disagree beyond the deviation bound (shared with the engine's circuit breaker).
+uint256 constant ORACLE_FLAG_DEVIATION = 2;
 
 /// @title OracleRouter
 /// @notice Turns two to four Chainlink-style feeds per asset into one price the margin engine can
@@ -94,7 +96,7 @@ contract OracleRouter is TwoStepOwnable {
     uint256 public constant RECONFIGURATION_DELAY = 2 days;
 
     uint256 public constant FLAG_FEED_DOWN = 1;
-    uint256 public constant FLAG_DEVIATION = 2;
+    uint256 public constant FLAG_DEVIATION = ORACLE_FLAG_DEVIATION;
     uint256 public constant FLAG_JUMP = ORACLE_FLAG_JUMP;
 
     /// @dev latestRoundData()
