@@ -379,6 +379,78 @@ fn a_commit_that_overtakes_its_intents_chain_check_still_counts() {
 }
 
 #[test]
+fn an_equivocating_origin_is_ignored_afterwards_and_the_honest_auction_still_settles() {
+    let mut world = world();
+    let first = intent(OPEN, 11);
+    deliver_intent(&mut world.book, 5, &first, &facts_for(&first), OPEN).unwrap();
+    // The same key signs a second, different copy of the same round that takes precedence.
+    let second = intent(OPEN + 10, 10);
+    assert!(matches!(
+        deliver_intent(&mut world.book, 5, &second, &facts_for(&second), OPEN + 20),
+        Ok(Accepted::CopyAdopted { .. })
+    ));
+    // Its next auction is refused: the key is no longer trusted as an origin.
+    let mut other = intent(OPEN + 30, 10);
+    other.account = Address::repeat_byte(0xbd);
+    assert_eq!(
+        world.book.on_message(Kind::Intent, &verified(5, Message::Intent(other.clone())), OPEN + 40),
+        Err(Rejection::OriginBanned)
+    );
+    // An honest origin opens it instead, and bids on the equivocated auction still count.
+    assert!(matches!(
+        deliver_intent(&mut world.book, 6, &other, &facts_for(&other), OPEN + 50),
+        Ok(Accepted::Opened { .. })
+    ));
+    bid(&mut world.book, &second, 10, 40);
+    assert_eq!(due_ranks(&world.book.tick(second.decide_at_ms())), vec![(0, executor_of(10))]);
+}
+
+#[test]
+fn replayed_late_and_unopened_bids_are_refused_and_the_honest_bid_wins() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    let (commit, reveal) = sealed_bid(&auction, 10, 40);
+    let commit_message = verified(10, Message::Commit(commit.clone()));
+    world.book.on_message(Kind::Commit, &commit_message, OPEN + 100).unwrap();
+    assert_eq!(
+        world.book.on_message(Kind::Commit, &commit_message, OPEN + 150),
+        Err(Rejection::DuplicateCommit),
+        "replayed"
+    );
+    let mut other = commit.clone();
+    other.commitment = B256::repeat_byte(0x99);
+    assert_eq!(
+        world.book.on_message(Kind::Commit, &verified(10, Message::Commit(other)), OPEN + 160),
+        Err(Rejection::SecondCommit)
+    );
+    // Solver 11 reveals without having committed, then too late, then a bid it did not seal.
+    let (_, stray) = sealed_bid(&auction, 11, 90);
+    assert_eq!(
+        world.book.on_message(
+            Kind::Reveal,
+            &verified(11, Message::Reveal(stray.clone())),
+            auction.commit_end_ms() + 10
+        ),
+        Err(Rejection::RevealWithoutCommit)
+    );
+    let (commit_11, reveal_11) = sealed_bid(&auction, 11, 90);
+    world.book.on_message(Kind::Commit, &verified(11, Message::Commit(commit_11)), OPEN + 200).unwrap();
+    let mut unsealed = reveal_11.clone();
+    unsealed.premium = U256::from(91);
+    assert_eq!(
+        world.book.on_message(Kind::Reveal, &verified(11, Message::Reveal(unsealed)), auction.commit_end_ms() + 10),
+        Err(Rejection::RevealMismatch)
+    );
+    assert_eq!(
+        world.book.on_message(Kind::Reveal, &verified(11, Message::Reveal(reveal_11)), auction.reveal_end_ms() + 501),
+        Err(Rejection::RevealOutsideWindow)
+    );
+    world.book.on_message(Kind::Reveal, &verified(10, Message::Reveal(reveal)), auction.commit_end_ms() + 10).unwrap();
+    assert_eq!(due_ranks(&world.book.tick(auction.decide_at_ms())), vec![(0, executor_of(10))]);
+}
+
+#[test]
 fn windows_too_short_for_others_to_bid_are_rejected() {
     let mut world = world();
     let mut short = intent(OPEN, 10);
