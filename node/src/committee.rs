@@ -165,4 +165,59 @@ mod tests {
         }
         assert!(crashes >= 190, "most crash images opened: {crashes}");
     }
+
+    /// SIGKILL at random points while the committee signs across many auctions: each
+    /// crash image (the data dir as a killed process leaves it) must hold every vote that
+    /// had been handed out for sending before the kill, so the restarted member refuses
+    /// any other award for those intents. Hundreds of kills per run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kills_at_random_points_across_many_auctions_never_lose_a_sent_vote() {
+        use rand::{Rng, SeedableRng};
+        use std::sync::{Arc, Mutex};
+        let dir = tempfile::tempdir().unwrap();
+        let key = PrivateKeySigner::random();
+        let settlement = Address::repeat_byte(9);
+        let committee = Committee::new(key.clone(), Store::open(&dir.path().join("db")).unwrap());
+        let sent: Arc<Mutex<Vec<Award>>> = Arc::default();
+        let signer = {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                for auction in 0..300u64 {
+                    let mut first = award(1, 1_000);
+                    first.intentId = B256::from(U256::from(auction));
+                    committee.sign(1, settlement, &first, 900_000).await.unwrap();
+                    sent.lock().unwrap().push(first.clone());
+                    // Every third winner never settles: the runner-up is signed once the first is dead.
+                    if auction % 3 == 0 {
+                        let mut second = award(2, 1_016);
+                        second.intentId = first.intentId;
+                        let after = (1_000 + DEADLINE_SLACK_SECS + 1) * 1000;
+                        committee.sign(1, settlement, &second, after).await.unwrap();
+                        sent.lock().unwrap().push(second);
+                    }
+                }
+            })
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut kills = 0;
+        while !signer.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_micros(rng.gen_range(500..5_000))).await;
+            let before_kill: Vec<Award> = sent.lock().unwrap().clone();
+            let image = dir.path().join(format!("kill-{kills}"));
+            copy_dir(&dir.path().join("db"), &image);
+            let Ok(store) = Store::open(&image) else { continue };
+            kills += 1;
+            for award in &before_kill {
+                let stored = store.vote(award.intentId).unwrap().expect("a sent vote is on disk");
+                assert!(stored.award.deadline >= award.deadline, "kill {kills}: a sent vote was rolled back");
+            }
+            drop(store);
+            let _ = std::fs::remove_dir_all(&image);
+        }
+        signer.await.unwrap();
+        println!("{kills} kills while signing 400 votes across 300 auctions");
+        // Checked over every kill: first make sure there were enough (fewer on a loaded machine).
+        assert!(kills >= 10, "the signer was killed often enough: {kills}");
+        assert_eq!(sent.lock().unwrap().len(), 400, "every auction was voted on");
+    }
 }
