@@ -215,6 +215,12 @@ pub struct DeployedCollateral {
     pub feeds: Vec<Address>,
 }
 
+/// Gas for calls that read the oracle router. The router refuses to read its feeds short of gas,
+/// and the cost of its volatility decay grows with the time since the last round, so an estimate
+/// made against one block can fall short in the next (seen under load): give such calls room, as
+/// the scenario does for `update`. Unused gas is refunded.
+const ORACLE_CALL_GAS: u64 = 3_000_000;
+
 /// The devnet registry's bond: small next to the executors' gas money, but not free.
 pub const SOLVER_BOND_WEI: u128 = 10u128.pow(17);
 /// How long an exiting solver waits for its bond.
@@ -307,6 +313,7 @@ pub async fn deploy(
                 &format!("router.setAsset({})", spec.symbol),
                 router
                     .setAsset(*token.address(), feeds.clone(), config.clone(), U256::from(spec.initial_volatility_wad))
+                    .gas(ORACLE_CALL_GAS)
                     .send()
                     .await,
             )
@@ -334,7 +341,7 @@ pub async fn deploy(
         chain
             .confirm(
                 &format!("engine.addCollateral({})", spec.symbol),
-                engine.addCollateral(deployed.token, params).send().await,
+                engine.addCollateral(deployed.token, params).gas(ORACLE_CALL_GAS).send().await,
             )
             .await?;
     }
@@ -411,10 +418,15 @@ pub async fn open_positions(
             chain
                 .confirm(&step("approve"), token.approve(deployment.engine, amount).from(account).send().await)
                 .await?;
-            chain.confirm(&step("deposit"), engine.deposit(deployed.token, amount).from(account).send().await).await?;
+            chain
+                .confirm(
+                    &step("deposit"),
+                    engine.deposit(deployed.token, amount).from(account).gas(ORACLE_CALL_GAS).send().await,
+                )
+                .await?;
         }
         if !debt.is_zero() {
-            chain.confirm("borrow", engine.borrow(debt).from(account).send().await).await?;
+            chain.confirm("borrow", engine.borrow(debt).from(account).gas(ORACLE_CALL_GAS).send().await).await?;
         }
         positions.push(Position { key: key.clone(), profile: profile.clone(), collateral, debt });
     }
