@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_bindings::{IMarginMarket, SolverRegistry, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, LiquidationSettlement, SolverRegistry};
 use backstop_protocol::auction::IntentFacts;
 use backstop_protocol::message::Intent;
 use tokio::sync::mpsc;

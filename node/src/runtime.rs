@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::providers::DynProvider;
+use backstop_net::{GossipHandle, Inbound};
 use backstop_protocol::clock::Clock;
 use backstop_protocol::Penalty;
-use backstop_net::{GossipHandle, Inbound};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -103,7 +103,8 @@ impl Runtime {
                 let Some(provider) = self.providers.get(&chain_id).cloned() else { return };
                 let results = results.clone();
                 tasks.spawn(async move {
-                    let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
+                    let read =
+                        tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
                     let facts = match read.await {
                         Ok(Ok(facts)) => Some(facts),
                         Ok(Err(error)) => {

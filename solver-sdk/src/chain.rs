@@ -12,7 +12,7 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
-use backstop_bindings::{IMarginMarket, SolverRegistry, LiquidationSettlement};
+use backstop_bindings::{IMarginMarket, LiquidationSettlement, SolverRegistry};
 use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTerms, SolverSet};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Intent, PeerKey};

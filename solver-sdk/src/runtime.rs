@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
+use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, PublishError, Verdict};
 use backstop_protocol::auction::{ChainContext, IntentFacts};
 use backstop_protocol::envelope::peer_key;
-use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, PublishError, Verdict};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Award, Envelope, Intent, Kind, Message, PeerKey, Rejection};
 use ed25519_dalek::SigningKey;

@@ -15,10 +15,10 @@ pub mod voting;
 use std::collections::{HashMap, HashSet};
 
 use alloy::primitives::{Address, B256};
+use backstop_net::Inbound;
 use backstop_protocol::auction::{Accepted, ChainBook, ChainContext, IntentFacts, Judged, Progress};
 use backstop_protocol::envelope::{Envelope, PeerKey};
 use backstop_protocol::message::{Intent, Message};
-use backstop_net::Inbound;
 use backstop_protocol::{Award, Kind, Penalty, Rejection, Verdict};
 use ed25519_dalek::SigningKey;
 

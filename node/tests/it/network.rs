@@ -12,6 +12,7 @@ use std::time::Duration;
 use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
+use backstop_net::Inbound;
 use backstop_node::chain::{Candidate, ChainEvent, Market};
 use backstop_node::config::AuctionConfig;
 use backstop_node::core::{Core, Effect, Input};
@@ -19,7 +20,6 @@ use backstop_protocol::auction::{Admission, ChainContext, Committee, IntentFacts
 use backstop_protocol::envelope::{peer_key, Envelope};
 use backstop_protocol::id::commitment;
 use backstop_protocol::message::{BidCommit, BidReveal, Kind, Message};
-use backstop_net::Inbound;
 use backstop_protocol::{Award, Verdict};
 use ed25519_dalek::SigningKey;
 use libp2p::gossipsub::MessageId;

@@ -430,7 +430,8 @@ impl ChainBook {
             return Err(Rejection::VoteSignatureMalformed);
         }
         let award = &vote.award;
-        let derived = intent_id(self.context.chain_id, self.context.settlement, award.marketId, award.account, award.nonce);
+        let derived =
+            intent_id(self.context.chain_id, self.context.settlement, award.marketId, award.account, award.nonce);
         if award.intentId != derived {
             return Err(Rejection::VoteIntentIdMismatch);
         }
