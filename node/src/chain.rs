@@ -210,9 +210,10 @@ impl ChainWatcher {
         if let Some(cursor) = self.store.cursor(self.config.chain_id)? {
             let mut start = self.config.start_block;
             while start <= cursor {
-                let end = cursor.min(start + MAX_LOG_RANGE - 1);
+                let end = cursor.min(start.saturating_add(MAX_LOG_RANGE - 1));
                 self.index_solvers(start, end).await?;
-                start = end + 1;
+                let Some(next) = end.checked_add(1) else { break };
+                start = next;
             }
         }
         Ok(())
@@ -283,7 +284,7 @@ impl ChainWatcher {
             return Ok(true);
         }
         let from = if self.store.cursor(chain_id)?.is_some() { cursor + 1 } else { self.config.start_block };
-        let to = head.min(from + MAX_LOG_RANGE - 1);
+        let to = head.min(from.saturating_add(MAX_LOG_RANGE - 1));
         // The hash is read before the logs: if the block is replaced meanwhile, the next
         // poll sees the mismatch and re-indexes.
         let to_hash = self.block_hash(to).await?;
@@ -413,7 +414,7 @@ impl ChainWatcher {
     async fn index_accounts(&self, adapters: Vec<Address>, from: u64, to: u64) -> Result<(), ChainError> {
         let mut start = from;
         while start <= to {
-            let end = to.min(start + MAX_LOG_RANGE - 1);
+            let end = to.min(start.saturating_add(MAX_LOG_RANGE - 1));
             for log in self.logs(adapters.clone(), start, end).await? {
                 if log.topic0() != Some(&IMarginMarket::PositionChanged::SIGNATURE_HASH) {
                     continue;
@@ -422,7 +423,8 @@ impl ChainWatcher {
                     self.store.add_account(self.config.chain_id, log.address(), event.inner.data.account)?;
                 }
             }
-            start = end + 1;
+            let Some(next) = end.checked_add(1) else { break };
+            start = next;
         }
         Ok(())
     }

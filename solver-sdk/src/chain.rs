@@ -168,9 +168,11 @@ impl Chain {
             for log in logs {
                 self.apply_log(&mut cursor.context, &log).await?;
             }
-            from = to + 1;
+            // A hostile RPC may claim any head: never step past u64::MAX.
+            let Some(next) = to.checked_add(1) else { break };
+            from = next;
         }
-        cursor.next_block = head + 1;
+        cursor.next_block = head.saturating_add(1);
         let committee = self.committee().await?;
         cursor.context.committee = committee;
         Ok(cursor.context.clone())
