@@ -83,7 +83,9 @@ impl NodeSetup {
              peer_key = \"keys/peer.key\"\n\
              attester_key = \"keys/attester.key\"\n\
              listen = [{listen}]\n\
-             bootstrap = [{bootstrap}]\n\n\
+             bootstrap = [{bootstrap}]\n\
+             # The operator API on a free port (see ready.json).\n\
+             api_listen = \"127.0.0.1:0\"\n\n\
              [auction]\n\
              commit = \"{commit}ms\"\n\
              reveal = \"{reveal}ms\"\n\
@@ -96,7 +98,7 @@ impl NodeSetup {
         );
         for chain in chains {
             toml.push_str(&format!(
-                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nsolver_registry = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n",
+                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nsolver_registry = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n# A devnet trusts its own registrations.\nwatch_all = true\n",
                 chain.chain_id, chain.rpc_url, chain.settlement, chain.solver_registry, chain.start_block
             ));
         }

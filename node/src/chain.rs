@@ -1,23 +1,28 @@
-//! Chain watching: one task per chain polls for new blocks, backfills logs from the
-//! stored cursor (so a restart or a dead RPC never skips a block), discovers markets
-//! from the settlement contract's registrations, indexes accounts from the markets'
-//! `PositionChanged` logs, and scans account health at the head.
+//! Chain watching: one task per chain (restarted by a supervisor if it ever dies) polls
+//! for new blocks, backfills logs from the stored cursor (so a restart or a dead RPC
+//! never skips a block), discovers markets from the settlement contract's registrations
+//! (watching only those the configuration allows), keeps the [`crate::risk`] engine's
+//! positions current from the markets' `PositionChanged` logs, and at the head judges
+//! every account locally and confirms the liquidatable ones on chain.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_bindings::{IMarginMarket, LiquidationSettlement, SolverRegistry};
+use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry};
 use backstop_protocol::auction::IntentFacts;
 use backstop_protocol::message::Intent;
 use tokio::sync::mpsc;
 
-use crate::config::ChainConfig;
+use crate::config::{ChainConfig, RiskConfig};
+use crate::metrics::{Metrics, RpcLabels, SharedMetrics};
 use crate::observe;
+use crate::risk::{self, MarketRisk, RiskError};
+use crate::status::{MarketStatus, SharedStatus, CAUGHT_UP_LAG};
 use crate::store::Store;
 
 /// Largest block range asked of `eth_getLogs` at once.
@@ -49,6 +54,8 @@ pub struct Candidate {
     pub max_repay: U256,
     pub observed_block: u64,
     pub observed_price: U256,
+    /// Unix ms at which the watcher first saw `observed_block`.
+    pub detected_at_ms: u64,
 }
 
 /// What a chain watcher tells the node.
@@ -111,6 +118,20 @@ pub enum ChainError {
     Store(#[from] crate::store::StoreError),
 }
 
+impl ChainError {
+    /// Whether waiting and trying again can help. The others need the operator: the
+    /// configuration points at the wrong chain or contract, or the disk failed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Rpc { .. })
+    }
+}
+
+impl From<(u64, RiskError)> for ChainError {
+    fn from((chain_id, error): (u64, RiskError)) -> Self {
+        Self::Rpc { chain_id, reason: error.to_string() }
+    }
+}
+
 fn rpc(chain_id: u64) -> impl Fn(alloy::contract::Error) -> ChainError {
     move |error| ChainError::Rpc { chain_id, reason: error.to_string() }
 }
@@ -152,17 +173,54 @@ pub async fn read_intent_facts(
         .map_err(|reason| ChainError::Rpc { chain_id: intent.chainId, reason })
 }
 
+/// Everything a watcher is handed by the node.
+#[derive(Clone)]
+pub struct WatcherContext {
+    pub config: ChainConfig,
+    pub risk: RiskConfig,
+    pub provider: DynProvider,
+    pub store: Store,
+    pub events: mpsc::Sender<ChainEvent>,
+    pub metrics: SharedMetrics,
+    pub status: SharedStatus,
+}
+
 pub struct ChainWatcher {
     config: ChainConfig,
+    risk_config: RiskConfig,
     provider: DynProvider,
     store: Store,
     events: mpsc::Sender<ChainEvent>,
+    metrics: SharedMetrics,
+    status: SharedStatus,
     markets: BTreeMap<B256, Market>,
+    risk: BTreeMap<B256, MarketRisk>,
+    /// After a reorg every position is re-read (a reverted change emits no new log).
+    resync_positions: bool,
+    /// A head block whose scan failed and must be retried before waiting for the next.
+    pending_scan: Option<(u64, u64)>,
+}
+
+/// Unix ms now.
+fn now_ms() -> u64 {
+    backstop_protocol::timing::now_ms()
 }
 
 impl ChainWatcher {
-    pub fn new(config: ChainConfig, provider: DynProvider, store: Store, events: mpsc::Sender<ChainEvent>) -> Self {
-        Self { config, provider, store, events, markets: BTreeMap::new() }
+    pub fn new(context: WatcherContext) -> Self {
+        Self {
+            config: context.config,
+            risk_config: context.risk,
+            provider: context.provider,
+            store: context.store,
+            events: context.events,
+            metrics: context.metrics,
+            status: context.status,
+            markets: BTreeMap::new(),
+            risk: BTreeMap::new(),
+            resync_positions: false,
+            pending_scan: None,
+        }
     }
 
     /// Runs until the node shuts down. RPC failures are logged and retried with capped
@@ -174,22 +232,26 @@ impl ChainWatcher {
             match self.restore_markets().await {
                 Ok(()) => break,
                 Err(error) => {
-                    observe::rpc_error(chain_id, &error);
+                    self.failed(&error);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
+            }
+            if self.events.is_closed() {
+                return;
             }
         }
         loop {
             match self.poll().await {
                 Ok(caught_up) => {
                     backoff = self.config.poll_interval;
+                    self.status.chain(chain_id, |chain| chain.last_error = None);
                     if caught_up {
                         tokio::time::sleep(self.config.poll_interval).await;
                     }
                 }
                 Err(error) => {
-                    observe::rpc_error(chain_id, &error);
+                    self.failed(&error);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -200,54 +262,72 @@ impl ChainWatcher {
         }
     }
 
-    /// Markets discovered before a restart are reloaded from the store.
+    fn failed(&self, error: &ChainError) {
+        let chain_id = self.config.chain_id;
+        observe::rpc_error(chain_id, error);
+        self.metrics.rpc_errors.get_or_create(&RpcLabels { chain_id, retryable: error.is_retryable() }).inc();
+        let reason = error.to_string();
+        self.status.chain(chain_id, |chain| chain.last_error = Some(reason));
+    }
+
+    /// Markets discovered before a restart are reloaded from the store, with their
+    /// accounts' positions read afresh at the cursor.
     async fn restore_markets(&mut self) -> Result<(), ChainError> {
+        let cursor = self.store.cursor(self.config.chain_id)?;
+        let at = cursor.map_or(BlockId::latest(), BlockId::number);
         for (market_id, adapter) in self.store.markets(self.config.chain_id)? {
-            self.load_market(market_id, adapter).await?;
+            if !self.config.watches(market_id, adapter) {
+                observe::market_not_allowed(self.config.chain_id, market_id, adapter);
+                continue;
+            }
+            if self.risk.contains_key(&market_id) {
+                continue;
+            }
+            let accounts = self.store.accounts(self.config.chain_id, adapter)?;
+            self.watch_market(market_id, adapter, &accounts, at).await?;
         }
         // Registrations are few: replay the registry's whole history up to the cursor,
         // so admission survives a restart without a store of its own.
-        if let Some(cursor) = self.store.cursor(self.config.chain_id)? {
+        if let (Some(cursor), Some(registry)) = (cursor, self.config.solver_registry) {
             let mut start = self.config.start_block;
             while start <= cursor {
                 let end = cursor.min(start.saturating_add(MAX_LOG_RANGE - 1));
-                self.index_solvers(start, end).await?;
+                for log in self.logs(vec![registry], start, end).await? {
+                    if let Some(event) = self.solver_event(&log) {
+                        let _ = self.events.send(event).await;
+                    }
+                }
                 let Some(next) = end.checked_add(1) else { break };
                 start = next;
             }
         }
+        self.publish_market_status();
         Ok(())
     }
 
-    /// Emits a [`ChainEvent::Solver`] for every registry event in the range.
-    async fn index_solvers(&self, from: u64, to: u64) -> Result<(), ChainError> {
-        let Some(registry) = self.config.solver_registry else { return Ok(()) };
+    /// A registry event as a [`ChainEvent::Solver`].
+    fn solver_event(&self, log: &Log) -> Option<ChainEvent> {
         let chain_id = self.config.chain_id;
-        for log in self.logs(vec![registry], from, to).await? {
-            let event = match log.topic0() {
-                Some(topic) if *topic == SolverRegistry::SolverRegistered::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<SolverRegistry::SolverRegistered>() else { continue };
-                    let data = event.inner.data;
-                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: true }
-                }
-                Some(topic) if *topic == SolverRegistry::SolverExitRequested::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<SolverRegistry::SolverExitRequested>() else { continue };
-                    let data = event.inner.data;
-                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
-                }
-                Some(topic) if *topic == SolverRegistry::SolverWithdrawn::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<SolverRegistry::SolverWithdrawn>() else { continue };
-                    let data = event.inner.data;
-                    ChainEvent::Solver { chain_id, solver: data.solverKey, executor: data.executor, admitted: false }
-                }
-                _ => continue,
-            };
-            let _ = self.events.send(event).await;
-        }
-        Ok(())
+        let (solver, executor, admitted) = match log.topic0() {
+            Some(topic) if *topic == SolverRegistry::SolverRegistered::SIGNATURE_HASH => {
+                let data = log.log_decode::<SolverRegistry::SolverRegistered>().ok()?.inner.data;
+                (data.solverKey, data.executor, true)
+            }
+            Some(topic) if *topic == SolverRegistry::SolverExitRequested::SIGNATURE_HASH => {
+                let data = log.log_decode::<SolverRegistry::SolverExitRequested>().ok()?.inner.data;
+                (data.solverKey, data.executor, false)
+            }
+            Some(topic) if *topic == SolverRegistry::SolverWithdrawn::SIGNATURE_HASH => {
+                let data = log.log_decode::<SolverRegistry::SolverWithdrawn>().ok()?.inner.data;
+                (data.solverKey, data.executor, false)
+            }
+            _ => return None,
+        };
+        Some(ChainEvent::Solver { chain_id, solver, executor, admitted })
     }
 
-    async fn load_market(&mut self, market_id: B256, adapter: Address) -> Result<(), ChainError> {
+    /// Reads a registration and announces the market to the core.
+    async fn load_market(&mut self, market_id: B256, adapter: Address) -> Result<Market, ChainError> {
         let chain_id = self.config.chain_id;
         let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
         let registration = settlement.markets(market_id).call().await.map_err(rpc(chain_id))?;
@@ -264,11 +344,43 @@ impl ChainWatcher {
         };
         observe::market_discovered(&market);
         self.markets.insert(market_id, market.clone());
-        let _ = self.events.send(ChainEvent::Market(market)).await;
-        Ok(())
+        let _ = self.events.send(ChainEvent::Market(market.clone())).await;
+        Ok(market)
     }
 
-    /// One step: index the next range of blocks; at the head, scan health.
+    /// Starts watching a market: its registration, its risk model, and the positions of
+    /// `accounts` at `at`. An adapter that misbehaves while loading is quarantined (not
+    /// watched, logged) without holding up the chain.
+    async fn watch_market(
+        &mut self,
+        market_id: B256,
+        adapter: Address,
+        accounts: &[Address],
+        at: BlockId,
+    ) -> Result<(), ChainError> {
+        let chain_id = self.config.chain_id;
+        let market = self.load_market(market_id, adapter).await?;
+        let loaded = async {
+            let mut risk = MarketRisk::load(&self.provider, adapter, market.collateral_assets.clone(), at).await?;
+            risk.track(&self.provider, accounts, at).await?;
+            Ok::<_, RiskError>(risk)
+        };
+        match loaded.await {
+            Ok(risk) => {
+                observe::market_model(chain_id, market_id, risk.kind(), risk.accounts());
+                self.risk.insert(market_id, risk);
+                Ok(())
+            }
+            Err(RiskError::Rpc(error)) => Err(ChainError::Rpc { chain_id, reason: error.to_string() }),
+            Err(RiskError::Adapter(reason)) => {
+                observe::market_faulty(chain_id, market_id, &reason, true);
+                self.markets.remove(&market_id);
+                Ok(())
+            }
+        }
+    }
+
+    /// One step: index the next range of blocks; at the head, judge every account.
     /// Returns whether the watcher is caught up with the chain head.
     async fn poll(&mut self) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
@@ -276,14 +388,18 @@ impl ChainWatcher {
             return Ok(false);
         }
         let head = self.provider.get_block_number().await.map_err(transport(chain_id))?;
-        let cursor = match self.store.cursor(chain_id)? {
-            Some(cursor) => cursor,
-            None => self.config.start_block.saturating_sub(1),
-        };
-        if head <= cursor && self.store.cursor(chain_id)?.is_some() {
+        let seen_at_ms = now_ms();
+        self.metrics.chain_head.get_or_create(&Metrics::chain(chain_id)).set(i64::try_from(head).unwrap_or(i64::MAX));
+        let stored = self.store.cursor(chain_id)?;
+        let cursor = stored.unwrap_or(self.config.start_block.saturating_sub(1));
+        if head <= cursor && stored.is_some() {
+            self.record_progress(head, cursor);
+            if let Some((block, seen_at_ms)) = self.pending_scan {
+                self.scan(block, seen_at_ms).await?;
+            }
             return Ok(true);
         }
-        let from = if self.store.cursor(chain_id)?.is_some() { cursor + 1 } else { self.config.start_block };
+        let from = if stored.is_some() { cursor + 1 } else { self.config.start_block };
         let to = head.min(from.saturating_add(MAX_LOG_RANGE - 1));
         // The hash is read before the logs: if the block is replaced meanwhile, the next
         // poll sees the mismatch and re-indexes.
@@ -293,12 +409,29 @@ impl ChainWatcher {
             Some(hash) => self.store.set_cursor_with_hash(chain_id, to, hash)?,
             None => self.store.set_cursor(chain_id, to)?,
         }
+        self.metrics.blocks_processed.get_or_create(&Metrics::chain(chain_id)).inc_by(to - from + 1);
+        self.record_progress(head, to);
         let _ = self.events.send(ChainEvent::Head { chain_id, block: to }).await;
         if to < head {
             return Ok(false);
         }
-        self.scan_health(to).await?;
+        self.scan(to, seen_at_ms).await?;
         Ok(true)
+    }
+
+    fn record_progress(&self, head: u64, indexed: u64) {
+        let chain_id = self.config.chain_id;
+        let lag = head.saturating_sub(indexed);
+        self.metrics
+            .head_lag_blocks
+            .get_or_create(&Metrics::chain(chain_id))
+            .set(i64::try_from(lag).unwrap_or(i64::MAX));
+        self.status.chain(chain_id, |chain| {
+            chain.head = Some(head);
+            chain.indexed = Some(indexed);
+            chain.lag = Some(lag);
+            chain.caught_up = lag <= CAUGHT_UP_LAG;
+        });
     }
 
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
@@ -311,7 +444,8 @@ impl ChainWatcher {
     }
 
     /// Detects a reorg below the cursor by comparing the stored hash of the cursor block
-    /// with the chain's; on a mismatch, rewinds the cursor so the range is re-indexed.
+    /// with the chain's; on a mismatch, rewinds the cursor so the range is re-indexed
+    /// and every position is read again.
     async fn rewind_on_reorg(&mut self) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
         let (Some(cursor), Some(expected)) = (self.store.cursor(chain_id)?, self.store.cursor_hash(chain_id)?) else {
@@ -330,6 +464,8 @@ impl ChainWatcher {
                 None => self.store.set_cursor(chain_id, previous)?,
             }
         }
+        self.resync_positions = true;
+        self.pending_scan = None;
         observe::reorg(chain_id, cursor, rewound_to);
         let _ = self.events.send(ChainEvent::Reorg { chain_id, at_block: cursor, rewound_to }).await;
         Ok(true)
@@ -340,130 +476,319 @@ impl ChainWatcher {
         self.provider.get_logs(&filter).await.map_err(transport(self.config.chain_id))
     }
 
+    /// Indexes `from..=to` with one `eth_getLogs` over the settlement, the registry and
+    /// every watched adapter, then re-reads the positions that changed at `to`.
     async fn index_range(&mut self, from: u64, to: u64) -> Result<(), ChainError> {
         let chain_id = self.config.chain_id;
+        let at = BlockId::number(to);
+        let mut addresses = vec![self.config.settlement];
+        addresses.extend(self.config.solver_registry);
+        let adapters: BTreeMap<Address, B256> =
+            self.risk.keys().filter_map(|id| self.markets.get(id).map(|market| (market.adapter, *id))).collect();
+        addresses.extend(adapters.keys().copied());
         let mut committee_changed = false;
-        for log in self.logs(vec![self.config.settlement], from, to).await? {
-            match log.topic0() {
-                Some(topic)
-                    if *topic == LiquidationSettlement::AttesterAdded::SIGNATURE_HASH
-                        || *topic == LiquidationSettlement::AttesterRemoved::SIGNATURE_HASH =>
-                {
-                    committee_changed = true;
-                }
-                Some(topic) if *topic == LiquidationSettlement::MarketRegistered::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<LiquidationSettlement::MarketRegistered>() else { continue };
-                    let registered = event.inner.data;
-                    self.store.add_market(chain_id, registered.marketId, registered.adapter)?;
-                    self.load_market(registered.marketId, registered.adapter).await?;
-                    // Positions may predate the registration: backfill the adapter's history.
-                    self.index_accounts(vec![registered.adapter], self.config.start_block, to).await?;
-                }
-                Some(topic) if *topic == LiquidationSettlement::Settled::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<LiquidationSettlement::Settled>() else { continue };
-                    let settled = event.inner.data;
-                    let _ = self
-                        .events
-                        .send(ChainEvent::Settled {
+        let mut changed: BTreeMap<B256, BTreeSet<Address>> = BTreeMap::new();
+        let mut terms_changed: BTreeSet<B256> = BTreeSet::new();
+        let mut registered = Vec::new();
+        for log in self.logs(addresses, from, to).await? {
+            let address = log.address();
+            if address == self.config.settlement {
+                match log.topic0() {
+                    Some(topic)
+                        if *topic == LiquidationSettlement::AttesterAdded::SIGNATURE_HASH
+                            || *topic == LiquidationSettlement::AttesterRemoved::SIGNATURE_HASH =>
+                    {
+                        committee_changed = true;
+                    }
+                    Some(topic) if *topic == LiquidationSettlement::MarketRegistered::SIGNATURE_HASH => {
+                        let Ok(event) = log.log_decode::<LiquidationSettlement::MarketRegistered>() else { continue };
+                        registered.push((event.inner.data.marketId, event.inner.data.adapter));
+                    }
+                    Some(topic) if *topic == LiquidationSettlement::Settled::SIGNATURE_HASH => {
+                        let Ok(event) = log.log_decode::<LiquidationSettlement::Settled>() else { continue };
+                        let settled = event.inner.data;
+                        let block = log.block_number.unwrap_or(to);
+                        let (intent_id, executor, premium) = (settled.intentId, settled.executor, settled.premium);
+                        let _ = self
+                            .events
+                            .send(ChainEvent::Settled { chain_id, intent_id, executor, premium, block })
+                            .await;
+                    }
+                    Some(topic) if *topic == LiquidationSettlement::OpenLiquidated::SIGNATURE_HASH => {
+                        let Ok(event) = log.log_decode::<LiquidationSettlement::OpenLiquidated>() else { continue };
+                        let open = event.inner.data;
+                        let intent_id = backstop_protocol::id::intent_id(
                             chain_id,
-                            intent_id: settled.intentId,
-                            executor: settled.executor,
-                            premium: settled.premium,
-                            block: log.block_number.unwrap_or(to),
-                        })
-                        .await;
+                            self.config.settlement,
+                            open.marketId,
+                            open.account,
+                            open.nonce,
+                        );
+                        let block = log.block_number.unwrap_or(to);
+                        let liquidator = open.liquidator;
+                        let _ = self
+                            .events
+                            .send(ChainEvent::OpenLiquidated { chain_id, intent_id, liquidator, block })
+                            .await;
+                    }
+                    _ => {}
                 }
-                Some(topic) if *topic == LiquidationSettlement::OpenLiquidated::SIGNATURE_HASH => {
-                    let Ok(event) = log.log_decode::<LiquidationSettlement::OpenLiquidated>() else { continue };
-                    let open = event.inner.data;
-                    let intent_id = backstop_protocol::id::intent_id(
-                        chain_id,
-                        self.config.settlement,
-                        open.marketId,
-                        open.account,
-                        open.nonce,
-                    );
-                    let _ = self
-                        .events
-                        .send(ChainEvent::OpenLiquidated {
-                            chain_id,
-                            intent_id,
-                            liquidator: open.liquidator,
-                            block: log.block_number.unwrap_or(to),
-                        })
-                        .await;
+            } else if Some(address) == self.config.solver_registry {
+                if let Some(event) = self.solver_event(&log) {
+                    let _ = self.events.send(event).await;
                 }
-                _ => {}
+            } else if let Some(market_id) = adapters.get(&address) {
+                match log.topic0() {
+                    Some(topic) if *topic == IMarginMarket::PositionChanged::SIGNATURE_HASH => {
+                        let Ok(event) = log.log_decode::<IMarginMarket::PositionChanged>() else { continue };
+                        let account = event.inner.data.account;
+                        self.store.add_account(chain_id, address, account)?;
+                        changed.entry(*market_id).or_default().insert(account);
+                    }
+                    Some(topic)
+                        if *topic == MarginEngine::CollateralAdded::SIGNATURE_HASH
+                            || *topic == MarginEngine::CollateralUpdated::SIGNATURE_HASH =>
+                    {
+                        terms_changed.insert(*market_id);
+                    }
+                    _ => {}
+                }
             }
         }
         if committee_changed {
             // Read the set as of `to`, so a later change in the same range is not missed.
             let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
-            let attesters = settlement.attesters().block(BlockId::number(to)).call().await.map_err(rpc(chain_id))?;
+            let attesters = settlement.attesters().block(at).call().await.map_err(rpc(chain_id))?;
             observe::committee_changed(chain_id, &attesters);
             let _ = self.events.send(ChainEvent::Committee { chain_id, attesters }).await;
         }
-        self.index_solvers(from, to).await?;
-        let adapters: Vec<Address> = self.markets.values().map(|market| market.adapter).collect();
-        if !adapters.is_empty() {
-            self.index_accounts(adapters, from, to).await?;
+        for (market_id, adapter) in registered {
+            if !self.config.watches(market_id, adapter) {
+                observe::market_not_allowed(chain_id, market_id, adapter);
+                continue;
+            }
+            self.store.add_market(chain_id, market_id, adapter)?;
+            // Positions may predate the registration: backfill the adapter's history.
+            let accounts = self.backfill_accounts(adapter, to).await?;
+            self.watch_market(market_id, adapter, &accounts, at).await?;
+        }
+        for market_id in terms_changed {
+            let (Some(market), Some(risk)) = (self.markets.get(&market_id), self.risk.get_mut(&market_id)) else {
+                continue;
+            };
+            let engine = IMarginMarket::new(market.adapter, self.provider.clone());
+            let assets = engine.collateralAssets().block(at).call().await.map_err(rpc(chain_id))?;
+            if let Err(error) = risk.refresh_terms(&self.provider, assets.clone(), at).await {
+                self.risk_failed(market_id, error)?;
+            }
+            if let Some(market) = self.markets.get_mut(&market_id) {
+                market.collateral_assets = assets;
+                let _ = self.events.send(ChainEvent::Market(market.clone())).await;
+            }
+        }
+        if std::mem::take(&mut self.resync_positions) {
+            for (market_id, risk) in &self.risk {
+                let Some(market) = self.markets.get(market_id) else { continue };
+                let accounts = self.store.accounts(chain_id, market.adapter)?;
+                changed.entry(*market_id).or_default().extend(accounts);
+                let _ = risk;
+            }
+        }
+        for (market_id, accounts) in changed {
+            let Some(risk) = self.risk.get_mut(&market_id) else { continue };
+            let accounts: Vec<Address> = accounts.into_iter().collect();
+            if let Err(error) = risk.track(&self.provider, &accounts, at).await {
+                self.risk_failed(market_id, error)?;
+            }
         }
         Ok(())
     }
 
-    async fn index_accounts(&self, adapters: Vec<Address>, from: u64, to: u64) -> Result<(), ChainError> {
-        let mut start = from;
+    /// A risk read failed: an RPC failure is retried (the range is indexed again); an
+    /// adapter fault counts towards the market's quarantine.
+    fn risk_failed(&mut self, market_id: B256, error: RiskError) -> Result<(), ChainError> {
+        let chain_id = self.config.chain_id;
+        match error {
+            RiskError::Rpc(error) => Err(ChainError::Rpc { chain_id, reason: error.to_string() }),
+            RiskError::Adapter(reason) => {
+                if let Some(risk) = self.risk.get_mut(&market_id) {
+                    let quarantined = risk.fault(Instant::now(), &self.risk_config);
+                    observe::market_faulty(chain_id, market_id, &reason, quarantined);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every account that ever emitted `PositionChanged` on `adapter`, up to `to`.
+    async fn backfill_accounts(&self, adapter: Address, to: u64) -> Result<Vec<Address>, ChainError> {
+        let mut start = self.config.start_block;
+        let mut accounts = BTreeSet::new();
         while start <= to {
             let end = to.min(start.saturating_add(MAX_LOG_RANGE - 1));
-            for log in self.logs(adapters.clone(), start, end).await? {
+            for log in self.logs(vec![adapter], start, end).await? {
                 if log.topic0() != Some(&IMarginMarket::PositionChanged::SIGNATURE_HASH) {
                     continue;
                 }
                 if let Ok(event) = log.log_decode::<IMarginMarket::PositionChanged>() {
-                    self.store.add_account(self.config.chain_id, log.address(), event.inner.data.account)?;
+                    self.store.add_account(self.config.chain_id, adapter, event.inner.data.account)?;
+                    accounts.insert(event.inner.data.account);
                 }
             }
             let Some(next) = end.checked_add(1) else { break };
             start = next;
         }
+        Ok(accounts.into_iter().collect())
+    }
+
+    /// Judges every account of every watched market at `block`, confirms the
+    /// liquidatable ones on chain (one batch per market) and hands them to the core.
+    async fn scan(&mut self, block: u64, seen_at_ms: u64) -> Result<(), ChainError> {
+        let chain_id = self.config.chain_id;
+        let at = BlockId::number(block);
+        let started = Instant::now();
+        self.pending_scan = Some((block, seen_at_ms));
+        let now = Instant::now();
+        let ids: Vec<B256> = self.risk.keys().copied().collect();
+        let mut quarantined = 0;
+        for market_id in ids {
+            let Some(market) = self.markets.get(&market_id).cloned() else { continue };
+            let Some(risk) = self.risk.get_mut(&market_id) else { continue };
+            if risk.quarantined(now) {
+                quarantined += 1;
+                continue;
+            }
+            let scan = match risk.scan(&self.provider, at, &self.risk_config).await {
+                Ok(scan) => scan,
+                Err(error) => {
+                    self.risk_failed(market_id, error)?;
+                    continue;
+                }
+            };
+            let labels = Metrics::market(chain_id, market_id);
+            self.metrics.accounts_indexed.get_or_create(&labels).set(risk.accounts() as i64);
+            self.metrics.at_risk_accounts.get_or_create(&labels).set(scan.at_risk as i64);
+            let mut liquidatable = 0;
+            if !scan.unhealthy.is_empty() {
+                let price_asset = market.collateral_assets.first().copied().unwrap_or_default();
+                let confirmation = risk::confirm(
+                    &self.provider,
+                    self.config.settlement,
+                    market_id,
+                    market.adapter,
+                    price_asset,
+                    &scan.unhealthy,
+                    at,
+                )
+                .await
+                .map_err(|error| ChainError::from((chain_id, error)))?;
+                if !confirmation.mismatches.is_empty() {
+                    self.metrics
+                        .confirmation_mismatches
+                        .get_or_create(&labels)
+                        .inc_by(confirmation.mismatches.len() as u64);
+                    observe::health_mismatch(chain_id, market_id, &confirmation.mismatches);
+                    let quarantine = risk.fault(now, &self.risk_config);
+                    if quarantine {
+                        observe::market_faulty(chain_id, market_id, "model and chain disagree", true);
+                    }
+                } else {
+                    risk.clean();
+                }
+                liquidatable = confirmation.confirmed.len();
+                self.metrics.candidates.get_or_create(&Metrics::chain(chain_id)).inc_by(liquidatable as u64);
+                for confirmed in confirmation.confirmed {
+                    let candidate = Candidate {
+                        market: market.clone(),
+                        account: confirmed.account,
+                        nonce: confirmed.nonce,
+                        max_repay: confirmed.max_repay,
+                        observed_block: block,
+                        observed_price: confirmed.price,
+                        detected_at_ms: seen_at_ms,
+                    };
+                    let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
+                }
+                let elapsed = Duration::from_millis(now_ms().saturating_sub(seen_at_ms));
+                Metrics::observe(&self.metrics.block_to_candidate_seconds, chain_id, elapsed);
+            } else {
+                risk.clean();
+            }
+            let status = MarketStatus {
+                market_id,
+                adapter: market.adapter,
+                model: format!("{:?}", risk.kind()),
+                accounts: risk.accounts(),
+                at_risk: scan.at_risk,
+                liquidatable,
+                quarantined: false,
+                last_scan_ms: scan.duration.as_secs_f64() * 1e3,
+            };
+            self.status.chain(chain_id, |chain| {
+                match chain.markets.iter_mut().find(|entry| entry.market_id == market_id) {
+                    Some(entry) => *entry = status,
+                    None => chain.markets.push(status),
+                }
+            });
+        }
+        self.metrics.markets_quarantined.get_or_create(&Metrics::chain(chain_id)).set(quarantined);
+        Metrics::observe(&self.metrics.health_scan_seconds, chain_id, started.elapsed());
+        self.pending_scan = None;
         Ok(())
     }
 
-    /// Computes every indexed account's health at `block`; confirms unhealthy ones with
-    /// `isLiquidatable` and reports them as candidates.
-    async fn scan_health(&self, block: u64) -> Result<(), ChainError> {
+    fn publish_market_status(&self) {
         let chain_id = self.config.chain_id;
-        let at = BlockId::number(block);
-        let settlement = LiquidationSettlement::new(self.config.settlement, self.provider.clone());
-        for market in self.markets.values() {
-            let engine = IMarginMarket::new(market.adapter, self.provider.clone());
-            for account in self.store.accounts(chain_id, market.adapter)? {
-                let health = engine.accountHealth(account).block(at).call().await.map_err(rpc(chain_id))?;
-                let unhealthy = !health.debtValue.is_zero() && health.collateralValue < health.requirement;
-                if !unhealthy {
-                    continue;
+        let markets: Vec<MarketStatus> = self
+            .risk
+            .iter()
+            .filter_map(|(id, risk)| {
+                let market = self.markets.get(id)?;
+                Some(MarketStatus {
+                    market_id: *id,
+                    adapter: market.adapter,
+                    model: format!("{:?}", risk.kind()),
+                    accounts: risk.accounts(),
+                    at_risk: 0,
+                    liquidatable: 0,
+                    quarantined: risk.quarantined(Instant::now()),
+                    last_scan_ms: 0.0,
+                })
+            })
+            .collect();
+        self.status.chain(chain_id, |chain| chain.markets = markets);
+    }
+
+    /// The risk state of a watched market (tests).
+    pub fn market_risk(&self, market_id: &B256) -> Option<&MarketRisk> {
+        self.risk.get(market_id)
+    }
+}
+
+/// Runs a chain's watcher under supervision: a watcher that panics is restarted (with
+/// backoff, from the stored cursor), counted and logged, never silently lost.
+pub async fn supervise(context: WatcherContext) {
+    let chain_id = context.config.chain_id;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let started = Instant::now();
+        let watcher = ChainWatcher::new(context.clone());
+        match tokio::spawn(watcher.run()).await {
+            Ok(()) => return, // the node is shutting down
+            Err(error) => {
+                if context.events.is_closed() {
+                    return;
                 }
-                if !engine.isLiquidatable(account).block(at).call().await.map_err(rpc(chain_id))? {
-                    observe::health_mismatch(chain_id, account);
-                    continue;
+                context.metrics.watcher_restarts.get_or_create(&Metrics::chain(chain_id)).inc();
+                context.status.chain(chain_id, |chain| chain.watcher_restarts += 1);
+                observe::watcher_crashed(chain_id, &error.to_string(), backoff);
+                if started.elapsed() > Duration::from_secs(60) {
+                    backoff = Duration::from_millis(500);
                 }
-                let nonce =
-                    settlement.nonces(market.market_id, account).block(at).call().await.map_err(rpc(chain_id))?;
-                let max_repay = engine.maxRepay(account).block(at).call().await.map_err(rpc(chain_id))?;
-                let collateral = market.collateral_assets.first().copied().unwrap_or_default();
-                let observed_price = engine.price(collateral).block(at).call().await.map_err(rpc(chain_id))?;
-                let candidate = Candidate {
-                    market: market.clone(),
-                    account,
-                    nonce,
-                    max_repay,
-                    observed_block: block,
-                    observed_price,
-                };
-                let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
-        Ok(())
     }
 }
 
@@ -495,13 +820,24 @@ mod tests {
             solver_registry: None,
             start_block: 0,
             poll_interval: Duration::from_millis(100),
+            watch_all: true,
+            watch_markets: Vec::new(),
+            watch_adapters: Vec::new(),
         };
         let provider = provider(&config).unwrap();
         provider.raw_request::<_, ()>("anvil_mine".into(), (10u64,)).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let (events_tx, mut events) = mpsc::channel(64);
-        let mut watcher = ChainWatcher::new(config.clone(), provider.clone(), store.clone(), events_tx);
+        let mut watcher = ChainWatcher::new(WatcherContext {
+            config: config.clone(),
+            risk: RiskConfig::default(),
+            provider: provider.clone(),
+            store: store.clone(),
+            events: events_tx,
+            metrics: Default::default(),
+            status: SharedStatus::default(),
+        });
 
         assert!(watcher.poll().await.unwrap(), "caught up with the head");
         assert_eq!(store.cursor(config.chain_id).unwrap(), Some(10));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +27,12 @@ pub struct NodeConfig {
     pub bootstrap: Vec<String>,
     #[serde(default)]
     pub auction: AuctionConfig,
+    #[serde(default)]
+    pub risk: RiskConfig,
+    /// Address of the operator API (`/metrics`, `/health`, `/status`); port 0 picks a
+    /// free one (the bound address is written to `ready.json`). Omit to disable.
+    #[serde(default = "default_api_listen")]
+    pub api_listen: Option<String>,
     /// One entry per watched chain.
     pub chains: Vec<ChainConfig>,
 }
@@ -62,6 +68,38 @@ impl Default for AuctionConfig {
     }
 }
 
+/// The risk engine's settings (see `node/src/risk`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Accounts whose health ratio is within this margin above 1 (plus the volatility
+    /// term) form the at-risk watchlist, judged first on the next block.
+    #[serde(default = "default_at_risk_distance")]
+    pub at_risk_distance: f64,
+    /// The watchlist margin grows by this multiple of the market's highest one-hour
+    /// collateral volatility.
+    #[serde(default = "default_at_risk_volatility_multiple")]
+    pub at_risk_volatility_multiple: f64,
+    /// Consecutive faulty blocks (reverting views, model and chain disagreeing) after
+    /// which a market is quarantined.
+    #[serde(default = "default_quarantine_after")]
+    pub quarantine_after: u32,
+    /// How long a quarantined market is left alone before it is scanned again.
+    #[serde(with = "humantime_serde", default = "default_quarantine_for")]
+    pub quarantine_for: Duration,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            at_risk_distance: default_at_risk_distance(),
+            at_risk_volatility_multiple: default_at_risk_volatility_multiple(),
+            quarantine_after: default_quarantine_after(),
+            quarantine_for: default_quarantine_for(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
@@ -82,6 +120,24 @@ pub struct ChainConfig {
     /// How often to poll for new blocks.
     #[serde(with = "humantime_serde", default = "default_poll")]
     pub poll_interval: Duration,
+    /// Watch every market registered on the settlement. Registration is permissionless
+    /// and an adapter can lie or revert, so this is for devnets; on a public network
+    /// list the markets (or adapters) to watch instead.
+    #[serde(default)]
+    pub watch_all: bool,
+    /// Market ids (keccak256 of the adapter address) to watch.
+    #[serde(default)]
+    pub watch_markets: Vec<B256>,
+    /// Adapters to watch (any market they are registered as).
+    #[serde(default)]
+    pub watch_adapters: Vec<Address>,
+}
+
+impl ChainConfig {
+    /// Whether the configuration allows watching this registration.
+    pub fn watches(&self, market_id: B256, adapter: Address) -> bool {
+        self.watch_all || self.watch_markets.contains(&market_id) || self.watch_adapters.contains(&adapter)
+    }
 }
 
 fn default_listen() -> Vec<String> {
@@ -93,8 +149,25 @@ fn default_commit() -> Duration {
 fn default_reveal() -> Duration {
     Duration::from_millis(u64::from(backstop_protocol::timing::DEFAULT_REVEAL_MS))
 }
+/// Short: a block's first intent should leave within 100 ms. Competing copies are
+/// harmless (every peer keeps the same one), they only cost bandwidth.
 fn default_open_jitter() -> Duration {
-    Duration::from_millis(150)
+    Duration::from_millis(40)
+}
+fn default_at_risk_distance() -> f64 {
+    0.05
+}
+fn default_at_risk_volatility_multiple() -> f64 {
+    4.0
+}
+fn default_quarantine_after() -> u32 {
+    3
+}
+fn default_quarantine_for() -> Duration {
+    Duration::from_secs(600)
+}
+fn default_api_listen() -> Option<String> {
+    Some("127.0.0.1:9180".into())
 }
 /// One auction's full horizon: commit + reveal + the award's validity, plus slack.
 fn default_restart_quiet() -> Duration {
@@ -148,6 +221,22 @@ impl NodeConfig {
         if ids.len() != self.chains.len() {
             return Err("a chain_id appears twice in [[chains]]".into());
         }
+        for chain in &self.chains {
+            if !chain.watch_all && chain.watch_markets.is_empty() && chain.watch_adapters.is_empty() {
+                return Err(format!(
+                    "chain {} watches no market: list watch_markets (or watch_adapters), or set watch_all = true on a devnet",
+                    chain.chain_id
+                ));
+            }
+        }
+        if !(0.0..=10.0).contains(&self.risk.at_risk_distance)
+            || !(0.0..=1000.0).contains(&self.risk.at_risk_volatility_multiple)
+        {
+            return Err(
+                "risk.at_risk_distance must be within 0..=10 and risk.at_risk_volatility_multiple within 0..=1000"
+                    .into(),
+            );
+        }
         use backstop_protocol::timing::{MAX_WINDOW_MS, MIN_COMMIT_MS, MIN_REVEAL_MS};
         let window = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
         if !(MIN_COMMIT_MS..=MAX_WINDOW_MS).contains(&window(self.auction.commit))
@@ -171,6 +260,8 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("example.toml");
         let config = NodeConfig::load(&path).expect("node/example.toml must stay valid");
         assert_eq!(config.chains.len(), 2);
+        assert!(!config.chains[0].watch_all && config.chains[0].watch_markets.len() == 1);
+        assert_eq!(config.risk.quarantine_for, Duration::from_secs(600));
         assert_eq!(config.auction.commit, Duration::from_millis(800));
         assert!(config.data_dir.is_absolute(), "relative paths resolve against the file");
     }
@@ -182,6 +273,18 @@ mod tests {
         std::fs::write(&path, "data_dir = 'x'\npeer_key = 'k'\nchains = []\ntypo = 1\n").unwrap();
         let error = NodeConfig::load(&path).unwrap_err().to_string();
         assert!(error.contains("typo"), "{error}");
+    }
+
+    #[test]
+    fn a_chain_that_watches_nothing_says_how_to_fix_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let chain = "[[chains]]\nchain_id = 1\nrpc_url = 'http://x'\nsettlement = '0x5FbDB2315678afecb367f032d93F642f64180aa3'\n";
+        std::fs::write(&path, format!("data_dir = 'x'\npeer_key = 'k'\n{chain}")).unwrap();
+        let error = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(error.contains("watch_markets") && error.contains("watch_all"), "{error}");
+        std::fs::write(&path, format!("data_dir = 'x'\npeer_key = 'k'\n{chain}watch_all = true\n")).unwrap();
+        assert!(NodeConfig::load(&path).is_ok());
     }
 
     #[test]

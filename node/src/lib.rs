@@ -1,20 +1,25 @@
 //! Backstop peer node.
 //!
-//! Data flows one way: block → [`chain`] watcher → health scan → intent → gossip →
+//! Data flows one way: block → [`chain`] watcher → [`risk`] scan → intent → gossip →
 //! commits → reveals → winner → [`committee`] vote → settle (by the solver) →
 //! `Settled` event → the auction closes. The [`core`] is sans I/O and judges every
 //! message with the auction core shared with solvers (`backstop_protocol::auction`);
 //! the [`runtime`] performs its effects; [`store`] makes them survive restarts.
-//! `main.rs` is a thin shell over [`cli`].
+//! The [`api`] serves [`metrics`] and [`status`] to the operator. `main.rs` is a thin
+//! shell over [`cli`].
 
+pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod committee;
 pub mod config;
 pub mod core;
 pub mod keys;
+pub mod metrics;
 pub mod observe;
+pub mod risk;
 pub mod runtime;
+pub mod status;
 pub mod store;
 
 use std::collections::HashMap;
@@ -27,7 +32,7 @@ use tokio::sync::mpsc;
 use backstop_protocol::auction::{Admission, ChainContext, Committee as CommitteeSet, SolverSet};
 use backstop_protocol::clock::SystemClock;
 
-use crate::chain::{ChainError, ChainWatcher};
+use crate::chain::{ChainError, WatcherContext};
 use crate::committee::Committee;
 use crate::config::NodeConfig;
 use crate::core::Core;
@@ -39,6 +44,10 @@ pub struct RunningNode {
     pub peer_id: String,
     /// Bound listen addresses (port 0 resolved).
     pub listen_addrs: Vec<String>,
+    /// Bound operator API address, if enabled.
+    pub api_addr: Option<std::net::SocketAddr>,
+    pub metrics: metrics::SharedMetrics,
+    pub status: status::SharedStatus,
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -100,20 +109,53 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         core.stay_quiet_until(backstop_protocol::timing::now_ms().saturating_add(quiet_ms));
     }
 
-    let (events_tx, events_rx) = mpsc::channel(1024);
+    let metrics = std::sync::Arc::new(metrics::Metrics::new());
+    let status = status::SharedStatus::default();
+    status.update(|status| {
+        status.peer_id = peer_id.clone();
+        status.listen_addrs = listen_addrs.clone();
+        status.committee_member = committee.as_ref().map(Committee::address);
+    });
+    let api_addr = match &config.api_listen {
+        Some(listen) => Some(api::serve(listen, metrics.clone(), status.clone()).await?),
+        None => None,
+    };
+
+    let (events_tx, events_rx) = mpsc::channel(4096);
     let mut chain_providers = HashMap::new();
     for (chain, provider) in providers {
         chain_providers.insert(chain.chain_id, provider.clone());
-        tokio::spawn(ChainWatcher::new(chain, provider, store.clone(), events_tx.clone()).run());
+        status.chain(chain.chain_id, |_| {});
+        tokio::spawn(chain::supervise(WatcherContext {
+            config: chain,
+            risk: config.risk.clone(),
+            provider,
+            store: store.clone(),
+            events: events_tx.clone(),
+            metrics: metrics.clone(),
+            status: status.clone(),
+        }));
     }
     drop(events_tx);
 
-    let ready = serde_json::json!({ "peer_id": peer_id, "listen_addrs": listen_addrs });
+    let ready = serde_json::json!({
+        "peer_id": peer_id,
+        "listen_addrs": listen_addrs,
+        "api": api_addr.map(|addr| addr.to_string()),
+    });
     std::fs::write(config.data_dir.join("ready.json"), ready.to_string()).wrap_err("cannot write ready.json")?;
-    let runtime =
-        Runtime { core, gossip, store, committee, providers: chain_providers, clock: std::sync::Arc::new(SystemClock) };
+    let runtime = Runtime {
+        core,
+        gossip,
+        store,
+        committee,
+        providers: chain_providers,
+        clock: std::sync::Arc::new(SystemClock),
+        metrics: metrics.clone(),
+        status: status.clone(),
+    };
     let task = tokio::spawn(runtime.run(inbound, events_rx));
-    Ok(RunningNode { peer_id, listen_addrs, task })
+    Ok(RunningNode { peer_id, listen_addrs, api_addr, metrics, status, task })
 }
 
 /// Checks the chain is the configured one and the settlement contract exists, retrying

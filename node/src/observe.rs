@@ -34,8 +34,39 @@ pub fn settlement_reorged_out(chain_id: u64, intent_id: B256) {
     tracing::warn!(chain_id, %intent_id, "the settlement of this auction was reorged out (the account is liquidatable at the same nonce); reopening it");
 }
 
-pub fn health_mismatch(chain_id: u64, account: Address) {
-    tracing::warn!(chain_id, %account, "local health says unhealthy but isLiquidatable is false; not opening");
+pub fn health_mismatch(chain_id: u64, market_id: B256, accounts: &[Address]) {
+    tracing::warn!(
+        chain_id,
+        %market_id,
+        count = accounts.len(),
+        first = ?accounts.first(),
+        "the local model and the chain disagree (liquidatable or maxRepay); acting on the chain's answer"
+    );
+}
+
+pub fn market_not_allowed(chain_id: u64, market_id: B256, adapter: Address) {
+    tracing::info!(
+        chain_id,
+        %market_id,
+        %adapter,
+        "market registered but not in watch_markets/watch_adapters: not watching it (registration is permissionless)"
+    );
+}
+
+pub fn market_model(chain_id: u64, market_id: B256, model: crate::risk::ModelKind, accounts: usize) {
+    tracing::info!(chain_id, %market_id, ?model, accounts, "risk model loaded");
+}
+
+pub fn market_faulty(chain_id: u64, market_id: B256, reason: &str, quarantined: bool) {
+    if quarantined {
+        tracing::error!(chain_id, %market_id, reason, "market adapter misbehaves: quarantined (other markets are unaffected)");
+    } else {
+        tracing::warn!(chain_id, %market_id, reason, "market adapter misbehaved this block");
+    }
+}
+
+pub fn watcher_crashed(chain_id: u64, error: &str, backoff: std::time::Duration) {
+    tracing::error!(chain_id, error, ?backoff, "chain watcher crashed; restarting it from the stored cursor");
 }
 
 pub fn intent_opened(chain_id: u64, intent_id: B256, account: Address, nonce: U256) {
@@ -122,4 +153,14 @@ pub fn auctions_restored(count: usize) {
     if count > 0 {
         tracing::info!(count, "restored open auctions from the store");
     }
+}
+
+pub fn intent_latency(chain_id: u64, intent_id: B256, elapsed: std::time::Duration) {
+    tracing::debug!(chain_id, %intent_id, latency_ms = elapsed.as_secs_f64() * 1e3, "intent left for gossip");
+}
+
+pub fn reorg_seen_by_core(chain_id: u64, at_block: u64, rewound_to: u64) {
+    // Auctions need no action: a settlement reorged out shows as a candidate at the same
+    // nonce again, which reopens its auction (see core::origination).
+    tracing::debug!(chain_id, at_block, rewound_to, "reorg: auctions reopen through their candidates");
 }

@@ -17,7 +17,9 @@ use tokio::task::JoinSet;
 use crate::chain::{read_intent_facts, ChainEvent};
 use crate::committee::Committee;
 use crate::core::{Core, Effect, Input};
+use crate::metrics::{Metrics, SharedMetrics, VerdictLabels};
 use crate::observe;
+use crate::status::{AuctionSummary, Outcome, SharedStatus};
 use crate::store::Store;
 
 /// How often the clock drives auctions forward.
@@ -26,6 +28,10 @@ const TICK: Duration = Duration::from_millis(50);
 const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Results of off-core work buffered before their tasks wait.
 const RESULTS_BUFFER: usize = 4096;
+/// How often the operator status (open auctions, peers) is refreshed.
+const STATUS_EVERY: Duration = Duration::from_millis(500);
+/// Open auctions listed in `/status` at most.
+const STATUS_AUCTIONS: usize = 256;
 
 pub struct Runtime {
     pub core: Core,
@@ -34,6 +40,8 @@ pub struct Runtime {
     pub committee: Option<Committee>,
     pub providers: HashMap<u64, DynProvider>,
     pub clock: Arc<dyn Clock>,
+    pub metrics: SharedMetrics,
+    pub status: SharedStatus,
 }
 
 impl Runtime {
@@ -42,6 +50,8 @@ impl Runtime {
         let mut tasks = JoinSet::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut status_tick = tokio::time::interval(STATUS_EVERY);
+        status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let input = tokio::select! {
                 message = inbound.recv() => match message {
@@ -54,6 +64,10 @@ impl Runtime {
                 },
                 Some(result) = results.recv() => result,
                 _ = tick.tick() => Input::Tick,
+                _ = status_tick.tick() => {
+                    self.refresh_status().await;
+                    continue;
+                }
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     if let Err(error) = joined {
                         if error.is_panic() {
@@ -63,6 +77,7 @@ impl Runtime {
                     continue;
                 }
             };
+            self.observe_input(&input);
             let effects = self.core.handle(input, self.clock.now_ms());
             for effect in effects {
                 self.perform(effect, &results_tx, &mut tasks).await;
@@ -72,7 +87,13 @@ impl Runtime {
 
     async fn perform(&mut self, effect: Effect, results: &mpsc::Sender<Input>, tasks: &mut JoinSet<()>) {
         match effect {
-            Effect::Verdict { inbound, verdict, penalty } => {
+            Effect::Verdict { inbound, verdict, penalty, rule } => {
+                let labels = VerdictLabels {
+                    kind: inbound.inbound().kind.name().to_string(),
+                    verdict: format!("{verdict:?}").to_lowercase(),
+                    rule: rule.to_string(),
+                };
+                self.metrics.gossip_verdicts.get_or_create(&labels).inc();
                 self.gossip.report(inbound.inbound(), verdict).await;
                 if penalty != Penalty::None {
                     // On top of gossipsub's own P4 for a Reject: the tier says how bad it was.
@@ -83,6 +104,12 @@ impl Runtime {
                 if let Err(error) = self.gossip.publish(chain_id, kind, envelope).await {
                     observe::publish_failed(chain_id, kind.name(), &error.to_string());
                 }
+            }
+            Effect::Opened { chain_id, intent_id, detected_at_ms } => {
+                self.metrics.intents_opened.get_or_create(&Metrics::chain(chain_id)).inc();
+                let elapsed = Duration::from_millis(self.clock.now_ms().saturating_sub(detected_at_ms));
+                Metrics::observe(&self.metrics.block_to_intent_seconds, chain_id, elapsed);
+                observe::intent_latency(chain_id, intent_id, elapsed);
             }
             Effect::Persist { id, envelope } => {
                 if let Err(error) = self.store.append_auction_message(id, &envelope) {
@@ -136,5 +163,75 @@ impl Runtime {
                 });
             }
         }
+    }
+
+    /// Metrics and status of what the core is about to see.
+    fn observe_input(&self, input: &Input) {
+        let now_ms = self.clock.now_ms();
+        match input {
+            Input::VoteSigned { chain_id, result, .. } => {
+                let family = if result.is_ok() { &self.metrics.votes_signed } else { &self.metrics.votes_refused };
+                family.get_or_create(&Metrics::chain(*chain_id)).inc();
+            }
+            Input::Chain(ChainEvent::Settled { chain_id, intent_id, executor, premium, block }) => {
+                self.metrics.auctions_settled.get_or_create(&Metrics::chain(*chain_id)).inc();
+                self.status.record_outcome(Outcome {
+                    chain_id: *chain_id,
+                    intent_id: *intent_id,
+                    outcome: "settled".into(),
+                    at_ms: now_ms,
+                    block: Some(*block),
+                    executor: Some(*executor),
+                    premium: Some(*premium),
+                });
+            }
+            Input::Chain(ChainEvent::OpenLiquidated { chain_id, intent_id, liquidator, block }) => {
+                self.status.record_outcome(Outcome {
+                    chain_id: *chain_id,
+                    intent_id: *intent_id,
+                    outcome: "open-liquidated".into(),
+                    at_ms: now_ms,
+                    block: Some(*block),
+                    executor: Some(*liquidator),
+                    premium: None,
+                });
+            }
+            Input::Chain(ChainEvent::Reorg { chain_id, at_block, rewound_to }) => {
+                observe::reorg_seen_by_core(*chain_id, *at_block, *rewound_to);
+            }
+            _ => {}
+        }
+    }
+
+    async fn refresh_status(&self) {
+        let peers = self.gossip.peer_count().await;
+        self.metrics.peers.set(peers as i64);
+        let mut auctions = Vec::new();
+        let mut open = 0;
+        for chain_id in self.providers.keys() {
+            let Some(book) = self.core.book(*chain_id) else { continue };
+            for id in book.auction_ids() {
+                let Some(round) = book.round(&id) else { continue };
+                open += 1;
+                if auctions.len() < STATUS_AUCTIONS {
+                    let intent = round.intent();
+                    auctions.push(AuctionSummary {
+                        chain_id: *chain_id,
+                        intent_id: id,
+                        account: intent.account,
+                        nonce: intent.nonce,
+                        max_repay: intent.maxRepay,
+                        commits: round.commit_count(),
+                        reveals: round.reveal_count(),
+                        decided: round.is_decided(),
+                    });
+                }
+            }
+        }
+        self.metrics.open_auctions.set(open);
+        self.status.update(|status| {
+            status.peers = peers;
+            status.open_auctions = auctions;
+        });
     }
 }

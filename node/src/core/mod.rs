@@ -60,6 +60,15 @@ pub enum Effect {
         inbound: InboundId,
         verdict: Verdict,
         penalty: Penalty,
+        /// The rule that decided (`Rejection::label`), `ok` for an accepted message.
+        rule: &'static str,
+    },
+    /// An intent of our own left for gossip (metrics: block-to-intent latency).
+    Opened {
+        chain_id: u64,
+        intent_id: B256,
+        /// Unix ms at which the watcher first saw the block that made the account liquidatable.
+        detected_at_ms: u64,
     },
     Publish {
         chain_id: u64,
@@ -185,14 +194,14 @@ impl Core {
     }
 
     fn verdict(inbound: &Inbound, result: Result<(), Rejection>, effects: &mut Vec<Effect>) {
-        let (verdict, penalty) = match &result {
-            Ok(()) => (Verdict::Accept, Penalty::None),
+        let (verdict, penalty, rule) = match &result {
+            Ok(()) => (Verdict::Accept, Penalty::None, "ok"),
             Err(rejection) => {
                 observe::message_refused(inbound.chain_id, inbound.kind.name(), rejection);
-                (rejection.verdict(), rejection.penalty())
+                (rejection.verdict(), rejection.penalty(), rejection.label())
             }
         };
-        effects.push(Effect::Verdict { inbound: InboundId::new(inbound.clone()), verdict, penalty });
+        effects.push(Effect::Verdict { inbound: InboundId::new(inbound.clone()), verdict, penalty, rule });
     }
 
     fn on_gossip(&mut self, inbound: Inbound, now_ms: u64, effects: &mut Vec<Effect>) {

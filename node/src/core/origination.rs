@@ -136,6 +136,11 @@ impl Core {
                 self.on_accepted(&accepted, &envelope, effects);
             }
             effects.push(Effect::Publish { chain_id: intent.chainId, kind: Kind::Intent, envelope });
+            effects.push(Effect::Opened {
+                chain_id: intent.chainId,
+                intent_id: id,
+                detected_at_ms: candidate.detected_at_ms,
+            });
         }
     }
 }

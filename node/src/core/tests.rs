@@ -77,6 +77,7 @@ fn candidate(observed_block: u64) -> Candidate {
         max_repay: U256::from(1_000),
         observed_block,
         observed_price: U256::from(2_000),
+        detected_at_ms: 0,
     }
 }
 

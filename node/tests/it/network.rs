@@ -182,6 +182,7 @@ impl Sim {
             max_repay: U256::from(1_000),
             observed_block: block,
             observed_price: U256::from(2_000),
+            detected_at_ms: self.now,
         };
         for node in 0..self.nodes.len() {
             let effects = self.nodes[node].handle(Input::Chain(ChainEvent::Candidate(candidate.clone())), self.now);
@@ -252,7 +253,10 @@ impl Sim {
                     let input = Input::VoteSigned { chain_id: CHAIN, award, result };
                     self.schedule(self.now + 2, Event::Signed { to: node, input: Box::new(input) });
                 }
-                Effect::Persist { .. } | Effect::ResetAuction { .. } | Effect::SetStatus { .. } => {}
+                Effect::Persist { .. }
+                | Effect::Opened { .. }
+                | Effect::ResetAuction { .. }
+                | Effect::SetStatus { .. } => {}
             }
         }
     }
