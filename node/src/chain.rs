@@ -272,7 +272,7 @@ impl ChainWatcher {
 
     /// Markets discovered before a restart are reloaded from the store, with their
     /// accounts' positions read afresh at the cursor.
-    async fn restore_markets(&mut self) -> Result<(), ChainError> {
+    pub async fn restore_markets(&mut self) -> Result<(), ChainError> {
         let cursor = self.store.cursor(self.config.chain_id)?;
         let at = cursor.map_or(BlockId::latest(), BlockId::number);
         for (market_id, adapter) in self.store.markets(self.config.chain_id)? {
@@ -381,8 +381,9 @@ impl ChainWatcher {
     }
 
     /// One step: index the next range of blocks; at the head, judge every account.
-    /// Returns whether the watcher is caught up with the chain head.
-    async fn poll(&mut self) -> Result<bool, ChainError> {
+    /// Returns whether the watcher is caught up with the chain head. [`Self::run`] calls
+    /// it in a loop; tests and tools may drive a watcher step by step.
+    pub async fn poll(&mut self) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
         if self.rewind_on_reorg().await? {
             return Ok(false);

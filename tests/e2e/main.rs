@@ -8,3 +8,4 @@ mod hostile;
 mod node_log;
 mod outcome;
 mod restart;
+mod risk_model;

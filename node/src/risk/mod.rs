@@ -150,6 +150,15 @@ impl MarketRisk {
         }
     }
 
+    /// The local model at `block` (one oracle read per collateral); `None` for a batched
+    /// market. The differential test values accounts with it.
+    pub async fn engine_model(&self, provider: &DynProvider, block: BlockId) -> Result<Option<EngineModel>, RiskError> {
+        match &self.state {
+            State::Engine(state) => Ok(Some(state.model(provider, block).await?)),
+            State::Batched(_) => Ok(None),
+        }
+    }
+
     /// The collaterals or their terms changed (`CollateralAdded`/`CollateralUpdated`):
     /// re-read them, keeping every mirrored position.
     pub async fn refresh_terms(
