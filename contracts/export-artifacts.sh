@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 abi_dir="$(cd "$here/.." && pwd)/protocol/abi"
-contracts=(LiquidationSettlement MarginEngine OracleRouter InsuranceFund MockPriceFeed TestToken IMarginMarket SolverRegistry)
+contracts=(LiquidationSettlement MarginEngine OracleRouter InsuranceFund MockPriceFeed TestToken IMarginMarket SolverRegistry PositionFactory)
 
 check=0
 case "${1:-}" in

@@ -56,6 +56,14 @@ sol!(
     "../protocol/abi/TestToken.json"
 );
 
+sol!(
+    /// Devnet and benchmark tooling: opens many margin accounts in one transaction.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    PositionFactory,
+    "../protocol/abi/PositionFactory.json"
+);
+
 impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
     fn from(award: backstop_protocol::Award) -> Self {
         Self {

@@ -206,6 +206,9 @@ impl Drop for ChildProcess {
 pub struct Ready {
     pub peer_id: String,
     pub listen_addrs: Vec<String>,
+    /// The node's operator API (`/metrics`, `/health`, `/status`), when enabled.
+    #[serde(default)]
+    pub api: Option<String>,
 }
 
 /// Waits until `process` has written `ready_file`, failing early if it exits.

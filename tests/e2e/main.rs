@@ -6,6 +6,7 @@ mod chain_truth;
 mod crash;
 mod hostile;
 mod node_log;
+mod operator;
 mod outcome;
 mod restart;
 mod risk_model;

@@ -63,6 +63,7 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
         let ready = Ready {
             peer_id: handle.peer_id().to_string(),
             listen_addrs: handle.listen_addrs().iter().map(ToString::to_string).collect(),
+            api: None,
         };
         let json = serde_json::to_string(&ready).map_err(|error| DevnetError::Solver(error.to_string()))?;
         std::fs::write(ready_file, json).map_err(|source| DevnetError::Io { path: ready_file.clone(), source })?;
