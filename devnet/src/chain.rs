@@ -38,12 +38,24 @@ impl LocalChain {
         log: &Path,
         signers: &[PrivateKeySigner],
     ) -> Result<Self, DevnetError> {
+        Self::spawn_with_args(anvil_path, chain_id, log, signers, &[])
+    }
+
+    /// [`Self::spawn`] with extra anvil arguments (e.g. `--gas-limit` for bulk seeding).
+    pub fn spawn_with_args(
+        anvil_path: &Path,
+        chain_id: u64,
+        log: &Path,
+        signers: &[PrivateKeySigner],
+        extra_args: &[&str],
+    ) -> Result<Self, DevnetError> {
         let launcher = die_with_parent_launcher(anvil_path, log)?;
         let mut anvil = Anvil::new()
             .path(&launcher)
             .host("127.0.0.1")
             .chain_id(chain_id)
             .args(["--accounts", "1"])
+            .args(extra_args)
             .keep_stdout()
             .try_spawn()
             .map_err(|error| DevnetError::Chain {

@@ -17,6 +17,7 @@ pub mod chain;
 pub mod keys;
 pub mod manifest;
 pub mod market;
+pub mod population;
 pub mod node;
 pub mod process;
 pub mod report;

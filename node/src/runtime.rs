@@ -19,7 +19,7 @@ use crate::committee::Committee;
 use crate::core::{Core, Effect, Input};
 use crate::metrics::{Metrics, SharedMetrics, VerdictLabels};
 use crate::observe;
-use crate::status::{AuctionSummary, Outcome, SharedStatus};
+use crate::status::{AuctionSummary, OpenedIntent, Outcome, SharedStatus};
 use crate::store::Store;
 
 /// How often the clock drives auctions forward.
@@ -110,6 +110,7 @@ impl Runtime {
                 let elapsed = Duration::from_millis(self.clock.now_ms().saturating_sub(detected_at_ms));
                 Metrics::observe(&self.metrics.block_to_intent_seconds, chain_id, elapsed);
                 observe::intent_latency(chain_id, intent_id, elapsed);
+                self.status.record_intent(OpenedIntent { chain_id, intent_id, latency_ms: elapsed.as_secs_f64() * 1e3 });
             }
             Effect::Persist { id, envelope } => {
                 if let Err(error) = self.store.append_auction_message(id, &envelope) {

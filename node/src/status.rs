@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 /// Outcomes kept for `/status`.
 const RECENT_OUTCOMES: usize = 64;
+/// Intents of our own kept for `/status` (with their block-to-intent latency).
+const RECENT_INTENTS: usize = 4096;
 /// A chain is caught up when its last indexed block is at most this far behind the head.
 pub const CAUGHT_UP_LAG: u64 = 2;
 
@@ -21,6 +23,18 @@ pub struct NodeStatus {
     pub chains: BTreeMap<u64, ChainStatus>,
     pub open_auctions: Vec<AuctionSummary>,
     pub recent_outcomes: VecDeque<Outcome>,
+    /// The latest intents this node opened, oldest first.
+    #[serde(default)]
+    pub recent_intents: VecDeque<OpenedIntent>,
+}
+
+/// An intent this node opened, and how long after the node first saw the block that made
+/// the account liquidatable it left for gossip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenedIntent {
+    pub chain_id: u64,
+    pub intent_id: B256,
+    pub latency_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -102,6 +116,15 @@ impl SharedStatus {
                 status.recent_outcomes.pop_front();
             }
             status.recent_outcomes.push_back(outcome);
+        });
+    }
+
+    pub fn record_intent(&self, intent: OpenedIntent) {
+        self.update(|status| {
+            if status.recent_intents.len() == RECENT_INTENTS {
+                status.recent_intents.pop_front();
+            }
+            status.recent_intents.push_back(intent);
         });
     }
 
