@@ -197,9 +197,8 @@ contract MorphoPreLiquidation is IMarginMarket {
 
     /// @notice The Morpho market this adapter serves.
     function marketParams() public view returns (MarketParams memory) {
-        return MarketParams({
-            loanToken: loanToken, collateralToken: collateralToken, oracle: oracle, irm: irm, lltv: lltv
-        });
+        return
+            MarketParams({loanToken: loanToken, collateralToken: collateralToken, oracle: oracle, irm: irm, lltv: lltv});
     }
 
     function preLiquidationParams() external view returns (PreLiquidationParams memory) {
