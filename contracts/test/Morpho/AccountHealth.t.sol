@@ -7,7 +7,7 @@ import {LiquidationSettlement} from "../../src/LiquidationSettlement.sol";
 
 /// @notice The IMarginMarket views: the band encoded in accountHealth (liquidatable iff opted in and
 /// preLltv < LTV <= LLTV), isLiquidatable, maxRepay, status, and an open path that never opens.
-contract AccountHealthTest is MorphoHelper {
+contract MorphoAccountHealthTest is MorphoHelper {
     function test_no_debt_is_not_liquidatable() public {
         _openPosition(borrower, COLLATERAL, 0, true);
         (uint256 collateralValue, uint256 debtValue, uint256 requirement) = adapter.accountHealth(borrower);

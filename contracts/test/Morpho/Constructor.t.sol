@@ -10,7 +10,7 @@ import {MarketParamsLib} from "@morpho-org/morpho-blue/src/libraries/MarketParam
 /// @notice The constructor: Morpho's PreLiquidation bounds (0 < preLltv < LLTV, preLCF1 <= preLCF2,
 /// preLCF1 <= 1, 1 <= preLIF1 <= preLIF2 <= 1/LLTV), plus preLCF2 > 0, an existing market and non-zero
 /// addresses; and what it records.
-contract ConstructorTest is MorphoHelper {
+contract MorphoConstructorTest is MorphoHelper {
     using MarketParamsLib for MarketParams;
 
     uint256 internal constant MAX_PRE_LIF = 1.25e18; // 1 / 0.8

@@ -6,7 +6,7 @@ import {MorphoPreLiquidation} from "../../src/morpho/MorphoPreLiquidation.sol";
 
 /// @notice The close factor and the incentive factor grow linearly with the LTV, from (preLCF1, preLIF1)
 /// at preLltv to (preLCF2, preLIF2) at LLTV, rounded down like Morpho's PreLiquidation.
-contract FactorsTest is MorphoHelper {
+contract MorphoFactorsTest is MorphoHelper {
     function testFuzz_factors_interpolate_linearly_across_the_band(uint256 ltvSeed, uint256 collateralSeed) public {
         uint256 collateral = bound(collateralSeed, 1e17, 500e18);
         _openPosition(borrower, collateral, collateral * 2000 * 6 / 10, true);

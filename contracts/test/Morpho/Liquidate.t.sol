@@ -9,7 +9,7 @@ import {ErrorsLib} from "@morpho-org/morpho-blue/src/libraries/ErrorsLib.sol";
 
 /// @notice liquidate() against the real Morpho: who may call it, when it refuses, what it does to the
 /// position, and Morpho's own liquidation beyond LLTV.
-contract LiquidateTest is MorphoHelper {
+contract MorphoLiquidateTest is MorphoHelper {
     address internal receiver = address(0x5EC);
 
     function test_liquidate_only_by_the_settlement() public {

@@ -7,7 +7,7 @@ import {MorphoPreLiquidation} from "../../src/morpho/MorphoPreLiquidation.sol";
 /// @notice The views nodes and solvers price auctions with (maxRepay, previewSeize) equal what liquidate
 /// then does on Morpho, over position sizes, prices, share prices (another borrower, earlier accrual) and
 /// interest nobody has accrued yet.
-contract PreviewMatchesLiquidateTest is MorphoHelper {
+contract MorphoPreviewMatchesLiquidateTest is MorphoHelper {
     address internal receiver = address(0x5EC);
     address internal otherBorrower = address(0x07E);
 
