@@ -375,7 +375,7 @@ contract MorphoPreLiquidation is IMarginMarket {
         snapshot.borrowShares = position.borrowShares;
         snapshot.collateral = position.collateral;
         snapshot.borrowed = snapshot.borrowShares.toAssetsUp(snapshot.totalBorrowAssets, snapshot.totalBorrowShares);
-        if (snapshot.borrowShares == 0) return snapshot; // no debt: no oracle read needed, as in Morpho
+        if (snapshot.collateral == 0) return snapshot; // nothing to price
         snapshot.collateralPrice = IOracle(oracle).price();
         snapshot.collateralValue = snapshot.collateral.mulDivDown(snapshot.collateralPrice, ORACLE_PRICE_SCALE);
     }

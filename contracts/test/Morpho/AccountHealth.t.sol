@@ -13,7 +13,7 @@ contract MorphoAccountHealthTest is MorphoHelper {
         (uint256 collateralValue, uint256 debtValue, uint256 requirement) = adapter.accountHealth(borrower);
         assertEq(debtValue, 0, "no debt");
         assertEq(requirement, 0, "no requirement");
-        assertEq(collateralValue, 0, "collateral is not priced without debt (as Morpho does)");
+        assertEq(collateralValue, 20_000e18, "collateral is still valued");
         assertFalse(adapter.isLiquidatable(borrower), "not liquidatable");
         assertEq(adapter.maxRepay(borrower), 0, "nothing to repay");
         assertEq(uint256(adapter.status(borrower).band), uint256(MorphoPreLiquidation.Band.NoDebt), "band");

@@ -43,6 +43,16 @@ contract MorphoSettleTest is MorphoHelper {
         assertGt(seizedValue, repayAmount + PREMIUM, "the award was worth its premium");
     }
 
+    function test_settle_of_a_flagged_account_clears_the_flag_once_out_of_the_band() public {
+        _openBandPosition();
+        settlement.flagUnhealthy(marketId, borrower);
+        assertGt(settlement.unhealthySince(marketId, borrower), 0, "flagged");
+        vm.expectEmit(true, true, false, false, address(settlement));
+        emit LiquidationSettlement.UnhealthyCleared(marketId, borrower);
+        _settle(_award(marketId, borrower, adapter.maxRepay(borrower), PREMIUM));
+        assertEq(settlement.unhealthySince(marketId, borrower), 0, "flag cleared: the position left the band");
+    }
+
     function test_settle_refuses_a_borrower_who_did_not_opt_in() public {
         _openPosition(borrower, COLLATERAL, DEBT, false);
         oracle.setPrice(BAND_PRICE);
