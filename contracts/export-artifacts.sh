@@ -5,7 +5,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 abi_dir="$(cd "$here/.." && pwd)/protocol/abi"
-contracts=(LiquidationSettlement MarginEngine OracleRouter InsuranceFund MockPriceFeed TestToken IMarginMarket SolverRegistry PositionFactory)
+contracts=(LiquidationSettlement MarginEngine OracleRouter InsuranceFund MockPriceFeed TestToken IMarginMarket SolverRegistry
+  PositionFactory MorphoPreLiquidation MorphoOracleMock FixedRateIrm)
+# Built outside forge with Morpho's own compiler (tools/build-morpho.js, run by forge.sh), already trimmed.
+morpho_artifacts=(Morpho)
 
 check=0
 case "${1:-}" in
@@ -16,17 +19,24 @@ esac
 
 "$here/forge.sh" build --quiet >&2
 
+export_to() {
+  node "$here/tools/export-artifacts.js" "$here/out" "$1" "${contracts[@]}"
+  for name in "${morpho_artifacts[@]}"; do
+    cp "$here/out-morpho/$name.json" "$1/$name.json"
+  done
+}
+
 if [[ "$check" == 0 ]]; then
-  node "$here/tools/export-artifacts.js" "$here/out" "$abi_dir" "${contracts[@]}"
-  echo "wrote ${#contracts[@]} artifacts to protocol/abi"
+  export_to "$abi_dir"
+  echo "wrote $(( ${#contracts[@]} + ${#morpho_artifacts[@]} )) artifacts to protocol/abi"
   exit 0
 fi
 
 fresh="$(mktemp -d)"
 trap 'rm -rf "$fresh"' EXIT
-node "$here/tools/export-artifacts.js" "$here/out" "$fresh" "${contracts[@]}"
+export_to "$fresh"
 stale=0
-for name in "${contracts[@]}"; do
+for name in "${contracts[@]}" "${morpho_artifacts[@]}"; do
   if ! cmp -s "$fresh/$name.json" "$abi_dir/$name.json"; then
     echo "protocol/abi/$name.json differs from the contracts' build output" >&2
     stale=1

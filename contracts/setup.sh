@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the pinned contracts toolchain (forge, anvil, cast, solcjs) from npm into
-# contracts/node_modules. Idempotent and quiet when already in sync with package-lock.json.
+# Installs the pinned contracts toolchain (forge, anvil, cast, solcjs 0.8.28 and, for Morpho Blue, 0.8.19)
+# and Morpho Blue's source (@morpho-org/morpho-blue) from npm into contracts/node_modules.
+# Idempotent and quiet when already in sync with package-lock.json.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -20,6 +21,8 @@ binaries=(
   node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
   node_modules/@foundry-rs/cast-linux-amd64/bin/cast
   node_modules/solc/solc.js
+  node_modules/solc-0.8.19/soljson.js
+  node_modules/@morpho-org/morpho-blue/src/Morpho.sol
 )
 lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
 current=1

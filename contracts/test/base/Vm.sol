@@ -16,6 +16,9 @@ interface Vm {
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
 
+    // deployment from an artifact file (Morpho Blue, built with its own compiler into out-morpho/)
+    function deployCode(string calldata artifactPath, bytes calldata constructorArgs) external returns (address);
+
     // keys and signatures
     function addr(uint256 privateKey) external pure returns (address);
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
