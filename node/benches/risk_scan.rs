@@ -2,8 +2,9 @@
 //! one core. Target (issue #13): 1,000,000 accounts in under 50 ms.
 //!
 //! `cargo bench -p backstop-node --bench risk_scan` prints the figures: the scan as the
-//! node runs it (fast filter, exact model near the line), the exact model on every
-//! account for comparison, and how many accounts each found liquidatable (they must agree).
+//! node runs it after a 20% crash (fast filter, exact model near the line), the same scan
+//! on a calm block, the exact model on every account for comparison, and how many
+//! accounts each found liquidatable (they must agree).
 
 use std::time::Instant;
 
@@ -87,6 +88,10 @@ fn scan(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("1m_accounts_after_price_change", |bench| {
         bench.iter(|| book.scan(&crashed, &[], true, 0.05).liquidatable.len())
+    });
+    let calm = model(2_000, 60_000, 10);
+    group.bench_function("1m_accounts_calm_block", |bench| {
+        bench.iter(|| book.scan(&calm, &[], true, 0.05).liquidatable.len())
     });
     group.bench_function("1m_accounts_exact_u256_only", |bench| bench.iter(|| book.scan_exact(&crashed).len()));
     group.finish();

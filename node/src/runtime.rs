@@ -110,7 +110,11 @@ impl Runtime {
                 let elapsed = Duration::from_millis(self.clock.now_ms().saturating_sub(detected_at_ms));
                 Metrics::observe(&self.metrics.block_to_intent_seconds, chain_id, elapsed);
                 observe::intent_latency(chain_id, intent_id, elapsed);
-                self.status.record_intent(OpenedIntent { chain_id, intent_id, latency_ms: elapsed.as_secs_f64() * 1e3 });
+                self.status.record_intent(OpenedIntent {
+                    chain_id,
+                    intent_id,
+                    latency_ms: elapsed.as_secs_f64() * 1e3,
+                });
             }
             Effect::Persist { id, envelope } => {
                 if let Err(error) = self.store.append_auction_message(id, &envelope) {

@@ -7,8 +7,9 @@
 //! line, and with the exact model ([`EngineModel`]) when it is close: an `f64` health
 //! carries a relative error below 1e-14 and the contract's rounding moves a value by at
 //! most two units per holding, so a margin of 1e-9 relative plus `2n + 2` units can
-//! never misjudge an account. Every account the scan reports liquidatable has been
-//! valued exactly (its `maxRepay` is needed anyway).
+//! never misjudge an account. An account far below the line needs no exact valuation to
+//! be reported (the on-chain confirmation reads its `maxRepay`), so a crash that puts a
+//! tenth of a book under costs no more to scan than a calm block.
 
 use std::collections::HashMap;
 
@@ -20,12 +21,14 @@ use super::math::{to_f64, WAD};
 /// Relative margin inside which the fast filter defers to the exact model.
 const RELATIVE_TOLERANCE: f64 = 1e-9;
 
-/// An account the scan found below maintenance, valued exactly.
+/// An account the scan found below maintenance. Accounts far below the line are decided
+/// by the fast filter alone (the chain's confirmation supplies `maxRepay`); those near it
+/// carry their exact valuation and the model's `maxRepay`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Liquidatable {
     pub account: Address,
-    pub valuation: Valuation,
-    pub max_repay: U256,
+    pub valuation: Option<Valuation>,
+    pub max_repay: Option<U256>,
 }
 
 /// What one scan found.
@@ -210,6 +213,11 @@ impl EngineBook {
             }
             return;
         }
+        if !unpriced && requirement - collateral > tolerance {
+            report.at_risk.push(row as u32);
+            report.liquidatable.push(Liquidatable { account: self.addresses[row], valuation: None, max_repay: None });
+            return;
+        }
         report.exact += 1;
         let units = &self.units[row * self.width..(row + 1) * self.width];
         match model.value(units, self.debts[row]) {
@@ -222,8 +230,8 @@ impl EngineBook {
                     match model.max_repay(&valuation) {
                         Ok(max_repay) => report.liquidatable.push(Liquidatable {
                             account: self.addresses[row],
-                            valuation,
-                            max_repay,
+                            valuation: Some(valuation),
+                            max_repay: Some(max_repay),
                         }),
                         Err(_) => report.unpriceable += 1,
                     }

@@ -293,7 +293,7 @@ fn from_report(report: ScanReport) -> MarketScan {
         unhealthy: report
             .liquidatable
             .into_iter()
-            .map(|found| Unhealthy { account: found.account, max_repay: Some(found.max_repay) })
+            .map(|found| Unhealthy { account: found.account, max_repay: found.max_repay })
             .collect(),
         scanned: report.scanned,
         exact: report.exact,
