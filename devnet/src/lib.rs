@@ -14,11 +14,12 @@
 
 pub mod binaries;
 pub mod chain;
+pub mod figures;
 pub mod keys;
 pub mod manifest;
 pub mod market;
-pub mod population;
 pub mod node;
+pub mod population;
 pub mod process;
 pub mod report;
 pub mod scenario;
@@ -73,6 +74,8 @@ pub struct DevnetChain {
     pub chain: LocalChain,
     pub deployment: Deployment,
     pub positions: Vec<Position>,
+    /// Bulk-opened accounts ([`population`]), beyond the scenario's profiled `positions`.
+    pub population: Vec<Address>,
 }
 
 /// A running devnet. Field order is drop order: solvers and nodes stop before the chains.
@@ -171,6 +174,8 @@ pub struct DevnetBuilder {
     windows: AuctionWindows,
     ready_timeout: Duration,
     node_log_format: LogFormat,
+    population: usize,
+    seed: u64,
 }
 
 impl Default for DevnetBuilder {
@@ -187,6 +192,8 @@ impl Default for DevnetBuilder {
             windows: AuctionWindows::default(),
             ready_timeout: Duration::from_secs(60),
             node_log_format: LogFormat::Text,
+            population: 0,
+            seed: 1,
         }
     }
 }
@@ -247,6 +254,18 @@ impl DevnetBuilder {
         self
     }
 
+    /// Bulk accounts to open on every chain besides the profiled ones (seeded leverage).
+    pub fn population(mut self, accounts: usize) -> Self {
+        self.population = accounts;
+        self
+    }
+
+    /// Seed of the population's draw.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// The format of every node's `node.log` (default: text).
     pub fn node_log_format(mut self, format: LogFormat) -> Self {
         self.node_log_format = format;
@@ -302,19 +321,33 @@ impl DevnetBuilder {
             let signers: Vec<_> = accounts.iter().map(|(key, _)| key.signer.clone()).collect();
             let log = dir.join(format!("chains/{chain_id}/anvil.log"));
             create_parent(&log)?;
-            let chain = LocalChain::spawn(&anvil, chain_id, &log, &signers)?;
+            // Bulk seeding opens thousands of accounts per transaction.
+            let extra: &[&str] = if self.population > 0 { &["--gas-limit", "1000000000"] } else { &[] };
+            let chain = LocalChain::spawn_with_args(&anvil, chain_id, &log, &signers, extra)?;
             eprintln!("[devnet] chain {chain_id}: anvil at {}", chain.rpc_url);
             launched.push((chain, accounts));
         }
         eprintln!("[devnet] deploying contracts and opening {} accounts per chain...", self.profiles.len());
         let parameters = &self.parameters;
         let threshold = self.threshold as u64;
+        let population_size = self.population;
+        let seed = self.seed;
         let chains: Vec<DevnetChain> = try_join_all(launched.into_iter().map(|(chain, accounts)| {
             let attesters = attesters.clone();
             let executors = executors.clone();
             async move {
                 let deployment = market::deploy(&chain, parameters, attesters, threshold, &executors).await?;
                 let positions = market::open_positions(&chain, &deployment, parameters, &accounts).await?;
+                let spec = population::PopulationSpec::new(population_size, seed.wrapping_add(chain.chain_id));
+                let chain_id = chain.chain_id;
+                let mut last_shown = 0;
+                let population = population::open(&chain, &deployment, parameters, &spec, |opened| {
+                    if opened == population_size || opened >= last_shown + 2_000 {
+                        last_shown = opened;
+                        eprintln!("[devnet] chain {chain_id}: {opened}/{population_size} population accounts opened");
+                    }
+                })
+                .await?;
                 chain.start_interval_mining(1).await?;
                 eprintln!(
                     "[devnet] chain {}: settlement {} engine {} ; {} accounts opened; 1 s blocks",
@@ -323,7 +356,7 @@ impl DevnetBuilder {
                     deployment.engine,
                     positions.len()
                 );
-                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions })
+                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population })
             }
         }))
         .await?;

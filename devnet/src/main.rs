@@ -61,6 +61,13 @@ enum Command {
         /// Keep everything running after the report until Ctrl-C.
         #[arg(long)]
         keep_running: bool,
+        /// Extra accounts per chain, opened in bulk with seeded random leverage (up to
+        /// tens of thousands: the node's risk engine at market scale).
+        #[arg(long, default_value_t = 0)]
+        accounts: usize,
+        /// Seed of the accounts' draw.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run one solver (fixed-premium strategy) from a solver.toml.
     Solver {
@@ -89,12 +96,17 @@ async fn main() -> eyre::Result<()> {
             settle_timeout,
             no_scenario,
             keep_running,
+            accounts,
+            seed,
         } => {
             let devnet = Devnet::builder()
                 .chains(chains)
                 .nodes(nodes)
                 .threshold(threshold)
                 .solvers(&solvers)
+                .population(accounts)
+                .seed(seed)
+                .ready_timeout(Duration::from_secs(120))
                 .dir(&dir)
                 .start()
                 .await
@@ -146,6 +158,10 @@ async fn run_crash(
     devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;
     let report = devnet.report(&crash, &observed).await?;
     println!("{}", report.render());
+    match devnet.node_figures().await {
+        Ok(figures) => println!("{}", figures.render()),
+        Err(error) => eprintln!("[devnet] could not read the nodes' figures: {error}"),
+    }
     let path = devnet.dir().join("report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)
         .wrap_err_with(|| format!("writing {}", path.display()))?;

@@ -36,7 +36,14 @@ impl PopulationSpec {
     pub fn new(accounts: usize, seed: u64) -> Self {
         // The engine's initial margin (1.25 on haircut value) needs about 1.35 at the
         // starting haircuts; 1.4 leaves room for the oracle's drift between blocks.
-        Self { accounts, seed, min_ratio_bps: 14_000, max_ratio_bps: 40_000, min_value_usd: 1_000, max_value_usd: 100_000 }
+        Self {
+            accounts,
+            seed,
+            min_ratio_bps: 14_000,
+            max_ratio_bps: 40_000,
+            min_value_usd: 1_000,
+            max_value_usd: 100_000,
+        }
     }
 }
 
@@ -65,7 +72,8 @@ pub fn draw(spec: &PopulationSpec, parameters: &MarketParameters) -> Vec<Draw> {
                 .zip(&weights)
                 .map(|(spec, weight)| {
                     // value share in USD wei / price per whole token (8 decimals) -> token wei.
-                    let share = U256::from(value_usd) * U256::from(*weight) * U256::from(10u128.pow(18)) / U256::from(total);
+                    let share =
+                        U256::from(value_usd) * U256::from(*weight) * U256::from(10u128.pow(18)) / U256::from(total);
                     share * U256::from(100_000_000u64) / U256::from(spec.initial_price)
                 })
                 .collect();
@@ -94,9 +102,8 @@ pub async fn open(
     if draws.is_empty() {
         return Ok(Vec::new());
     }
-    let factory = PositionFactory::deploy(&chain.provider)
-        .await
-        .map_err(|error| chain.error("deploy PositionFactory", error))?;
+    let factory =
+        PositionFactory::deploy(&chain.provider).await.map_err(|error| chain.error("deploy PositionFactory", error))?;
     let block = chain
         .provider
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)

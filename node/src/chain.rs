@@ -774,7 +774,9 @@ pub async fn supervise(context: WatcherContext) {
     loop {
         let started = Instant::now();
         let watcher = ChainWatcher::new(context.clone());
-        match tokio::spawn(watcher.run()).await {
+        // Every line a watcher logs carries its chain.
+        let span = tracing::info_span!("chain", chain_id);
+        match tokio::spawn(tracing::Instrument::instrument(watcher.run(), span)).await {
             Ok(()) => return, // the node is shutting down
             Err(error) => {
                 if context.events.is_closed() {

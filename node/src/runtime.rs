@@ -134,38 +134,49 @@ impl Runtime {
             Effect::CheckIntent { chain_id, adapter, origin, intent, inbound } => {
                 let Some(provider) = self.providers.get(&chain_id).cloned() else { return };
                 let results = results.clone();
-                tasks.spawn(async move {
-                    let read =
-                        tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
-                    let facts = match read.await {
-                        Ok(Ok(facts)) => Some(facts),
-                        Ok(Err(error)) => {
-                            observe::rpc_error(chain_id, &error);
-                            None
-                        }
-                        Err(_) => {
-                            observe::rpc_error(
-                                chain_id,
-                                &crate::chain::ChainError::Rpc { chain_id, reason: "intent check timed out".into() },
-                            );
-                            None
-                        }
-                    };
-                    let inbound = inbound.inbound().clone();
-                    let _ = results.send(Input::IntentFacts { chain_id, origin, intent, facts, inbound }).await;
-                });
+                let span = tracing::info_span!("intent", chain_id, intent_id = %intent.id());
+                tasks.spawn(tracing::Instrument::instrument(
+                    async move {
+                        let read =
+                            tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
+                        let facts = match read.await {
+                            Ok(Ok(facts)) => Some(facts),
+                            Ok(Err(error)) => {
+                                observe::rpc_error(chain_id, &error);
+                                None
+                            }
+                            Err(_) => {
+                                observe::rpc_error(
+                                    chain_id,
+                                    &crate::chain::ChainError::Rpc {
+                                        chain_id,
+                                        reason: "intent check timed out".into(),
+                                    },
+                                );
+                                None
+                            }
+                        };
+                        let inbound = inbound.inbound().clone();
+                        let _ = results.send(Input::IntentFacts { chain_id, origin, intent, facts, inbound }).await;
+                    },
+                    span,
+                ));
             }
             Effect::SignVote { chain_id, settlement, award } => {
                 let Some(committee) = self.committee.clone() else { return };
                 let results = results.clone();
                 let clock = self.clock.clone();
-                tasks.spawn(async move {
-                    let result = committee
-                        .sign(chain_id, settlement, &award, clock.now_ms())
-                        .await
-                        .map_err(|error| error.to_string());
-                    let _ = results.send(Input::VoteSigned { chain_id, award, result }).await;
-                });
+                let span = tracing::info_span!("intent", chain_id, intent_id = %award.intentId);
+                tasks.spawn(tracing::Instrument::instrument(
+                    async move {
+                        let result = committee
+                            .sign(chain_id, settlement, &award, clock.now_ms())
+                            .await
+                            .map_err(|error| error.to_string());
+                        let _ = results.send(Input::VoteSigned { chain_id, award, result }).await;
+                    },
+                    span,
+                ));
             }
         }
     }

@@ -1,0 +1,107 @@
+//! What the nodes themselves measured, read from their operator APIs: the latency from a
+//! block's arrival at a node to the intent that block made liquidatable (every intent a
+//! node opened, and the first copy of each intent across the committee), and each node's
+//! resident memory.
+
+use std::collections::HashMap;
+
+use alloy::transports::http::reqwest;
+use serde::Serialize;
+
+use crate::{Devnet, DevnetError};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeFigures {
+    /// Intents opened, summed over nodes.
+    pub intents_opened: usize,
+    /// Distinct intents (the first copy of each across nodes).
+    pub intents: usize,
+    /// Block first seen by a node -> its intent on gossip, every opened intent, ms.
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub latency_max_ms: f64,
+    /// The same for the first copy of each intent (what solvers see first).
+    pub first_copy_p50_ms: f64,
+    pub first_copy_p99_ms: f64,
+    /// Resident memory of each node process, MiB.
+    pub node_rss_mib: Vec<(String, f64)>,
+}
+
+impl NodeFigures {
+    pub fn render(&self) -> String {
+        let rss: Vec<String> = self.node_rss_mib.iter().map(|(name, mib)| format!("{name} {mib:.0} MiB")).collect();
+        format!(
+            "node figures: {} intents ({} opened across nodes)\n  block -> intent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (first copy: p50 {:.1} ms, p99 {:.1} ms)\n  resident memory: {}\n",
+            self.intents,
+            self.intents_opened,
+            self.latency_p50_ms,
+            self.latency_p99_ms,
+            self.latency_max_ms,
+            self.first_copy_p50_ms,
+            self.first_copy_p99_ms,
+            rss.join(", ")
+        )
+    }
+}
+
+/// Nearest-rank percentile of a sorted sample.
+fn percentile(sorted: &[f64], percent: usize) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    Some(sorted[(sorted.len() * percent).div_ceil(100).saturating_sub(1)])
+}
+
+/// Resident set of a process, MiB (Linux `/proc`).
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+impl Devnet {
+    /// Reads every node's `/status` and memory.
+    pub async fn node_figures(&self) -> Result<NodeFigures, DevnetError> {
+        let mut all = Vec::new();
+        let mut first: HashMap<String, f64> = HashMap::new();
+        let mut figures = NodeFigures::default();
+        for node in self.nodes() {
+            if let Some(pid) = node.process.id() {
+                if let Some(mib) = rss_mib(pid) {
+                    figures.node_rss_mib.push((node.name().to_string(), mib));
+                }
+            }
+            let Some(api) = node.ready.as_ref().and_then(|ready| ready.api.clone()) else { continue };
+            let url = format!("http://{api}/status");
+            let status: serde_json::Value = reqwest::get(&url)
+                .await
+                .map_err(|error| DevnetError::Setup(format!("{url}: {error}")))?
+                .json()
+                .await
+                .map_err(|error| DevnetError::Setup(format!("{url}: {error}")))?;
+            for intent in status["recent_intents"].as_array().into_iter().flatten() {
+                let (Some(id), Some(latency)) = (intent["intent_id"].as_str(), intent["latency_ms"].as_f64()) else {
+                    continue;
+                };
+                all.push(latency);
+                let entry = first.entry(id.to_string()).or_insert(latency);
+                *entry = entry.min(latency);
+            }
+        }
+        let sorted = |mut values: Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            values
+        };
+        let all = sorted(all);
+        let firsts = sorted(first.into_values().collect());
+        figures.intents_opened = all.len();
+        figures.intents = firsts.len();
+        figures.latency_p50_ms = percentile(&all, 50).unwrap_or(0.0);
+        figures.latency_p99_ms = percentile(&all, 99).unwrap_or(0.0);
+        figures.latency_max_ms = all.last().copied().unwrap_or(0.0);
+        figures.first_copy_p50_ms = percentile(&firsts, 50).unwrap_or(0.0);
+        figures.first_copy_p99_ms = percentile(&firsts, 99).unwrap_or(0.0);
+        Ok(figures)
+    }
+}
