@@ -5,3 +5,4 @@
 mod auction;
 mod devnet;
 mod harness;
+mod recapture;
