@@ -224,3 +224,38 @@ impl SolverProcess {
         Ok(self.ready.insert(ready))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(premium_bps: Option<u32>, margin_bps: Option<u32>) -> SolverFile {
+        SolverFile {
+            name: "solver".into(),
+            peer_key: "keys/peer.key".into(),
+            premium_bps,
+            margin_bps,
+            listen: default_listen(),
+            bootstrap: Vec::new(),
+            ready_file: None,
+            chains: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_solver_file_names_exactly_one_strategy() {
+        assert_eq!(file(None, Some(200)).strategy(), Ok(SolverStrategy::Margin { bps: 200 }));
+        assert_eq!(file(Some(150), None).strategy(), Ok(SolverStrategy::FixedPremium { bps: 150 }));
+        assert!(file(None, None).strategy().is_err());
+        assert!(file(Some(150), Some(200)).strategy().is_err());
+        assert!(file(None, Some(10_001)).strategy().is_err());
+    }
+
+    #[test]
+    fn the_written_margin_config_parses_back() {
+        let text = toml::to_string_pretty(&file(None, Some(500))).unwrap();
+        let parsed: SolverFile = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.strategy(), Ok(SolverStrategy::Margin { bps: 500 }));
+        assert!(!text.contains("premium_bps"), "unset strategies are not written: {text}");
+    }
+}

@@ -87,6 +87,11 @@ pub mod strategies;
 mod strategy;
 mod votes;
 
+/// The guide's Rust examples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use config::{ChainEndpoint, SolverConfig};
 pub use error::SolverError;
 pub use outcome::{AuctionOutcome, CollateralReceived, Shortfall};
