@@ -14,7 +14,7 @@ use backstop_protocol::message::{BidCommit, BidReveal, Intent, Message};
 use backstop_protocol::timing::CLOCK_DISPARITY_MS;
 use backstop_protocol::{Award, Kind, PeerKey, Rejection, Verdict, Verified};
 
-use crate::bidding::{check_funding, cost, decide, BidDecision};
+use crate::bidding::{cost, decide, funding_shortfall, BidDecision};
 use crate::observe;
 use crate::outcome::{AuctionOutcome, CollateralReceived};
 use crate::pricing::{Inventory, Pricing};
@@ -399,7 +399,7 @@ impl Book {
                 // Reserved by our other open bids, this one excluded (it is still `Asking`).
                 let reserved = reserved_in(&chain.ours, &chain.core, intent.debtAsset);
                 let Some(ours) = chain.ours.get_mut(&id) else { return Vec::new() };
-                if let Err(shortfall) = check_funding(&placed, inventory, reserved, &intent) {
+                if let Some(shortfall) = funding_shortfall(&placed, inventory, reserved, &intent) {
                     observe::bid_not_funded(&shortfall);
                     ours.leave();
                     let mut actions =
