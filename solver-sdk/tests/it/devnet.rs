@@ -178,3 +178,104 @@ async fn revert(devnet: &Devnet) -> eyre::Result<()> {
     bot.handle.shutdown().await;
     Ok(())
 }
+
+/// A margin bot that tells the test when it bid, so the test can hold the chain's blocks.
+struct SignalsItsBids {
+    inner: Margin,
+    signalled: AtomicBool,
+    bid_made: mpsc::UnboundedSender<()>,
+}
+
+impl Strategy for SignalsItsBids {
+    async fn bid(&self, view: &IntentView) -> Option<Bid> {
+        let bid = self.inner.bid_for(&view.pricing)?;
+        if !self.signalled.swap(true, Ordering::SeqCst) {
+            let _ = self.bid_made.send(());
+        }
+        Some(bid)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_settle_is_resent_with_the_same_nonce_and_settles_before_the_deadline() -> eyre::Result<()> {
+    let devnet = devnet_without_solvers().await?;
+    let result = dropped(&devnet).await;
+    keep_logs(&devnet, result);
+    devnet.shutdown();
+    Ok(())
+}
+
+async fn dropped(devnet: &Devnet) -> eyre::Result<()> {
+    let executor = PrivateKeySigner::random();
+    fund(devnet, executor.address(), 1_000_000).await?;
+    let (bid_made, mut bids) = mpsc::unbounded_channel();
+    let strategy = SignalsItsBids { inner: margin(100), signalled: AtomicBool::new(false), bid_made };
+    let mut bot = Bot::start(devnet, "resender", executor.clone(), strategy).await?;
+    let provider = chain(devnet).chain.provider.clone();
+
+    let crashing = devnet.crash(2_500);
+    let dropping = async {
+        bids.recv().await.ok_or_else(|| eyre::eyre!("the strategy was never asked"))?;
+        // Hold the blocks so the first settle waits in the pool, then drop it there.
+        provider.raw_request::<_, serde_json::Value>("evm_setIntervalMining".into(), (0,)).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let dropped = loop {
+            let pool: serde_json::Value = provider.raw_request("txpool_content".into(), ()).await?;
+            let ours = pool["pending"].as_object().and_then(|senders| {
+                senders.iter().find(|(sender, _)| sender.eq_ignore_ascii_case(&executor.address().to_string()))
+            });
+            if let Some((_, transactions)) = ours {
+                let transaction = transactions.as_object().and_then(|by_nonce| by_nonce.values().next()).cloned();
+                if let Some(transaction) = transaction {
+                    let hash: alloy::primitives::B256 = serde_json::from_value(transaction["hash"].clone())?;
+                    let nonce = transaction["nonce"]
+                        .as_str()
+                        .map(|nonce| u64::from_str_radix(nonce.trim_start_matches("0x"), 16));
+                    provider.raw_request::<_, serde_json::Value>("anvil_dropTransaction".into(), (hash,)).await?;
+                    break (hash, nonce.transpose()?);
+                }
+            }
+            eyre::ensure!(tokio::time::Instant::now() < deadline, "no settle reached the pool");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        provider.raw_request::<_, serde_json::Value>("evm_setIntervalMining".into(), (1,)).await?;
+        Ok::<_, eyre::Report>(dropped)
+    };
+    let (crashed, dropped) = tokio::join!(crashing, dropping);
+    crashed?;
+    let (dropped_hash, dropped_nonce) = dropped?;
+    let dropped_nonce = dropped_nonce.ok_or_else(|| eyre::eyre!("dropped transaction without a nonce"))?;
+
+    // The award settles anyway: a resend with the same nonce was mined instead.
+    let wons = |bot: &Bot| -> Vec<alloy::primitives::B256> {
+        bot.outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                AuctionOutcome::Won { tx_hash, .. } => Some(*tx_hash),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut resent = None;
+    let deadline = tokio::time::Instant::now() + OUTCOME_TIMEOUT;
+    while resent.is_none() {
+        until(&mut [&mut bot], OUTCOME_TIMEOUT, |bots| !wons(bots[0]).is_empty()).await?;
+        for tx_hash in wons(&bot) {
+            let transaction = provider.get_transaction_by_hash(tx_hash).await?;
+            if transaction.is_some_and(|transaction| {
+                use alloy::consensus::Transaction as _;
+                transaction.inner.nonce() == dropped_nonce
+            }) {
+                resent = Some(tx_hash);
+            }
+        }
+        eyre::ensure!(tokio::time::Instant::now() < deadline, "no settle with the dropped nonce: {:#?}", bot.outcomes);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_ne!(resent, Some(dropped_hash), "the dropped transaction itself was never mined");
+    assert!(provider.get_transaction_receipt(dropped_hash).await?.is_none(), "the dropped transaction stays dropped");
+    assert_eq!(bot.count("award_expired") + bot.count("settle_reverted"), 0, "{:#?}", bot.outcomes);
+    println!("{}: dropped {dropped_hash} (nonce {dropped_nonce}), settled by {resent:?}", bot.name);
+    bot.handle.shutdown().await;
+    Ok(())
+}
