@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the devnet demo: two anvil chains, the
-# contracts, three nodes (threshold 2), two solvers, a price crash and a report.
+# contracts, three nodes (threshold 2), three margin-bot solvers, a price crash and a report.
 # Extra arguments go to `backstop-devnet up` (see `backstop-devnet up --help`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), backstop_devnet::DevnetError> {
-//! let devnet = backstop_devnet::Devnet::builder().chains(2).nodes(3).threshold(2).solvers(&[50, 150]).start().await?;
+//! let devnet = backstop_devnet::Devnet::builder().chains(2).nodes(3).threshold(2).margin_solvers(&[200, 500, 1_000]).start().await?;
 //! let crash = devnet.crash(2_500).await?;
 //! let observed = devnet.await_settlement(&crash, std::time::Duration::from_secs(90)).await?;
 //! println!("{}", devnet.report(&crash, &observed).await?.render());
@@ -44,7 +44,11 @@ pub use wait::wait_for;
 use crate::keys::EvmKey;
 use crate::manifest::{AccountEntry, ChainEntry, Manifest, NodeEntry, SolverEntry};
 use crate::node::{NodeSetup, WatchedChain};
-use crate::solver::{SolverProcess, SolverSetup};
+use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
+
+/// Margins (basis points of the liquidation bonus) of the devnet's default solvers: three
+/// margin bots competing, so the protocol recaptures the bonus minus the tightest margin.
+pub const DEFAULT_MARGIN_BPS: [u32; 3] = [200, 500, 1_000];
 
 /// The first chain id; further chains count up from it.
 pub const FIRST_CHAIN_ID: u64 = 31_337;
@@ -110,11 +114,20 @@ impl Devnet {
         &self.manifest
     }
 
-    /// `(name, premium bps, executor)` of every solver.
+    /// `(name, bps, executor)` of every solver: the premium bps of a fixed-premium
+    /// solver, the margin bps of a margin bot (see [`Devnet::solver_strategies`]).
     pub fn solvers(&self) -> Vec<(String, u32, Address)> {
         self.solvers
             .iter()
-            .map(|solver| (solver.setup.name.clone(), solver.setup.premium_bps, solver.setup.executor.address()))
+            .map(|solver| (solver.setup.name.clone(), solver.setup.strategy.bps(), solver.setup.executor.address()))
+            .collect()
+    }
+
+    /// `(name, strategy, executor)` of every solver.
+    pub fn solver_strategies(&self) -> Vec<(String, SolverStrategy, Address)> {
+        self.solvers
+            .iter()
+            .map(|solver| (solver.setup.name.clone(), solver.setup.strategy, solver.setup.executor.address()))
             .collect()
     }
 
@@ -166,7 +179,7 @@ pub struct DevnetBuilder {
     chains: usize,
     nodes: usize,
     threshold: usize,
-    solver_bps: Vec<u32>,
+    solver_strategies: Vec<SolverStrategy>,
     dir: Option<PathBuf>,
     first_chain_id: u64,
     parameters: MarketParameters,
@@ -184,7 +197,7 @@ impl Default for DevnetBuilder {
             chains: 2,
             nodes: 3,
             threshold: 2,
-            solver_bps: vec![50, 150],
+            solver_strategies: DEFAULT_MARGIN_BPS.iter().map(|&bps| SolverStrategy::Margin { bps }).collect(),
             dir: None,
             first_chain_id: FIRST_CHAIN_ID,
             parameters: MarketParameters::default(),
@@ -217,7 +230,14 @@ impl DevnetBuilder {
 
     /// One fixed-premium solver per entry, bidding that many basis points of the repay.
     pub fn solvers(mut self, premium_bps: &[u32]) -> Self {
-        self.solver_bps = premium_bps.to_vec();
+        self.solver_strategies = premium_bps.iter().map(|&bps| SolverStrategy::FixedPremium { bps }).collect();
+        self
+    }
+
+    /// One margin bot per entry, keeping that many basis points of the liquidation bonus
+    /// (the default: [`DEFAULT_MARGIN_BPS`]).
+    pub fn margin_solvers(mut self, margin_bps: &[u32]) -> Self {
+        self.solver_strategies = margin_bps.iter().map(|&bps| SolverStrategy::Margin { bps }).collect();
         self
     }
 
@@ -283,14 +303,14 @@ impl DevnetBuilder {
                 self.threshold
             )));
         }
-        if self.nodes == 0 && !self.solver_bps.is_empty() {
+        if self.nodes == 0 && !self.solver_strategies.is_empty() {
             return Err(DevnetError::Setup("solvers need nodes to bid through".into()));
         }
 
         // Find every program before starting anything.
         let anvil = binaries::anvil()?;
         let node_binary = if self.nodes > 0 { Some(binaries::node()?) } else { None };
-        let devnet_binary = if self.solver_bps.is_empty() { None } else { Some(binaries::devnet()?) };
+        let devnet_binary = if self.solver_strategies.is_empty() { None } else { Some(binaries::devnet()?) };
 
         let (dir, remove_dir_on_drop) = match &self.dir {
             Some(dir) => (prepare_dir(dir)?, false),
@@ -305,10 +325,10 @@ impl DevnetBuilder {
             node_setups.iter().map(|node| node.attester.address()).collect()
         };
         let solver_setups: Vec<SolverSetup> = self
-            .solver_bps
+            .solver_strategies
             .iter()
             .enumerate()
-            .map(|(index, bps)| SolverSetup::new(&dir.join("solvers"), index, *bps))
+            .map(|(index, strategy)| SolverSetup::new(&dir.join("solvers"), index, *strategy))
             .collect();
         let executors: Vec<Address> = solver_setups.iter().map(|solver| solver.executor.address()).collect();
 
@@ -407,9 +427,13 @@ impl DevnetBuilder {
 
         if let Some(devnet_binary) = devnet_binary {
             let bootstrap: Vec<String> = devnet.nodes.iter().map(|node| node.setup.listen_addr()).collect();
-            let chains: Vec<(u64, String, Address, Address)> = watched
+            let chains: Vec<(u64, String, Address, Address, Option<Address>)> = watched
                 .iter()
-                .map(|chain| (chain.chain_id, chain.rpc_url.clone(), chain.settlement, chain.solver_registry))
+                .zip(&devnet.chains)
+                .map(|(chain, deployed)| {
+                    let weth = deployed.deployment.collateral("WETH").map(|collateral| collateral.token);
+                    (chain.chain_id, chain.rpc_url.clone(), chain.settlement, chain.solver_registry, weth)
+                })
                 .collect();
             for setup in solver_setups {
                 setup.write(&bootstrap, &chains)?;
@@ -420,10 +444,11 @@ impl DevnetBuilder {
             for solver in &mut devnet.solvers {
                 solver.wait_ready(self.ready_timeout).await?;
                 eprintln!(
-                    "[devnet]   {} ready: executor {} ({} bps)",
+                    "[devnet]   {} ready: executor {} ({} {} bps)",
                     solver.setup.name,
                     solver.setup.executor.address(),
-                    solver.setup.premium_bps
+                    solver.setup.strategy.name(),
+                    solver.setup.strategy.bps()
                 );
             }
         }
@@ -502,7 +527,8 @@ impl Devnet {
                     dir: solver.setup.dir.clone(),
                     config: solver.setup.config_path(),
                     log: solver.setup.log_path(),
-                    premium_bps: solver.setup.premium_bps,
+                    strategy: solver.setup.strategy.name().into(),
+                    bps: solver.setup.strategy.bps(),
                     peer_id: solver
                         .ready
                         .as_ref()

@@ -37,9 +37,17 @@ enum Command {
         /// Committee signatures an award needs on chain.
         #[arg(long, default_value_t = 2)]
         threshold: usize,
-        /// Premium of each solver in basis points of the repay, comma separated.
-        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "50,150")]
-        solvers: Vec<u32>,
+        /// Margin bots (the default solvers): the margin each keeps, in basis points of the
+        /// liquidation bonus, comma separated; each bids the bonus minus gas and its margin.
+        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500,1000")]
+        margin_solvers: Vec<u32>,
+        /// Fixed-premium solvers instead: the premium of each in basis points of the repay.
+        #[arg(long, value_delimiter = ',', num_args = 0.., conflicts_with = "margin_solvers")]
+        solvers: Option<Vec<u32>>,
+        /// Wait this long after everything is up before the crash (time to start your own
+        /// bot against `manifest.json`, e.g. `cargo run -p backstop-solver-sdk --example margin_bot`).
+        #[arg(long, default_value = "0", value_name = "SECONDS")]
+        crash_after: u64,
         /// Keys, configs, logs, manifest.json and report.json go here (emptied first).
         #[arg(long, default_value = "devnet-data", env = "BACKSTOP_DEVNET_DIR")]
         dir: PathBuf,
@@ -69,7 +77,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Run one solver (fixed-premium strategy) from a solver.toml.
+    /// Run one solver (margin or fixed-premium strategy) from a solver.toml.
     Solver {
         #[arg(long, env = "BACKSTOP_SOLVER_CONFIG")]
         config: PathBuf,
@@ -88,7 +96,9 @@ async fn main() -> eyre::Result<()> {
             chains,
             nodes,
             threshold,
+            margin_solvers,
             solvers,
+            crash_after,
             dir,
             drop_bps,
             steps,
@@ -99,18 +109,25 @@ async fn main() -> eyre::Result<()> {
             accounts,
             seed,
         } => {
-            let devnet = Devnet::builder()
+            let builder = Devnet::builder()
                 .chains(chains)
                 .nodes(nodes)
                 .threshold(threshold)
-                .solvers(&solvers)
                 .population(accounts)
                 .seed(seed)
-                .ready_timeout(Duration::from_secs(120))
-                .dir(&dir)
-                .start()
-                .await
-                .wrap_err("devnet failed to start")?;
+                .ready_timeout(Duration::from_secs(120));
+            let builder = match &solvers {
+                Some(premium_bps) => builder.solvers(premium_bps),
+                None => builder.margin_solvers(&margin_solvers),
+            };
+            let devnet = builder.dir(&dir).start().await.wrap_err("devnet failed to start")?;
+            if crash_after > 0 && !no_scenario {
+                eprintln!(
+                    "[devnet] crashing in {crash_after}s; start your bot now against {}",
+                    devnet.dir().join("manifest.json").display()
+                );
+                tokio::time::sleep(Duration::from_secs(crash_after)).await;
+            }
             let result = if no_scenario {
                 Ok(())
             } else {

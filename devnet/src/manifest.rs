@@ -57,7 +57,10 @@ pub struct SolverEntry {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub log: PathBuf,
-    pub premium_bps: u32,
+    /// "margin" or "fixed_premium".
+    pub strategy: String,
+    /// The margin bot's margin (bps of the bonus) or the fixed premium (bps of the repay).
+    pub bps: u32,
     pub peer_id: String,
     pub executor: Address,
     pub executor_key: B256,

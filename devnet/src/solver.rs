@@ -1,6 +1,7 @@
 //! Solver processes: `backstop-devnet solver --config solver.toml` runs one
-//! `backstop-solver-sdk` client with a fixed-premium strategy. This module holds the
-//! config file format, the setup the devnet writes, and the runner itself.
+//! `backstop-solver-sdk` client with the SDK's margin strategy (`margin_bps`: bid the
+//! bonus minus gas and that margin) or its fixed-premium one (`premium_bps`). This module
+//! holds the config file format, the setup the devnet writes, and the runner itself.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,8 +24,13 @@ pub struct SolverFile {
     pub name: String,
     /// Hex ed25519 secret: the solver's peer identity.
     pub peer_key: PathBuf,
-    /// Premium bid, in basis points of the repay.
-    pub premium_bps: u32,
+    /// Fixed-premium strategy: premium bid, in basis points of the repay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub premium_bps: Option<u32>,
+    /// Margin strategy: bid the liquidation bonus minus gas and this share of the bonus
+    /// (basis points). Exactly one of `premium_bps` and `margin_bps` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_bps: Option<u32>,
     #[serde(default = "default_listen")]
     pub listen: Vec<String>,
     /// Nodes to dial.
@@ -47,6 +53,10 @@ pub struct SolverChain {
     /// The chain's SolverRegistry (the solver bonds its key there at start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solver_registry: Option<Address>,
+    /// A collateral priced like the gas coin (the devnet's WETH): the margin strategy
+    /// prices gas in debt units with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_price_asset: Option<Address>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -77,13 +87,45 @@ impl SolverFile {
                 reason: "no [[chains]]: a solver must serve at least one chain".into(),
             });
         }
-        if file.premium_bps > 10_000 {
-            return Err(DevnetError::Config {
-                path: path.into(),
-                reason: "premium_bps above 10000 (100% of the repay)".into(),
-            });
-        }
+        file.strategy().map_err(|reason| DevnetError::Config { path: path.into(), reason })?;
         Ok(file)
+    }
+
+    /// The strategy the file configures.
+    pub fn strategy(&self) -> Result<SolverStrategy, String> {
+        match (self.premium_bps, self.margin_bps) {
+            (Some(bps), None) if bps <= 10_000 => Ok(SolverStrategy::FixedPremium { bps }),
+            (None, Some(bps)) if bps <= 10_000 => Ok(SolverStrategy::Margin { bps }),
+            (Some(_), None) => Err("premium_bps above 10000 (100% of the repay)".into()),
+            (None, Some(_)) => Err("margin_bps above 10000 (the whole bonus)".into()),
+            _ => Err("set exactly one of premium_bps (fixed premium) and margin_bps (margin bot)".into()),
+        }
+    }
+}
+
+/// How a devnet solver bids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolverStrategy {
+    /// `backstop_solver_sdk::strategies::FixedPremium`: `bps` of the repay.
+    FixedPremium { bps: u32 },
+    /// `backstop_solver_sdk::strategies::Margin`: the bonus minus gas and `bps` of the bonus.
+    Margin { bps: u32 },
+}
+
+impl SolverStrategy {
+    /// The strategy's basis points (premium or margin).
+    pub fn bps(&self) -> u32 {
+        match self {
+            Self::FixedPremium { bps } | Self::Margin { bps } => *bps,
+        }
+    }
+
+    /// "fixed_premium" or "margin".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::FixedPremium { .. } => "fixed_premium",
+            Self::Margin { .. } => "margin",
+        }
     }
 }
 
@@ -91,15 +133,19 @@ impl SolverFile {
 pub struct SolverSetup {
     pub name: String,
     pub dir: PathBuf,
-    pub premium_bps: u32,
+    pub strategy: SolverStrategy,
     pub peer: PeerKey,
     pub executor: EvmKey,
 }
 
 impl SolverSetup {
-    pub fn new(dir: &Path, index: usize, premium_bps: u32) -> Self {
-        let name = format!("solver-{}-{premium_bps}bps", (b'a' + (index % 26) as u8) as char);
-        Self { dir: dir.join(&name), name, premium_bps, peer: PeerKey::random(), executor: EvmKey::random() }
+    pub fn new(dir: &Path, index: usize, strategy: SolverStrategy) -> Self {
+        let letter = (b'a' + (index % 26) as u8) as char;
+        let name = match strategy {
+            SolverStrategy::FixedPremium { bps } => format!("solver-{letter}-{bps}bps"),
+            SolverStrategy::Margin { bps } => format!("solver-{letter}-margin-{bps}bps"),
+        };
+        Self { dir: dir.join(&name), name, strategy, peer: PeerKey::random(), executor: EvmKey::random() }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -114,25 +160,38 @@ impl SolverSetup {
         self.dir.join("solver.log")
     }
 
-    /// Writes the solver's keys and config; `chains` is `(chain id, RPC, settlement, solver registry)`.
-    pub fn write(&self, bootstrap: &[String], chains: &[(u64, String, Address, Address)]) -> Result<(), DevnetError> {
+    /// Writes the solver's keys and config; `chains` is `(chain id, RPC, settlement, solver
+    /// registry, native price asset)`.
+    pub fn write(
+        &self,
+        bootstrap: &[String],
+        chains: &[(u64, String, Address, Address, Option<Address>)],
+    ) -> Result<(), DevnetError> {
         write_secret(&self.dir.join("keys/peer.key"), &self.peer.hex())?;
         write_secret(&self.dir.join("keys/executor.key"), &self.executor.hex())?;
         let file = SolverFile {
             name: self.name.clone(),
             peer_key: "keys/peer.key".into(),
-            premium_bps: self.premium_bps,
+            premium_bps: match self.strategy {
+                SolverStrategy::FixedPremium { bps } => Some(bps),
+                SolverStrategy::Margin { .. } => None,
+            },
+            margin_bps: match self.strategy {
+                SolverStrategy::Margin { bps } => Some(bps),
+                SolverStrategy::FixedPremium { .. } => None,
+            },
             listen: default_listen(),
             bootstrap: bootstrap.to_vec(),
             ready_file: Some("ready.json".into()),
             chains: chains
                 .iter()
-                .map(|(chain_id, rpc_url, settlement, registry)| SolverChain {
+                .map(|(chain_id, rpc_url, settlement, registry, native_price_asset)| SolverChain {
                     chain_id: *chain_id,
                     rpc_url: rpc_url.clone(),
                     settlement: *settlement,
                     executor_key: "keys/executor.key".into(),
                     solver_registry: Some(*registry),
+                    native_price_asset: *native_price_asset,
                 })
                 .collect(),
         };
@@ -163,5 +222,40 @@ impl SolverProcess {
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<&Ready, DevnetError> {
         let ready = wait_ready(&self.process, &self.setup.ready_path(), timeout).await?;
         Ok(self.ready.insert(ready))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(premium_bps: Option<u32>, margin_bps: Option<u32>) -> SolverFile {
+        SolverFile {
+            name: "solver".into(),
+            peer_key: "keys/peer.key".into(),
+            premium_bps,
+            margin_bps,
+            listen: default_listen(),
+            bootstrap: Vec::new(),
+            ready_file: None,
+            chains: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_solver_file_names_exactly_one_strategy() {
+        assert_eq!(file(None, Some(200)).strategy(), Ok(SolverStrategy::Margin { bps: 200 }));
+        assert_eq!(file(Some(150), None).strategy(), Ok(SolverStrategy::FixedPremium { bps: 150 }));
+        assert!(file(None, None).strategy().is_err());
+        assert!(file(Some(150), Some(200)).strategy().is_err());
+        assert!(file(None, Some(10_001)).strategy().is_err());
+    }
+
+    #[test]
+    fn the_written_margin_config_parses_back() {
+        let text = toml::to_string_pretty(&file(None, Some(500))).unwrap();
+        let parsed: SolverFile = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.strategy(), Ok(SolverStrategy::Margin { bps: 500 }));
+        assert!(!text.contains("premium_bps"), "unset strategies are not written: {text}");
     }
 }

@@ -87,6 +87,7 @@ async fn main() -> eyre::Result<()> {
             settlement: args.settlement,
             executor,
             solver_registry: args.solver_registry,
+            native_price_asset: None,
         }],
     };
     let executor_address = config.chains[0].executor.address();

@@ -7,16 +7,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use backstop_protocol::auction::{Accepted, ChainBook as CoreBook, ChainContext, IntentFacts, Judged, Progress};
 use backstop_protocol::id::commitment;
 use backstop_protocol::message::{BidCommit, BidReveal, Intent, Message};
 use backstop_protocol::timing::CLOCK_DISPARITY_MS;
 use backstop_protocol::{Award, Kind, PeerKey, Rejection, Verdict, Verified};
 
-use crate::bidding::{decide, BidDecision};
+use crate::bidding::{cost, decide, funding_shortfall, BidDecision};
 use crate::observe;
-use crate::outcome::AuctionOutcome;
+use crate::outcome::{AuctionOutcome, CollateralReceived};
+use crate::pricing::{Inventory, Pricing};
 use crate::strategy::{Bid, IntentView};
 use crate::votes::{Committee, Quorum, Tally, VoteTally};
 
@@ -35,11 +36,50 @@ pub(crate) struct ChainParams {
     pub context: ChainContext,
 }
 
+/// An intent the strategy is to be asked about, before the runtime priced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Asked {
+    pub chain_id: u64,
+    pub intent_id: B256,
+    pub intent: Intent,
+    pub executor: Address,
+    pub origin: PeerKey,
+    pub received_at_ms: u64,
+    /// Debt asset our other open bids on this chain may still draw.
+    pub reserved: U256,
+    /// The market's adapter (`IMarginMarket`), as registered on the settlement.
+    pub adapter: Address,
+    /// The adapter's collateral assets.
+    pub collateral_assets: Vec<Address>,
+}
+
+impl Asked {
+    /// The strategy's view once the runtime read `pricing` from the chain.
+    pub fn into_view(self, mut pricing: Pricing) -> IntentView {
+        pricing.inventory.reserved = self.reserved;
+        IntentView {
+            chain_id: self.chain_id,
+            intent_id: self.intent_id,
+            intent: self.intent,
+            executor: self.executor,
+            origin: self.origin,
+            received_at_ms: self.received_at_ms,
+            pricing,
+        }
+    }
+
+    /// Milliseconds left to answer at `now_ms`; zero once the commit window closed.
+    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
+        self.intent.commit_end_ms().saturating_sub(now_ms)
+    }
+}
+
 /// Effects the runtime performs for the book.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
-    /// Ask the strategy for a bid, answering with [`Book::on_bid`] before `view.commit_end_ms()`.
-    AskStrategy(IntentView),
+    /// Price the intent and ask the strategy for a bid, answering with [`Book::on_bid`]
+    /// (or [`Book::on_unpriced`]) before the commit window closes.
+    AskStrategy(Asked),
     /// Read the chain's view of a peer's intent and answer with [`Book::on_intent_facts`];
     /// the message's gossip verdict waits for it.
     CheckIntent {
@@ -81,9 +121,14 @@ pub(crate) enum Action {
 pub(crate) enum SettleResult {
     Settled {
         tx_hash: B256,
+        collateral_received: Vec<CollateralReceived>,
+        gas_used: u64,
+        gas_cost_wei: U256,
     },
     Reverted {
         reason: String,
+        /// False when the simulation caught it and nothing was sent.
+        sent: bool,
     },
     /// The deadline passed before a settle could be mined.
     Expired,
@@ -235,7 +280,7 @@ impl Book {
                         let mut ours = Ours::new(intent.openTimeMs);
                         ours.leave();
                         chain.ours.insert(id, ours);
-                        late.push(Action::Report(AuctionOutcome::Late { chain_id, intent_id: id }));
+                        late.push(Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id }));
                     }
                 }
                 refused(topic_kind, Rejection::PastCommits, late)
@@ -265,15 +310,23 @@ impl Book {
                 let _span = observe::auction_span(chain_id, id).entered();
                 observe::intent_seen(intent.openTimeMs, intent.commit_end_ms(), now_ms);
                 chain.ours.insert(id, Ours::new(intent.openTimeMs));
-                let view = IntentView {
+                let reserved = chain.reserved(intent.debtAsset);
+                let (adapter, collateral_assets) = match chain.core.context.markets.get(&intent.marketId) {
+                    Some(market) => (market.adapter, market.collateral_assets.clone()),
+                    None => (Address::ZERO, Vec::new()),
+                };
+                let asked = Asked {
                     chain_id,
                     intent_id: id,
                     intent,
                     executor: chain.params.executor,
                     origin,
                     received_at_ms: now_ms,
+                    reserved,
+                    adapter,
+                    collateral_assets,
                 };
-                (Verdict::Accept, vec![Action::AskStrategy(view)])
+                (Verdict::Accept, vec![Action::AskStrategy(asked)])
             }
             Ok(Accepted::CopyAdopted { .. }) => {
                 observe::intent_copy_adopted(id);
@@ -287,8 +340,29 @@ impl Book {
         }
     }
 
-    /// The strategy answered for an intent; `salt` must be fresh randomness.
-    pub fn on_bid(&mut self, chain_id: u64, id: B256, bid: Option<Bid>, salt: B256, now_ms: u64) -> Vec<Action> {
+    /// The intent could not be priced (the chain could not be read): no bid.
+    pub fn on_unpriced(&mut self, chain_id: u64, id: B256, reason: String) -> Vec<Action> {
+        let Some(ours) = self.chains.get_mut(&chain_id).and_then(|chain| chain.ours.get_mut(&id)) else {
+            return Vec::new();
+        };
+        if ours.bid != OurBid::Asking {
+            return Vec::new();
+        }
+        ours.leave();
+        vec![Action::Report(AuctionOutcome::Unpriced { chain_id, intent_id: id, reason })]
+    }
+
+    /// The strategy answered for an intent, priced with the executor's `inventory`; `salt`
+    /// must be fresh randomness. The bid is committed only if the executor can fund it.
+    pub fn on_bid(
+        &mut self,
+        chain_id: u64,
+        id: B256,
+        bid: Option<Bid>,
+        inventory: &Inventory,
+        salt: B256,
+        now_ms: u64,
+    ) -> Vec<Action> {
         let our_key = self.our_key;
         let Some(chain) = self.chains.get_mut(&chain_id) else { return Vec::new() };
         let executor = chain.params.executor;
@@ -300,13 +374,13 @@ impl Book {
         let Some(bid) = bid else {
             observe::bid_declined();
             ours.leave();
-            return Vec::new();
+            return vec![Action::Report(AuctionOutcome::Declined { chain_id, intent_id: id })];
         };
         let commit_end_ms = intent.commit_end_ms();
         if now_ms > commit_end_ms {
             observe::strategy_timed_out();
             ours.leave();
-            return vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
+            return vec![Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id })];
         }
         // The bid is judged against the canonical copy now: it may have replaced the one
         // the strategy saw (terms freeze with the first commit).
@@ -314,14 +388,28 @@ impl Book {
             BidDecision::BelowReserve { premium, reserve } => {
                 observe::bid_below_reserve(premium, reserve);
                 ours.leave();
-                vec![Action::Report(AuctionOutcome::BelowReserve { chain_id, intent_id: id })]
+                vec![Action::Report(AuctionOutcome::BelowReserve { chain_id, intent_id: id, premium, reserve })]
             }
             BidDecision::ZeroRepay => {
                 observe::bid_zero_repay();
                 ours.leave();
-                Vec::new()
+                vec![Action::Report(AuctionOutcome::Declined { chain_id, intent_id: id })]
             }
             BidDecision::Place(placed) => {
+                // Reserved by our other open bids, this one excluded (it is still `Asking`).
+                let reserved = reserved_in(&chain.ours, &chain.core, intent.debtAsset);
+                let Some(ours) = chain.ours.get_mut(&id) else { return Vec::new() };
+                if let Some(shortfall) = funding_shortfall(&placed, inventory, reserved, &intent) {
+                    observe::bid_not_funded(&shortfall);
+                    ours.leave();
+                    let mut actions =
+                        vec![Action::Report(AuctionOutcome::NotFunded { chain_id, intent_id: id, shortfall })];
+                    if shortfall.allowance < shortfall.needed.saturating_add(reserved) {
+                        // Approving is ours to fix: later bids will be funded.
+                        actions.push(Action::Approve { chain_id, market_id: intent.marketId });
+                    }
+                    return actions;
+                }
                 let sealed_commitment = commitment(id, our_key, executor, placed.repay_amount, placed.premium, salt);
                 let commit = BidCommit { chainId: chain_id, intentId: id, commitment: sealed_commitment };
                 let admission = &chain.core.context.admission;
@@ -368,7 +456,7 @@ impl Book {
         }
         observe::strategy_timed_out();
         ours.leave();
-        vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })]
+        vec![Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id })]
     }
 
     /// A commit or reveal could not be published in time: our bid does not count.
@@ -380,7 +468,7 @@ impl Book {
             return Vec::new();
         }
         ours.leave();
-        vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })]
+        vec![Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id })]
     }
 
     /// A settle started by [`Action::Settle`] ended.
@@ -394,15 +482,20 @@ impl Book {
             }
         }
         let outcome = match result {
-            SettleResult::Settled { tx_hash } => AuctionOutcome::Won {
+            SettleResult::Settled { tx_hash, collateral_received, gas_used, gas_cost_wei } => AuctionOutcome::Won {
                 chain_id,
                 intent_id: id,
                 tx_hash,
                 repay_amount: award.repayAmount,
                 premium: award.premium,
+                collateral_received,
+                gas_used,
+                gas_cost_wei,
             },
-            SettleResult::Reverted { reason } => AuctionOutcome::SettleReverted { chain_id, intent_id: id, reason },
-            SettleResult::Expired => AuctionOutcome::Expired { chain_id, intent_id: id },
+            SettleResult::Reverted { reason, sent } => {
+                AuctionOutcome::SettleReverted { chain_id, intent_id: id, reason, sent }
+            }
+            SettleResult::Expired => AuctionOutcome::AwardExpired { chain_id, intent_id: id },
         };
         vec![Action::Report(outcome)]
     }
@@ -438,7 +531,24 @@ fn refused(kind: Kind, rejection: Rejection, actions: Vec<Action>) -> Handled {
     Handled::verdict(verdict, actions)
 }
 
+/// What our open bids on a chain may still draw of `debt_asset` at settlement: repay plus
+/// premium of every committed bid that has not lost, expired or settled.
+fn reserved_in(ours: &HashMap<B256, Ours>, core: &CoreBook, debt_asset: Address) -> U256 {
+    ours.iter()
+        .filter(|(_, ours)| matches!(ours.standing, Standing::Open | Standing::Settling))
+        .filter_map(|(id, ours)| match ours.bid {
+            OurBid::Committed(sealed) | OurBid::Revealed(sealed) => Some((id, sealed)),
+            OurBid::Asking | OurBid::Out => None,
+        })
+        .filter(|(id, _)| core.round(id).is_none_or(|round| round.intent().debtAsset == debt_asset))
+        .fold(U256::ZERO, |sum, (_, sealed)| sum.saturating_add(cost(&sealed.bid)))
+}
+
 impl ChainBook {
+    fn reserved(&self, debt_asset: Address) -> U256 {
+        reserved_in(&self.ours, &self.core, debt_asset)
+    }
+
     fn count_vote(&mut self, chain_id: u64, executor: Address, award: &Award, signature: &[u8]) -> Vec<Action> {
         let id = award.intentId;
         let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
@@ -482,7 +592,7 @@ impl ChainBook {
         if self.core.on_reveal(our_key, &reveal, now_ms).is_err() {
             // We slept through the reveal window; the commit alone is worth nothing.
             ours.leave();
-            return vec![Action::Report(AuctionOutcome::Late { chain_id, intent_id: id })];
+            return vec![Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id })];
         }
         ours.bid = OurBid::Revealed(sealed);
         observe::bid_revealed();
@@ -527,7 +637,7 @@ impl ChainBook {
                     Some(top) if top.solver != our_key => {
                         AuctionOutcome::Lost { chain_id, intent_id: id, winning_premium: Some(top.premium) }
                     }
-                    _ => AuctionOutcome::Expired { chain_id, intent_id: id },
+                    _ => AuctionOutcome::AwardExpired { chain_id, intent_id: id },
                 };
                 vec![Action::Report(outcome)]
             }
@@ -573,7 +683,6 @@ fn evaluate_votes(chain_id: u64, executor: Address, committee: &Committee, id: B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::U256;
     use alloy::signers::local::PrivateKeySigner;
     use alloy::signers::SignerSync;
     use backstop_protocol::auction::{Admission, Committee, MarketTerms, SolverSet};
@@ -684,6 +793,11 @@ mod tests {
         }
     }
 
+    /// An executor that can fund anything.
+    fn rich() -> Inventory {
+        Inventory { debt_balance: U256::MAX, allowance: U256::MAX, reserved: U256::ZERO, native_balance: U256::MAX }
+    }
+
     fn bid(repay: u64, premium: u64) -> Bid {
         Bid { repay_amount: U256::from(repay), premium: U256::from(premium) }
     }
@@ -708,7 +822,7 @@ mod tests {
             .collect()
     }
 
-    fn asks(actions: &[Action]) -> Vec<IntentView> {
+    fn asks(actions: &[Action]) -> Vec<Asked> {
         actions
             .iter()
             .filter_map(|action| match action {
@@ -737,11 +851,11 @@ mod tests {
     }
 
     fn expired(intent: &Intent) -> AuctionOutcome {
-        AuctionOutcome::Expired { chain_id: CHAIN, intent_id: intent.id() }
+        AuctionOutcome::AwardExpired { chain_id: CHAIN, intent_id: intent.id() }
     }
 
     fn late(intent: &Intent) -> AuctionOutcome {
-        AuctionOutcome::Late { chain_id: CHAIN, intent_id: intent.id() }
+        AuctionOutcome::TooLate { chain_id: CHAIN, intent_id: intent.id() }
     }
 
     /// A solver's sealed bid of `premium` for the whole max repay.
@@ -846,7 +960,7 @@ mod tests {
                 reveals.push((*solver, reveal));
             }
             if let Some(ours) = ours {
-                let actions = self.book.on_bid(CHAIN, id, Some(ours), salt(), intent.openTimeMs + 60);
+                let actions = self.book.on_bid(CHAIN, id, Some(ours), &rich(), salt(), intent.openTimeMs + 60);
                 assert!(matches!(actions.first(), Some(Action::PublishCommit { .. })), "{actions:?}");
             }
             for (solver, reveal) in reveals {
@@ -923,7 +1037,7 @@ mod tests {
 
         assert!(fixture.core().round(&honest.id()).is_none(), "nothing false is tracked");
         assert!(!fixture.book.chains[&CHAIN].ours.contains_key(&honest.id()));
-        assert!(fixture.book.on_bid(CHAIN, honest.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40).is_empty());
+        assert!(fixture.book.on_bid(CHAIN, honest.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 40).is_empty());
 
         // The honest copy still opens the auction afterwards.
         let (verdict, actions) = fixture.open(node_key(), &honest, OPEN_MS + 50);
@@ -943,7 +1057,7 @@ mod tests {
         let (verdict, actions) = fixture.open(other_node_key(), &canonical, OPEN_MS + 20);
         assert_eq!((verdict, actions), (Verdict::Accept, vec![]), "an adopted copy does not ask again");
 
-        let actions = fixture.book.on_bid(CHAIN, first.id(), Some(bid(5_000, 7)), salt(), OPEN_MS + 100);
+        let actions = fixture.book.on_bid(CHAIN, first.id(), Some(bid(5_000, 7)), &rich(), salt(), OPEN_MS + 100);
         let expected = commitment(first.id(), our_key(), our_executor(), U256::from(900), U256::from(7), salt());
         assert_eq!(
             actions,
@@ -959,7 +1073,7 @@ mod tests {
         );
         assert!(fixture.core().round(&first.id()).unwrap().has_commit(&our_key()), "our own peer counts it too");
         // One answer per intent: a second one is dropped.
-        assert!(fixture.book.on_bid(CHAIN, first.id(), Some(bid(1, 9)), salt(), OPEN_MS + 101).is_empty());
+        assert!(fixture.book.on_bid(CHAIN, first.id(), Some(bid(1, 9)), &rich(), salt(), OPEN_MS + 101).is_empty());
     }
 
     #[test]
@@ -967,7 +1081,7 @@ mod tests {
         let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(800, 9)), salt(), OPEN_MS + 100);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(800, 9)), &rich(), salt(), OPEN_MS + 100);
         let Some(Action::PublishCommit { commit, .. }) = actions.first() else { panic!("{actions:?}") };
         let committed = commit.commitment;
 
@@ -994,27 +1108,84 @@ mod tests {
         let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 4)), salt(), OPEN_MS + 100);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 4)), &rich(), salt(), OPEN_MS + 100);
         assert_eq!(
             actions,
-            vec![Action::Report(AuctionOutcome::BelowReserve { chain_id: CHAIN, intent_id: intent.id() })]
+            vec![Action::Report(AuctionOutcome::BelowReserve {
+                chain_id: CHAIN,
+                intent_id: intent.id(),
+                premium: U256::from(4),
+                reserve: U256::from(5)
+            })]
         );
         assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
         assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
     }
 
     #[test]
-    fn declining_reports_nothing_ever() {
+    fn declining_reports_declined_once_and_nothing_after() {
         let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
         fixture.auction(&intent, None, &[(rival_key(), rival_executor(), 20)]);
-        assert!(fixture.book.on_bid(CHAIN, intent.id(), None, salt(), OPEN_MS + 100).is_empty());
-        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 101).is_empty());
+        assert_eq!(
+            fixture.book.on_bid(CHAIN, intent.id(), None, &rich(), salt(), OPEN_MS + 100),
+            vec![Action::Report(AuctionOutcome::Declined { chain_id: CHAIN, intent_id: intent.id() })]
+        );
+        assert!(fixture
+            .book
+            .on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 101)
+            .is_empty());
         let mut actions = Vec::new();
         for now in [intent.decide_at_ms(), intent.award_window(1).start_ms, intent.exhausted_at_ms(1)] {
             actions.extend(fixture.book.tick(now));
         }
-        assert_eq!(actions, vec![], "no outcome for an auction we sat out");
+        assert_eq!(actions, vec![], "no further outcome for an auction we sat out");
+    }
+
+    #[test]
+    fn a_bid_the_executor_cannot_fund_is_never_committed() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let poor = Inventory { debt_balance: U256::from(1_008), ..rich() };
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &poor, salt(), OPEN_MS + 100);
+        let [Action::Report(AuctionOutcome::NotFunded { shortfall, .. })] = actions.as_slice() else {
+            panic!("one NotFunded, got {actions:?}");
+        };
+        assert_eq!((shortfall.needed, shortfall.balance), (U256::from(1_009), U256::from(1_008)));
+        assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()), "no commit");
+        assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
+    }
+
+    #[test]
+    fn a_missing_allowance_is_not_funded_and_asks_for_an_approval() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.open(node_key(), &intent, OPEN_MS + 10);
+        let unapproved = Inventory { allowance: U256::ZERO, ..rich() };
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &unapproved, salt(), OPEN_MS + 100);
+        assert!(matches!(actions.as_slice(), [
+            Action::Report(AuctionOutcome::NotFunded { .. }),
+            Action::Approve { chain_id: CHAIN, market_id }
+        ] if *market_id == market().market_id));
+    }
+
+    #[test]
+    fn open_bids_reserve_the_executors_funds_for_later_intents() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 10);
+        let second = Intent { account: Address::repeat_byte(0xab), ..intent(OPEN_MS, 10) };
+        fixture.open(node_key(), &first, OPEN_MS + 10);
+        fixture.open(node_key(), &second, OPEN_MS + 10);
+        // Enough for one bid of 1_009, not two.
+        let wallet = Inventory { debt_balance: U256::from(1_500), ..rich() };
+        let placed = fixture.book.on_bid(CHAIN, first.id(), Some(bid(1_000, 9)), &wallet, salt(), OPEN_MS + 100);
+        assert!(matches!(placed.first(), Some(Action::PublishCommit { .. })), "the first is funded: {placed:?}");
+        let refused = fixture.book.on_bid(CHAIN, second.id(), Some(bid(1_000, 9)), &wallet, salt(), OPEN_MS + 100);
+        let [Action::Report(AuctionOutcome::NotFunded { shortfall, .. })] = refused.as_slice() else {
+            panic!("the second is not funded, got {refused:?}");
+        };
+        assert_eq!(shortfall.reserved, U256::from(1_009));
     }
 
     #[test]
@@ -1022,7 +1193,8 @@ mod tests {
         let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), intent.commit_end_ms() + 1);
+        let actions =
+            fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), intent.commit_end_ms() + 1);
         assert_eq!(actions, vec![Action::Report(late(&intent))]);
         assert!(!fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
     }
@@ -1033,7 +1205,7 @@ mod tests {
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
         assert_eq!(fixture.book.on_strategy_timeout(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
-        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20).is_empty());
+        assert!(fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 20).is_empty());
         assert!(fixture.book.on_strategy_timeout(CHAIN, intent.id()).is_empty(), "reported once");
     }
 
@@ -1054,7 +1226,7 @@ mod tests {
         let mut fixture = fixture();
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 20);
         assert_eq!(fixture.book.on_publish_failed(CHAIN, intent.id()), vec![Action::Report(late(&intent))]);
         assert!(fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS).is_empty(), "nothing to reveal");
     }
@@ -1066,7 +1238,7 @@ mod tests {
         let mut fixture = fixture_with(2, Admission::Bonded(solvers));
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 20);
         assert_eq!(
             actions,
             vec![Action::Report(AuctionOutcome::NotAdmitted {
@@ -1086,7 +1258,7 @@ mod tests {
         let mut fixture = fixture_with(2, Admission::Bonded(solvers));
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 20);
         assert!(matches!(actions.as_slice(), [Action::PublishCommit { .. }, Action::Approve { .. }]), "{actions:?}");
         assert!(reports(&actions).is_empty());
         assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&our_key()));
@@ -1103,7 +1275,7 @@ mod tests {
         let mut fixture = fixture_with(2, Admission::Bonded(solvers));
         let intent = intent(OPEN_MS, 10);
         fixture.open(node_key(), &intent, OPEN_MS + 10);
-        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 20);
+        let actions = fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 20);
         assert_eq!(
             actions,
             vec![Action::Report(AuctionOutcome::NotAdmitted {
@@ -1150,7 +1322,15 @@ mod tests {
         assert!(fixture.vote(2, &ours, now).actions.is_empty());
         assert!(fixture.book.tick(intent.exhausted_at_ms(1)).is_empty());
         let tx_hash = B256::repeat_byte(7);
-        let actions = fixture.book.on_settled(CHAIN, intent.id(), &ours, SettleResult::Settled { tx_hash });
+        let collateral_received =
+            vec![CollateralReceived { asset: market().collateral_assets[0], units: U256::from(1_050) }];
+        let settled = SettleResult::Settled {
+            tx_hash,
+            collateral_received: collateral_received.clone(),
+            gas_used: 400_000,
+            gas_cost_wei: U256::from(400_000_000_000_000u64),
+        };
+        let actions = fixture.book.on_settled(CHAIN, intent.id(), &ours, settled);
         assert_eq!(
             reports(&actions),
             vec![AuctionOutcome::Won {
@@ -1159,6 +1339,9 @@ mod tests {
                 tx_hash,
                 repay_amount: U256::from(1_000),
                 premium: U256::from(9),
+                collateral_received,
+                gas_used: 400_000,
+                gas_cost_wei: U256::from(400_000_000_000_000u64),
             }]
         );
         assert!(fixture.core().is_closed(&intent.id()));
@@ -1309,7 +1492,7 @@ mod tests {
         assert_eq!(verdict, Verdict::Accept);
         let [Action::AskStrategy(view)] = actions.as_slice() else { panic!("asked again, got {actions:?}") };
         assert_eq!(view.intent, retry);
-        let actions = fixture.book.on_bid(CHAIN, retry.id(), Some(bid(1_000, 9)), salt(), next_round_at + 20);
+        let actions = fixture.book.on_bid(CHAIN, retry.id(), Some(bid(1_000, 9)), &rich(), salt(), next_round_at + 20);
         let expected = commitment(retry.id(), our_key(), our_executor(), U256::from(900), U256::from(9), salt());
         assert!(
             matches!(actions.first(), Some(Action::PublishCommit { commit, .. }) if commit.commitment == expected),
@@ -1334,7 +1517,7 @@ mod tests {
         assert_eq!(asks(&actions).len(), 1);
         assert!(fixture.core().round(&intent.id()).unwrap().has_commit(&rival_key()), "the held commit applied");
 
-        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), salt(), OPEN_MS + 40);
+        fixture.book.on_bid(CHAIN, intent.id(), Some(bid(1_000, 9)), &rich(), salt(), OPEN_MS + 40);
         let handled = fixture.deliver(rival_key(), Message::Reveal(reveal), intent.commit_end_ms() + 10);
         assert_eq!(handled.verdict, Some(Verdict::Accept), "the reveal opens a commit we hold");
         fixture.book.tick(intent.commit_end_ms() + REVEAL_DELAY_MS);

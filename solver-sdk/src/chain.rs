@@ -1,36 +1,51 @@
 //! One chain as the solver uses it: an HTTP provider with the executor wallet, the
-//! settlement contract's committee, the debt-asset approvals, and `settle` with retries.
+//! settlement contract's committee, the reads that price an intent, the debt-asset
+//! approvals, and `settle` (simulated first, resent until mined or past its deadline).
 //! Every RPC answer is untrusted input: nothing here panics on it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use alloy::eips::BlockId;
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
-use backstop_bindings::{IMarginMarket, LiquidationSettlement, SolverRegistry};
+use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry, TestToken};
 use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTerms, SolverSet};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Intent, PeerKey};
 
-use crate::book::SettleResult;
+use crate::book::{Asked, SettleResult};
 use crate::config::ChainEndpoint;
 use crate::error::SolverError;
 use crate::observe;
+use crate::outcome::CollateralReceived;
+use crate::pricing::{self, CollateralQuote, Inventory, Pricing};
 use crate::votes::{Committee, Quorum};
 
 alloy::sol! {
-    /// The two ERC-20 calls the solver needs on a debt asset.
+    /// The ERC-20 calls and event the solver needs on debt and collateral tokens.
     #[sol(rpc)]
     interface IERC20Approval {
+        event Transfer(address indexed from, address indexed to, uint256 value);
         function allowance(address owner, address spender) external view returns (uint256);
         function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address owner) external view returns (uint256);
+        function decimals() external view returns (uint8);
     }
 }
+
+/// Gas a settle is assumed to use before this runtime has seen one mined on the chain
+/// (the devnet's settles use about 300-550k depending on how many collaterals move).
+pub(crate) const DEFAULT_SETTLE_GAS: u64 = 600_000;
+/// A sent settle not mined after this long is resent with the same nonce and a higher
+/// gas price (a dropped or underpriced transaction), until the award's deadline.
+const RESEND_AFTER: Duration = Duration::from_secs(3);
 
 /// Markets whose debt asset is cached; more are simply looked up again.
 const MAX_CACHED_MARKETS: usize = 1024;
@@ -40,8 +55,6 @@ const UNLIMITED_ALLOWANCE: U256 = U256::from_limbs([0, 0, 0, 1 << 63]);
 const RECEIPT_POLL: Duration = Duration::from_millis(250);
 /// How long to wait for an approval's receipt.
 const APPROVAL_RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long past the award deadline a sent settle's receipt is still awaited.
-const SETTLE_RECEIPT_GRACE: Duration = Duration::from_secs(10);
 /// Budget for one RPC request or transaction submission: the default HTTP client has
 /// no timeout, and a hung endpoint must not hold a settle past its deadline.
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,6 +104,12 @@ pub(crate) struct Chain {
     send_lock: tokio::sync::Mutex<()>,
     /// Held across the lookup and the approval so each asset is approved once.
     approvals: tokio::sync::Mutex<Approvals>,
+    /// A collateral asset priced like the chain's native coin (to convert gas costs).
+    native_price_asset: Option<Address>,
+    /// Token decimals read so far (they do not change).
+    decimals: std::sync::Mutex<HashMap<Address, u8>>,
+    /// Largest gas a settle of ours used on this chain (0: none yet).
+    settle_gas_seen: AtomicU64,
 }
 
 /// How a failed `settle` send should be handled.
@@ -144,6 +163,9 @@ impl Chain {
             provider,
             send_lock: tokio::sync::Mutex::new(()),
             approvals: tokio::sync::Mutex::new(Approvals::default()),
+            native_price_asset: endpoint.native_price_asset,
+            decimals: std::sync::Mutex::new(HashMap::new()),
+            settle_gas_seen: AtomicU64::new(0),
         };
         let context = chain.refresh_context().await.map_err(|reason| SolverError::Committee {
             chain_id,
@@ -334,79 +356,340 @@ impl Chain {
         Ok(())
     }
 
-    /// Sends `settle` for a quorum award from the executor, retrying transient failures
-    /// until the award's deadline.
+    /// Approves the settlement for the debt asset of every market known at start, so the
+    /// first bids are funded. Best effort: a failure is logged and retried at the next bid.
+    pub async fn approve_known_markets(&self, market_ids: &[B256]) {
+        for market_id in market_ids {
+            let approval = tokio::time::timeout(APPROVAL_RECEIPT_TIMEOUT, self.ensure_market_approved(*market_id));
+            match approval.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => observe::startup_approval_failed(self.chain_id, &error),
+                Err(_) => observe::startup_approval_failed(self.chain_id, "timed out"),
+            }
+        }
+    }
+
+    /// Decimals of `token`, cached.
+    async fn decimals_of(&self, token: Address) -> Result<u8, String> {
+        if let Some(decimals) = self.decimals.lock().ok().and_then(|cache| cache.get(&token).copied()) {
+            return Ok(decimals);
+        }
+        let decimals = IERC20Approval::new(token, self.provider.clone())
+            .decimals()
+            .call()
+            .await
+            .map_err(|error| format!("decimals() of {token}: {error}"))?;
+        if let Ok(mut cache) = self.decimals.lock() {
+            if cache.len() < MAX_CACHED_MARKETS {
+                cache.insert(token, decimals);
+            }
+        }
+        Ok(decimals)
+    }
+
+    /// Reads everything a strategy prices `asked` with, at one block: what repaying the
+    /// intent's max repay seizes, each collateral's price, bonus and holdings, the gas
+    /// price, the native coin's price and the executor's inventory.
+    pub async fn price(&self, asked: &Asked) -> Result<Pricing, String> {
+        let intent = &asked.intent;
+        let block = self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?;
+        let at = BlockId::number(block);
+        let market = IMarginMarket::new(asked.adapter, self.provider.clone());
+        let engine = MarginEngine::new(asked.adapter, self.provider.clone());
+        let debt = IERC20Approval::new(intent.debtAsset, self.provider.clone());
+        let repay_amount = intent.maxRepay;
+
+        let seized = async {
+            market
+                .previewSeize(intent.account, repay_amount)
+                .block(at)
+                .call()
+                .await
+                .map_err(|error| format!("previewSeize(): {error}"))
+        };
+        let balance = async {
+            debt.balanceOf(self.executor).block(at).call().await.map_err(|error| format!("balanceOf(): {error}"))
+        };
+        let allowance = async {
+            debt.allowance(self.executor, self.settlement)
+                .block(at)
+                .call()
+                .await
+                .map_err(|error| format!("allowance(): {error}"))
+        };
+        let gas_price = async { self.provider.get_gas_price().await.map_err(|error| format!("eth_gasPrice: {error}")) };
+        let native_balance = async {
+            self.provider.get_balance(self.executor).await.map_err(|error| format!("eth_getBalance: {error}"))
+        };
+        let native_price = async {
+            match self.native_price_asset {
+                // Best effort: without it the strategy sees `None` and prices gas itself.
+                Some(asset) => market.price(asset).block(at).call().await.ok(),
+                None => None,
+            }
+        };
+        let collaterals = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
+            let (market, engine) = (&market, &engine);
+            async move {
+                let price_wad =
+                    market.price(*asset).block(at).call().await.map_err(|error| format!("price({asset}): {error}"))?;
+                // MarginEngine extras; another adapter may not have them.
+                let bonus = engine.collateralParams(*asset).block(at).call().await.ok();
+                let units = engine.collateralOf(intent.account, *asset).block(at).call().await.ok();
+                let decimals = self.decimals_of(*asset).await.ok();
+                Ok::<_, String>((
+                    *asset,
+                    price_wad,
+                    bonus.map(|params| U256::from(params.liquidationBonusWad)),
+                    units,
+                    decimals,
+                ))
+            }
+        }));
+        let debt_decimals = self.decimals_of(intent.debtAsset);
+        let (seized, balance, allowance, gas_price, native_balance, native_price, collaterals, debt_decimals) = tokio::join!(
+            seized,
+            balance,
+            allowance,
+            gas_price,
+            native_balance,
+            native_price,
+            collaterals,
+            debt_decimals
+        );
+        let seized_value = seized?;
+        let debt_decimals = debt_decimals?;
+        let collaterals = collaterals.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let total_value =
+            collaterals.iter().fold(U256::ZERO, |sum, (_, price, _, units, decimals)| match (units, decimals) {
+                (Some(units), Some(decimals)) => {
+                    sum.saturating_add(pricing::market_value(*units, *price, *decimals, debt_decimals))
+                }
+                _ => sum,
+            });
+        let collaterals = collaterals
+            .into_iter()
+            .map(|(asset, price_wad, liquidation_bonus_wad, account_units, _)| CollateralQuote {
+                asset,
+                price_wad,
+                liquidation_bonus_wad,
+                account_units,
+                seized_units: account_units.map(|units| pricing::seized_units(units, seized_value, total_value)),
+            })
+            .collect();
+        let settle_gas = match self.settle_gas_seen.load(Ordering::Relaxed) {
+            0 => DEFAULT_SETTLE_GAS,
+            seen => seen,
+        };
+        Ok(Pricing {
+            block,
+            debt_asset: intent.debtAsset,
+            debt_decimals,
+            repay_amount,
+            seized_value,
+            collaterals,
+            reserve_premium: intent.reservePremium,
+            gas_price_wei: gas_price?,
+            settle_gas,
+            native_price_wad: native_price,
+            inventory: Inventory {
+                debt_balance: balance?,
+                allowance: allowance?,
+                reserved: U256::ZERO,
+                native_balance: native_balance?,
+            },
+        })
+    }
+
+    /// Sends `settle` for a quorum award from the executor. It is simulated (`eth_call`)
+    /// before every send and never sent if it would revert; a sent transaction that is not
+    /// mined within [`RESEND_AFTER`] is resent with the same nonce at a higher gas price;
+    /// transport failures are retried; all of it until the award's deadline.
     pub async fn settle(&self, quorum: &Quorum) -> SettleResult {
         let award = &quorum.award;
         let deadline_secs = award.deadline.saturating_to::<u64>();
-        // Best effort: if the market cannot be resolved, `settle` itself reverts with the reason.
+        // Best effort: if the market cannot be resolved, the simulation names the reason.
         match tokio::time::timeout(APPROVAL_BEFORE_SETTLE, self.ensure_market_approved(award.marketId)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => observe::approval_failed(&error),
             Err(_) => observe::approval_failed("timed out"),
         }
-        let signatures: Vec<Bytes> = quorum.signatures.clone();
+        let settlement = self.settlement();
+        let call = settlement.settle(award.clone().into(), quorum.signatures.clone()).from(self.executor);
+        // Every transaction sent for this award: one nonce, rising gas prices.
+        let mut sent: Vec<(B256, u64)> = Vec::new();
+        let mut nonce: Option<u64> = None;
+        let mut gas_price: u128 = 0;
+        let mut last_sent: Option<tokio::time::Instant> = None;
         let mut attempt: u32 = 0;
         let mut node_errors: u32 = 0;
         let mut gas_retries: u32 = 0;
         loop {
+            // Anything we sent mined?
+            if let Some((tx_hash, gas_limit, receipt)) = self.first_receipt(&sent).await {
+                if receipt.status() {
+                    return self.settled(tx_hash, &receipt);
+                }
+                if looks_out_of_gas(receipt.gas_used, gas_limit) && gas_retries < MAX_GAS_RETRIES {
+                    // The nonce is spent; the next send takes a fresh one with more gas.
+                    gas_retries += 1;
+                    observe::settle_retry(
+                        &format!(
+                            "transaction {tx_hash} reverted after using {} of {gas_limit} gas; retrying with more",
+                            receipt.gas_used
+                        ),
+                        attempt,
+                    );
+                    sent.clear();
+                    nonce = None;
+                    last_sent = None;
+                } else {
+                    let reason = self.replay_revert(&call, receipt.block_number).await.unwrap_or_else(|| {
+                        format!("transaction {tx_hash} reverted on-chain (gas used {})", receipt.gas_used)
+                    });
+                    return SettleResult::Reverted { reason, sent: true };
+                }
+            }
             if now_ms() / 1000 > deadline_secs {
                 return SettleResult::Expired;
             }
+            // A pending transaction gets its time before a resend.
+            if let Some(at) = last_sent {
+                if at.elapsed() < RESEND_AFTER {
+                    tokio::time::sleep(RECEIPT_POLL).await;
+                    continue;
+                }
+            }
             attempt += 1;
-            let sent = {
-                let _sending = self.send_lock.lock().await;
-                let settlement = self.settlement();
-                let call = settlement.settle(award.clone().into(), signatures.clone()).from(self.executor);
-                tokio::time::timeout(RPC_TIMEOUT, async {
-                    let estimate = call.estimate_gas().await?;
-                    let limit = settle_gas_limit(estimate, gas_retries);
-                    call.gas(limit).send().await.map(|pending| (pending, limit))
-                })
-                .await
-            };
-            let error = match sent {
-                Err(_) => SendFailure::Transient(format!("settle submission timed out after {RPC_TIMEOUT:?}")),
-                Ok(sent) => match sent {
-                    Ok((pending, gas_limit)) => {
-                        let tx_hash = *pending.tx_hash();
+            let failure = match self.send_settle(&call, &mut nonce, &mut gas_price, gas_retries).await {
+                Ok((tx_hash, gas_limit)) => {
+                    if sent.is_empty() {
                         observe::settle_sent(tx_hash);
-                        let wait_until = deadline_instant(deadline_secs) + SETTLE_RECEIPT_GRACE;
-                        match self.wait_for_receipt(tx_hash, wait_until).await {
-                            Some((true, _)) => return SettleResult::Settled { tx_hash },
-                            Some((false, gas_used))
-                                if looks_out_of_gas(gas_used, gas_limit) && gas_retries < MAX_GAS_RETRIES =>
-                            {
-                                gas_retries += 1;
-                                SendFailure::Transient(format!(
-                                    "transaction {tx_hash} reverted after using {gas_used} of {gas_limit} gas; retrying with more"
-                                ))
-                            }
-                            Some((false, gas_used)) => {
-                                return SettleResult::Reverted {
-                                    reason: format!("transaction {tx_hash} reverted on-chain (gas used {gas_used})"),
-                                }
-                            }
-                            // Never mined (dropped); the deadline check above ends the loop.
-                            None => SendFailure::Transient(format!("transaction {tx_hash} was not mined")),
-                        }
+                    } else {
+                        observe::settle_resent(tx_hash, nonce.unwrap_or_default(), gas_price);
                     }
-                    Err(error) => classify(&error),
-                },
+                    sent.push((tx_hash, gas_limit));
+                    last_sent = Some(tokio::time::Instant::now());
+                    continue;
+                }
+                Err(failure) => failure,
             };
-            match error {
-                SendFailure::Reverted(reason) => return SettleResult::Reverted { reason },
+            match failure {
+                // Nothing of ours is pending: the revert is the answer, and nothing was sent.
+                SendFailure::Reverted(reason) if sent.is_empty() => {
+                    observe::settle_simulation_reverted(&reason);
+                    return SettleResult::Reverted { reason, sent: false };
+                }
+                // One of ours is pending (and may be what now makes the call fail, once
+                // mined): keep watching its receipt until the deadline.
+                SendFailure::Reverted(reason) | SendFailure::Node(reason) if !sent.is_empty() => {
+                    observe::settle_retry(&reason, attempt);
+                    last_sent = Some(tokio::time::Instant::now());
+                }
                 SendFailure::Node(reason) => {
                     node_errors += 1;
                     if node_errors >= MAX_NODE_ERRORS {
-                        return SettleResult::Reverted { reason };
+                        return SettleResult::Reverted { reason, sent: false };
                     }
                     observe::settle_retry(&reason, attempt);
                 }
-                SendFailure::Transient(reason) => observe::settle_retry(&reason, attempt),
+                SendFailure::Reverted(reason) | SendFailure::Transient(reason) => {
+                    observe::settle_retry(&reason, attempt)
+                }
             }
             tokio::time::sleep(retry_backoff(attempt)).await;
         }
+    }
+
+    /// Simulates, estimates and sends one settle transaction with the award's nonce (taken
+    /// on the first send) and a gas price a quarter above the last (see [`next_gas_price`]).
+    async fn send_settle(
+        &self,
+        call: &SettleCall<'_>,
+        nonce: &mut Option<u64>,
+        gas_price: &mut u128,
+        gas_retries: u32,
+    ) -> Result<(B256, u64), SendFailure> {
+        let timed = |what: &str| SendFailure::Transient(format!("{what} timed out after {RPC_TIMEOUT:?}"));
+        // The simulation: a call that would revert is never sent.
+        match tokio::time::timeout(RPC_TIMEOUT, call.call()).await {
+            Err(_) => return Err(timed("settle simulation")),
+            Ok(Err(error)) => return Err(classify(&error)),
+            Ok(Ok(_seized_value)) => {}
+        }
+        let estimate = match tokio::time::timeout(RPC_TIMEOUT, call.estimate_gas()).await {
+            Err(_) => return Err(timed("gas estimate")),
+            Ok(Err(error)) => return Err(classify(&error)),
+            Ok(Ok(estimate)) => estimate,
+        };
+        let gas_limit = settle_gas_limit(estimate, gas_retries);
+        let _sending = self.send_lock.lock().await;
+        let current_price = match tokio::time::timeout(RPC_TIMEOUT, self.provider.get_gas_price()).await {
+            Ok(Ok(price)) => price,
+            Ok(Err(error)) => return Err(SendFailure::Transient(format!("eth_gasPrice: {error}"))),
+            Err(_) => return Err(timed("eth_gasPrice")),
+        };
+        let price = next_gas_price(current_price, *gas_price);
+        let nonce_value = match *nonce {
+            Some(nonce) => nonce,
+            None => {
+                let pending = self.provider.get_transaction_count(self.executor).pending();
+                match tokio::time::timeout(RPC_TIMEOUT, pending).await {
+                    Ok(Ok(count)) => count,
+                    Ok(Err(error)) => return Err(SendFailure::Transient(format!("eth_getTransactionCount: {error}"))),
+                    Err(_) => return Err(timed("eth_getTransactionCount")),
+                }
+            }
+        };
+        let transaction = call.clone().gas(gas_limit).gas_price(price).nonce(nonce_value);
+        match tokio::time::timeout(RPC_TIMEOUT, transaction.send()).await {
+            Err(_) => Err(timed("settle submission")),
+            Ok(Err(error)) => Err(classify(&error)),
+            Ok(Ok(pending)) => {
+                *nonce = Some(nonce_value);
+                *gas_price = price;
+                Ok((*pending.tx_hash(), gas_limit))
+            }
+        }
+    }
+
+    /// The receipt of the first mined transaction among `sent`, with its gas limit.
+    async fn first_receipt(&self, sent: &[(B256, u64)]) -> Option<(B256, u64, TransactionReceipt)> {
+        for (tx_hash, gas_limit) in sent {
+            let polled = tokio::time::timeout(RPC_TIMEOUT, self.provider.get_transaction_receipt(*tx_hash)).await;
+            if let Ok(Ok(Some(receipt))) = polled {
+                return Some((*tx_hash, *gas_limit, receipt));
+            }
+        }
+        None
+    }
+
+    /// The decoded reason a mined settle reverted, by replaying it on the block before.
+    async fn replay_revert(&self, call: &SettleCall<'_>, block: Option<u64>) -> Option<String> {
+        let before = block?.checked_sub(1)?;
+        match tokio::time::timeout(RPC_TIMEOUT, call.call().block(BlockId::number(before))).await {
+            Ok(Err(error)) => match classify(&error) {
+                SendFailure::Reverted(reason) => Some(reason),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The outcome of a mined settle: the collateral the executor received (ERC-20
+    /// `Transfer` logs to it), gas used and its cost.
+    fn settled(&self, tx_hash: B256, receipt: &TransactionReceipt) -> SettleResult {
+        self.settle_gas_seen.fetch_max(receipt.gas_used, Ordering::Relaxed);
+        let collateral_received = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter_map(|log| log.log_decode::<IERC20Approval::Transfer>().ok())
+            .filter(|transfer| transfer.inner.data.to == self.executor && transfer.inner.data.from != self.executor)
+            .map(|transfer| CollateralReceived { asset: transfer.inner.address, units: transfer.inner.data.value })
+            .collect();
+        let gas_cost_wei = U256::from(receipt.gas_used).saturating_mul(U256::from(receipt.effective_gas_price));
+        SettleResult::Settled { tx_hash, collateral_received, gas_used: receipt.gas_used, gas_cost_wei }
     }
 
     /// Polls for a receipt: `Some((status, gas used))` once mined, `None` if `until` passes first.
@@ -424,10 +707,12 @@ impl Chain {
     }
 }
 
-/// Local instant corresponding to the end of unix second `deadline_secs`.
-fn deadline_instant(deadline_secs: u64) -> tokio::time::Instant {
-    let remaining_ms = (deadline_secs.saturating_add(1)).saturating_mul(1000).saturating_sub(now_ms());
-    tokio::time::Instant::now() + Duration::from_millis(remaining_ms)
+type SettleCall<'a> = alloy::contract::SolCallBuilder<&'a DynProvider, LiquidationSettlement::settleCall>;
+
+/// The gas price of a (re)send: the chain's current price, and at least a quarter above
+/// the previous send's (nodes replace a pending transaction only for a bump of 10% or more).
+fn next_gas_price(current: u128, previous: u128) -> u128 {
+    current.max(previous.saturating_add(previous.div_ceil(4)))
 }
 
 /// The gas limit for a settle: the estimate plus padding, doubled per out-of-gas retry.
@@ -444,13 +729,40 @@ fn retry_backoff(attempt: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)).min(2_000))
 }
 
-/// Sorts a failed send into revert (final), transport trouble (retry) or other node error.
-fn classify(error: &alloy::contract::Error) -> SendFailure {
+/// `Name(Name { field: value })`, alloy's debug form of an error enum, as `Name { field: value }`.
+fn error_name<T: std::fmt::Debug>(decoded: &T) -> String {
+    let text = format!("{decoded:?}");
+    match (text.find('('), text.ends_with(')')) {
+        (Some(open), true) => text[open + 1..text.len() - 1].to_string(),
+        _ => text,
+    }
+}
+
+/// Decodes revert data as a custom error of the settlement, the MarginEngine market or
+/// the token, or a `require` string or panic.
+pub(crate) fn decode_revert(error: &alloy::contract::Error) -> Option<String> {
     if let Some(decoded) = error.as_decoded_interface_error::<LiquidationSettlement::LiquidationSettlementErrors>() {
-        return SendFailure::Reverted(format!("{decoded:?}"));
+        return Some(error_name(&decoded));
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<MarginEngine::MarginEngineErrors>() {
+        return Some(error_name(&decoded));
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<TestToken::TestTokenErrors>() {
+        return Some(error_name(&decoded));
     }
     if let Some(revert) = error.as_decoded_error::<alloy::sol_types::Revert>() {
-        return SendFailure::Reverted(revert.reason);
+        return Some(revert.reason);
+    }
+    if let Some(panic) = error.as_decoded_error::<alloy::sol_types::Panic>() {
+        return Some(format!("panic {panic:?}"));
+    }
+    None
+}
+
+/// Sorts a failed send into revert (final), transport trouble (retry) or other node error.
+fn classify(error: &alloy::contract::Error) -> SendFailure {
+    if let Some(reason) = decode_revert(error) {
+        return SendFailure::Reverted(reason);
     }
     if let Some(data) = error.as_revert_data() {
         return SendFailure::Reverted(format!("reverted with data {data}"));
@@ -490,6 +802,31 @@ mod tests {
         // The observed failure: 550,662 used of a ~551k limit.
         assert!(looks_out_of_gas(550_662, 551_000));
         assert!(!looks_out_of_gas(120_000, 600_000), "a rule revert stops early");
+    }
+
+    #[test]
+    fn a_resend_bumps_the_gas_price_enough_to_replace_the_pending_one() {
+        assert_eq!(next_gas_price(1_000, 0), 1_000, "the first send pays the chain's price");
+        assert_eq!(next_gas_price(1_000, 1_000), 1_250, "then at least +25%");
+        assert_eq!(next_gas_price(1_000, 1), 1_000);
+        assert_eq!(next_gas_price(0, 1), 2, "a bump is never zero");
+        assert_eq!(next_gas_price(5_000, 1_000), 5_000, "or the chain's price if that is higher");
+        assert_eq!(next_gas_price(0, u128::MAX), u128::MAX, "never overflows");
+    }
+
+    #[test]
+    fn decoded_error_names_drop_alloys_enum_wrapper() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct StaleNonce {
+            expected: u64,
+        }
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum Errors {
+            StaleNonce(StaleNonce),
+        }
+        assert_eq!(error_name(&Errors::StaleNonce(StaleNonce { expected: 3 })), "StaleNonce { expected: 3 }");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct SolverConfig {
 /// One chain the solver bids on and settles on.
 #[derive(Clone)]
 pub struct ChainEndpoint {
+    /// The chain id the RPC must serve (checked at start).
     pub chain_id: u64,
     /// HTTP JSON-RPC endpoint.
     pub rpc_url: String,
@@ -35,6 +36,10 @@ pub struct ChainEndpoint {
     /// executor at start (paying the registry's `minBond` once) and, like the nodes,
     /// counts only bonded solvers' bids. `None` only for networks without admission.
     pub solver_registry: Option<Address>,
+    /// A collateral asset the chain's markets price like its native coin (WETH where gas
+    /// is paid in ETH). When set, [`crate::Pricing::native_price_wad`] carries its oracle
+    /// price so strategies can express gas in debt units.
+    pub native_price_asset: Option<Address>,
 }
 
 impl SolverConfig {
@@ -75,6 +80,8 @@ impl std::fmt::Debug for ChainEndpoint {
             .field("rpc_url", &self.rpc_url)
             .field("settlement", &self.settlement)
             .field("executor", &self.executor.address())
+            .field("solver_registry", &self.solver_registry)
+            .field("native_price_asset", &self.native_price_asset)
             .finish()
     }
 }

@@ -4,10 +4,16 @@
 //! A solver bids in Backstop's sealed-bid auctions for the exclusive right to liquidate
 //! an under-collateralised account, and settles the award on chain. You write a
 //! [`Strategy`] (how much to bid); [`SolverClient`] does the rest: it joins the gossip
-//! network as a light peer, validates and relays messages, asks your strategy once per
-//! intent, commits and reveals at the right times, collects the committee's award votes,
-//! approves the settlement contract for the debt asset, sends `settle` from your executor
-//! wallet and reports a typed [`AuctionOutcome`] for every auction you took part in.
+//! network as a light peer, bonds your key on each chain's `SolverRegistry`, validates and
+//! relays messages, prices every intent from the chain ([`Pricing`]: what the repay would
+//! seize, collateral prices and bonuses, the reserve, gas, your executor's inventory), asks
+//! your strategy once per intent, never commits a bid the executor cannot fund, commits and
+//! reveals at the right times, collects the committee's award votes to the chain's
+//! threshold, approves the settlement for the debt asset, simulates `settle` (never sending
+//! one that would revert), estimates its gas, resends it until mined or past the award's
+//! deadline, and reports a typed [`AuctionOutcome`] for every intent it accepted.
+//!
+//! The guide from nothing to a bot bidding on the devnet is `solver-sdk/README.md`.
 //!
 //! # Write your first solver
 //!
@@ -16,14 +22,16 @@
 //!     AuctionOutcome, Bid, ChainEndpoint, IntentView, SolverClient, SolverConfig, Strategy, U256,
 //! };
 //!
-//! /// Repays as much as allowed and offers half a percent of it to the protocol.
-//! struct HalfPercent;
+//! /// Offers the protocol 80% of the liquidation bonus, if that covers gas.
+//! struct EightyPercent;
 //!
-//! impl Strategy for HalfPercent {
+//! impl Strategy for EightyPercent {
 //!     async fn bid(&self, view: &IntentView) -> Option<Bid> {
-//!         let repay_amount = view.intent.maxRepay;
-//!         // Check your inventory, the collateral price, gas... here: always bid.
-//!         Some(Bid { repay_amount, premium: repay_amount / U256::from(200) })
+//!         let pricing = &view.pricing;
+//!         let bonus = pricing.bonus_value(); // previewSeize(repay) - repay, in debt units
+//!         let premium = bonus * U256::from(8) / U256::from(10);
+//!         let gas = pricing.gas_cost_in_debt()?; // no native price configured: no bid
+//!         (bonus > premium + gas).then_some(Bid { repay_amount: pricing.repay_amount, premium })
 //!     }
 //!
 //!     fn on_outcome(&self, outcome: &AuctionOutcome) {
@@ -43,9 +51,11 @@
 //!         executor: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse()?,
 //!         // The chain's SolverRegistry: the client bonds our key on it at start.
 //!         solver_registry: Some("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".parse()?),
+//!         // WETH: prices gas (paid in ETH) in debt units.
+//!         native_price_asset: Some("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0".parse()?),
 //!     }],
 //! };
-//! let solver = SolverClient::start(config, HalfPercent).await?;
+//! let solver = SolverClient::start(config, EightyPercent).await?;
 //! let mut outcomes = solver.outcomes();
 //! while let Ok(outcome) = outcomes.recv().await {
 //!     if let AuctionOutcome::Won { tx_hash, premium, .. } = outcome {
@@ -58,8 +68,11 @@
 //! ```
 //!
 //! The executor pays `repay_amount + premium` of the market's debt asset at settlement and
-//! receives the seized collateral: fund it before bidding. A ready-made bot lives in
-//! `examples/fixed_premium.rs`.
+//! receives the seized collateral: fund it before bidding (a bid it cannot fund is reported
+//! as [`AuctionOutcome::NotFunded`] and never sent). Ready-made strategies live in
+//! [`strategies`]; real bots in `examples/` (`margin_bot.rs`, `fixed_premium.rs`).
+
+#![warn(missing_docs)]
 
 mod bidding;
 mod book;
@@ -68,14 +81,21 @@ mod config;
 mod error;
 mod observe;
 mod outcome;
+mod pricing;
 mod runtime;
 pub mod strategies;
 mod strategy;
 mod votes;
 
+/// The guide's Rust examples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use config::{ChainEndpoint, SolverConfig};
 pub use error::SolverError;
-pub use outcome::AuctionOutcome;
+pub use outcome::{AuctionOutcome, CollateralReceived, Shortfall};
+pub use pricing::{wei_to_debt_units, CollateralQuote, Inventory, Pricing};
 pub use runtime::{SolverClient, SolverHandle};
 pub use strategy::{Bid, IntentView, Strategy};
 

@@ -5,7 +5,8 @@ use alloy::primitives::{Address, B256, U256};
 use backstop_protocol::Kind;
 use tracing::{debug, info, warn, Span};
 
-use crate::outcome::AuctionOutcome;
+use crate::outcome::{AuctionOutcome, Shortfall};
+use crate::pricing::Pricing;
 use crate::strategy::Bid;
 
 pub(crate) fn auction_span(chain_id: u64, intent_id: B256) -> Span {
@@ -64,6 +65,47 @@ pub(crate) fn bid_below_reserve(premium: U256, reserve: U256) {
     info!(%premium, %reserve, "bid premium is below the market's reserve; not sent");
 }
 
+pub(crate) fn bid_not_funded(shortfall: &Shortfall) {
+    warn!(
+        debt_asset = %shortfall.debt_asset,
+        needed = %shortfall.needed,
+        balance = %shortfall.balance,
+        allowance = %shortfall.allowance,
+        reserved = %shortfall.reserved,
+        "the executor cannot fund this bid; not committing it (top up the executor's debt asset)"
+    );
+}
+
+pub(crate) fn priced(pricing: &Pricing) {
+    debug!(
+        block = pricing.block,
+        repay = %pricing.repay_amount,
+        seized_value = %pricing.seized_value,
+        bonus_value = %pricing.bonus_value(),
+        gas_price_wei = pricing.gas_price_wei,
+        settle_gas = pricing.settle_gas,
+        debt_balance = %pricing.inventory.debt_balance,
+        reserved = %pricing.inventory.reserved,
+        "intent priced"
+    );
+}
+
+pub(crate) fn pricing_failed(error: &str) {
+    warn!(%error, "could not read the chain to price the intent; not bidding");
+}
+
+pub(crate) fn startup_approval_failed(chain_id: u64, error: &str) {
+    warn!(chain_id, %error, "could not approve the settlement for a market's debt asset at start; bids on it will report NotFunded until it is");
+}
+
+pub(crate) fn settle_simulation_reverted(reason: &str) {
+    warn!(%reason, "settle would revert; not sending it");
+}
+
+pub(crate) fn settle_resent(tx_hash: B256, nonce: u64, gas_price_wei: u128) {
+    warn!(%tx_hash, nonce, gas_price_wei, "settle not mined yet; resent with the same nonce and a higher gas price");
+}
+
 pub(crate) fn bid_committed(bid: &Bid, clamped: bool) {
     info!(repay = %bid.repay_amount, premium = %bid.premium, clamped, "bid committed");
 }
@@ -109,12 +151,31 @@ pub(crate) fn settle_retry(error: &str, attempt: u32) {
     warn!(%error, attempt, "settle failed transiently; retrying");
 }
 
+/// One line per outcome, with its facts as fields (spans add `chain_id` and `intent_id`).
 pub(crate) fn outcome(outcome: &AuctionOutcome) {
+    let label = outcome.label();
     match outcome {
-        AuctionOutcome::SettleReverted { reason, .. } => {
-            warn!(outcome = outcome.label(), %reason, "auction outcome")
+        AuctionOutcome::Won { tx_hash, repay_amount, premium, collateral_received, gas_used, gas_cost_wei, .. } => {
+            info!(outcome = label, %tx_hash, repay = %repay_amount, %premium, ?collateral_received, gas_used,
+                %gas_cost_wei, "auction outcome")
         }
-        _ => info!(outcome = outcome.label(), ?outcome, "auction outcome"),
+        AuctionOutcome::Lost { winning_premium, .. } => {
+            info!(outcome = label, winning_premium = ?winning_premium, "auction outcome")
+        }
+        AuctionOutcome::BelowReserve { premium, reserve, .. } => {
+            info!(outcome = label, %premium, %reserve, "auction outcome")
+        }
+        AuctionOutcome::NotFunded { shortfall, .. } => {
+            warn!(outcome = label, needed = %shortfall.needed, balance = %shortfall.balance,
+                allowance = %shortfall.allowance, reserved = %shortfall.reserved, "auction outcome")
+        }
+        AuctionOutcome::SettleReverted { reason, sent, .. } => {
+            warn!(outcome = label, %reason, sent, "auction outcome")
+        }
+        AuctionOutcome::Unpriced { reason, .. } | AuctionOutcome::NotAdmitted { reason, .. } => {
+            warn!(outcome = label, %reason, "auction outcome")
+        }
+        _ => info!(outcome = label, "auction outcome"),
     }
 }
 

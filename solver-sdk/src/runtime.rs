@@ -26,6 +26,7 @@ use crate::config::SolverConfig;
 use crate::error::SolverError;
 use crate::observe;
 use crate::outcome::AuctionOutcome;
+use crate::pricing::Inventory;
 use crate::strategy::{Bid, Strategy};
 use crate::votes::Committee;
 
@@ -78,6 +79,9 @@ impl SolverClient {
             let context = chain.refresh_context().instrument(span.clone()).await.map_err(|reason| {
                 SolverError::Committee { chain_id: endpoint.chain_id, settlement: endpoint.settlement, reason }
             })?;
+            // Approve every known market's debt asset now, so the first bids are funded.
+            let market_ids: Vec<B256> = context.markets.keys().copied().collect();
+            chain.approve_known_markets(&market_ids).instrument(span.clone()).await;
             params.push(ChainParams {
                 chain_id: endpoint.chain_id,
                 settlement: endpoint.settlement,
@@ -136,6 +140,7 @@ impl SolverHandle {
         self.gossip.listen_addrs()
     }
 
+    /// Our libp2p peer id (derived from the ed25519 key).
     pub fn peer_id(&self) -> PeerId {
         self.gossip.peer_id()
     }
@@ -177,7 +182,8 @@ impl Drop for SolverHandle {
 
 /// Results of work done off the main task.
 enum Event {
-    Bid { chain_id: u64, intent_id: B256, bid: Option<Bid> },
+    Bid { chain_id: u64, intent_id: B256, bid: Option<Bid>, inventory: Inventory },
+    Unpriced { chain_id: u64, intent_id: B256, reason: String },
     StrategyTimedOut { chain_id: u64, intent_id: B256 },
     PublishFailed { chain_id: u64, intent_id: B256 },
     Settled { chain_id: u64, intent_id: B256, award: Box<Award>, result: SettleResult },
@@ -265,10 +271,11 @@ impl<S: Strategy> Runtime<S> {
 
     fn on_event(&mut self, event: Event) {
         let actions = match event {
-            Event::Bid { chain_id, intent_id, bid } => {
+            Event::Bid { chain_id, intent_id, bid, inventory } => {
                 let salt = random_salt();
-                self.book.on_bid(chain_id, intent_id, bid, salt, now_ms())
+                self.book.on_bid(chain_id, intent_id, bid, &inventory, salt, now_ms())
             }
+            Event::Unpriced { chain_id, intent_id, reason } => self.book.on_unpriced(chain_id, intent_id, reason),
             Event::StrategyTimedOut { chain_id, intent_id } => self.book.on_strategy_timeout(chain_id, intent_id),
             Event::PublishFailed { chain_id, intent_id } => self.book.on_publish_failed(chain_id, intent_id),
             Event::Settled { chain_id, intent_id, award, result } => {
@@ -299,18 +306,34 @@ impl<S: Strategy> Runtime<S> {
     fn perform(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
-                Action::AskStrategy(view) => {
-                    let span = observe::auction_span(view.chain_id, view.intent_id);
+                Action::AskStrategy(asked) => {
+                    let span = observe::auction_span(asked.chain_id, asked.intent_id);
+                    let Some(chain) = self.chains.get(&asked.chain_id).cloned() else {
+                        continue;
+                    };
                     let strategy = self.strategy.clone();
                     let events = self.events.clone();
                     self.tasks.spawn(
                         async move {
-                            let (chain_id, intent_id) = (view.chain_id, view.intent_id);
+                            let (chain_id, intent_id) = (asked.chain_id, asked.intent_id);
                             // One millisecond past commit end, so an answer at the edge is judged by the book.
-                            let budget = Duration::from_millis(view.remaining_ms(now_ms()) + 1);
-                            let event = match tokio::time::timeout(budget, strategy.bid(&view)).await {
-                                Ok(bid) => Event::Bid { chain_id, intent_id, bid },
+                            let budget = Duration::from_millis(asked.remaining_ms(now_ms()) + 1);
+                            let event = match tokio::time::timeout(budget, chain.price(&asked)).await {
                                 Err(_) => Event::StrategyTimedOut { chain_id, intent_id },
+                                Ok(Err(reason)) => {
+                                    observe::pricing_failed(&reason);
+                                    Event::Unpriced { chain_id, intent_id, reason }
+                                }
+                                Ok(Ok(pricing)) => {
+                                    observe::priced(&pricing);
+                                    let view = asked.into_view(pricing);
+                                    let inventory = view.pricing.inventory;
+                                    let budget = Duration::from_millis(view.remaining_ms(now_ms()) + 1);
+                                    match tokio::time::timeout(budget, strategy.bid(&view)).await {
+                                        Ok(bid) => Event::Bid { chain_id, intent_id, bid, inventory },
+                                        Err(_) => Event::StrategyTimedOut { chain_id, intent_id },
+                                    }
+                                }
                             };
                             let _ = events.send(event).await;
                         }

@@ -6,19 +6,25 @@ use alloy::primitives::{Address, B256, U256};
 use backstop_protocol::{Intent, PeerKey};
 
 use crate::outcome::AuctionOutcome;
+use crate::pricing::Pricing;
 
 /// A sealed bid: repay this much of the account's debt and pay this premium to the
 /// protocol, both in the market's debt asset (`intent.debtAsset`), in its smallest unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bid {
+    /// Debt to repay for the account; at most `intent.maxRepay` (larger is clamped).
     pub repay_amount: U256,
+    /// Paid to the market's beneficiary on top of the repay; at least the reserve.
     pub premium: U256,
 }
 
-/// An open auction as the strategy sees it.
+/// An open auction as the strategy sees it: the verified intent and what the runtime read
+/// from the chain to price it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntentView {
+    /// The chain the account lives on.
     pub chain_id: u64,
+    /// `keccak256(chainId, settlement, marketId, account, nonce)`.
     pub intent_id: B256,
     /// The canonical copy of the intent when the strategy was asked.
     pub intent: Intent,
@@ -28,6 +34,9 @@ pub struct IntentView {
     pub origin: PeerKey,
     /// When this solver first saw the intent (unix ms, local clock).
     pub received_at_ms: u64,
+    /// Seized value, collateral prices and bonuses, reserve, gas and our inventory, read
+    /// at [`Pricing::block`] just before the strategy was asked.
+    pub pricing: Pricing,
 }
 
 impl IntentView {
@@ -43,13 +52,15 @@ impl IntentView {
 }
 
 /// A bidding strategy. The runtime calls [`Strategy::bid`] once per intent during its
-/// commit window and does everything else: commit, reveal, vote collection, settlement.
+/// commit window and does everything else: the funding check, commit, reveal, vote
+/// collection, approval, settle simulation and settlement.
 pub trait Strategy: Send + Sync + 'static {
     /// Called once per intent during its commit window; `None` = do not bid.
     ///
     /// Answer quickly: an answer after the commit window closes is dropped and reported as
-    /// [`AuctionOutcome::Late`]. A repay above `intent.maxRepay` is clamped to it; a
-    /// premium below `intent.reservePremium` is not sent ([`AuctionOutcome::BelowReserve`]).
+    /// [`AuctionOutcome::TooLate`]. A repay above `intent.maxRepay` is clamped to it; a
+    /// premium below `intent.reservePremium` is not sent ([`AuctionOutcome::BelowReserve`]);
+    /// a bid the executor cannot fund is not sent ([`AuctionOutcome::NotFunded`]).
     fn bid(&self, intent: &IntentView) -> impl Future<Output = Option<Bid>> + Send;
 
     /// Every outcome, as it happens. Runs on the runtime's task: do not block.

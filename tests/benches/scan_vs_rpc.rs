@@ -27,10 +27,17 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> eyre::Result<()> {
-    let accounts: usize = std::env::var("BACKSTOP_BENCH_ACCOUNTS").ok().and_then(|text| text.parse().ok()).unwrap_or(10_000);
+    let accounts: usize =
+        std::env::var("BACKSTOP_BENCH_ACCOUNTS").ok().and_then(|text| text.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir()?;
     let anvil = backstop_devnet::binaries::anvil()?;
-    let chain = LocalChain::spawn_with_args(&anvil, 31_337, &dir.path().join("anvil.log"), &[], &["--gas-limit", "1000000000"])?;
+    let chain = LocalChain::spawn_with_args(
+        &anvil,
+        31_337,
+        &dir.path().join("anvil.log"),
+        &[],
+        &["--gas-limit", "1000000000"],
+    )?;
     let parameters = MarketParameters::default();
     let deployment = market::deploy(&chain, &parameters, vec![Address::repeat_byte(0xa7)], 1, &[]).await?;
     let started = Instant::now();
@@ -82,7 +89,9 @@ async fn main() -> eyre::Result<()> {
     let mut found_batched = 0;
     for _ in 0..ROUNDS.min(3) {
         let started = Instant::now();
-        let calls = population.iter().map(|account| (deployment.engine, IMarginMarket::accountHealthCall { account: *account }));
+        let calls = population
+            .iter()
+            .map(|account| (deployment.engine, IMarginMarket::accountHealthCall { account: *account }));
         let answers = call_many(&provider, calls, at).await?;
         found_batched = answers
             .into_iter()
@@ -97,10 +106,21 @@ async fn main() -> eyre::Result<()> {
     let local = median(local);
     let batched = median(batched);
     let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
-    println!("\nrisk scan, {} accounts on one anvil chain, {found_local} liquidatable after a 20% drop", population.len());
+    println!(
+        "\nrisk scan, {} accounts on one anvil chain, {found_local} liquidatable after a 20% drop",
+        population.len()
+    );
     println!("  indexing (load + read every position once, batched): {:>10.1} ms", ms(index_time));
     println!("  local scan per block (prices read + every account):   {:>10.2} ms", ms(local));
-    println!("  per-account eth_call, sequential:                    {:>10.1} ms  ({:.0}x the local scan)", ms(sequential), sequential.as_secs_f64() / local.as_secs_f64());
-    println!("  per-account eth_call, JSON-RPC batches of 500:       {:>10.1} ms  ({:.0}x the local scan)", ms(batched), batched.as_secs_f64() / local.as_secs_f64());
+    println!(
+        "  per-account eth_call, sequential:                    {:>10.1} ms  ({:.0}x the local scan)",
+        ms(sequential),
+        sequential.as_secs_f64() / local.as_secs_f64()
+    );
+    println!(
+        "  per-account eth_call, JSON-RPC batches of 500:       {:>10.1} ms  ({:.0}x the local scan)",
+        ms(batched),
+        batched.as_secs_f64() / local.as_secs_f64()
+    );
     Ok(())
 }

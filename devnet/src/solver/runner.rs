@@ -1,14 +1,14 @@
-//! The `backstop-devnet solver` process: one `backstop-solver-sdk` client with a
-//! fixed-premium strategy, logging every auction outcome.
+//! The `backstop-devnet solver` process: one `backstop-solver-sdk` client with the
+//! margin or the fixed-premium strategy, logging every auction outcome.
 
 use std::path::Path;
 
 use alloy::signers::local::PrivateKeySigner;
-use backstop_solver_sdk::strategies::FixedPremium;
-use backstop_solver_sdk::{ChainEndpoint, SolverClient, SolverConfig};
+use backstop_solver_sdk::strategies::{FixedPremium, Margin};
+use backstop_solver_sdk::{ChainEndpoint, SolverClient, SolverConfig, SolverHandle, U256};
 use libp2p::Multiaddr;
 
-use super::SolverFile;
+use super::{SolverFile, SolverStrategy};
 use crate::keys::read_secret;
 use crate::process::Ready;
 use crate::DevnetError;
@@ -37,15 +37,21 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
             settlement: chain.settlement,
             executor,
             solver_registry: chain.solver_registry,
+            native_price_asset: chain.native_price_asset,
         });
     }
     let config =
         SolverConfig { peer_secret_key, listen: parse(&file.listen)?, bootstrap: parse(&file.bootstrap)?, chains };
-    let handle = SolverClient::start(config, FixedPremium { bps: file.premium_bps })
-        .await
-        .map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;
+    let strategy = file.strategy().map_err(config_error)?;
+    let started: Result<SolverHandle, _> = match strategy {
+        SolverStrategy::FixedPremium { bps } => SolverClient::start(config, FixedPremium { bps }).await,
+        SolverStrategy::Margin { bps } => {
+            SolverClient::start(config, Margin { margin_bps: bps, min_margin: U256::ZERO }).await
+        }
+    };
+    let handle = started.map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;
     let mut outcomes = handle.outcomes();
-    tracing::info!(solver = %file.name, premium_bps = file.premium_bps, "solver started");
+    tracing::info!(solver = %file.name, strategy = strategy.name(), bps = strategy.bps(), "solver started");
 
     // Ready means connected to every node (the gossip subscriptions travel with the
     // connection), so a scenario started right after does not outrun us.

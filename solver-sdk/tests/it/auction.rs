@@ -86,6 +86,7 @@ async fn solver_never_bids_on_an_intent_for_an_unregistered_market() {
                 settlement: settlement_address,
                 executor: executor.clone(),
                 solver_registry: None,
+                native_price_asset: None,
             }],
         },
         FixedPremium { bps: 100 },
