@@ -6,7 +6,7 @@
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use backstop_bindings::PositionFactory;
+use backstop_bindings::{PositionFactory, TestToken};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -2,3 +2,4 @@
 //! seeding and the crash pricing.
 
 mod deployment;
+mod population;
