@@ -102,6 +102,10 @@ pub async fn open(
     if draws.is_empty() {
         return Ok(Vec::new());
     }
+    // The engine lends what the population borrows.
+    let borrowed = draws.iter().fold(U256::ZERO, |sum, draw| sum + draw.debt);
+    let usd = TestToken::new(deployment.usd, &chain.provider);
+    chain.confirm("mint population liquidity", usd.mint(deployment.engine, borrowed).send().await).await?;
     let factory =
         PositionFactory::deploy(&chain.provider).await.map_err(|error| chain.error("deploy PositionFactory", error))?;
     let block = chain
