@@ -423,6 +423,17 @@ impl DevnetBuilder {
                 let ready = node.wait_ready(self.ready_timeout).await?.clone();
                 eprintln!("[devnet]   {} ready: {} {}", node.setup.name, ready.peer_id, ready.listen_addrs.join(" "));
             }
+            // Listening is not watching: wait until every node has indexed every chain
+            // (its accounts included), as its /health says.
+            eprintln!("[devnet] waiting for the nodes to index the chains...");
+            for node in &devnet.nodes {
+                let Some(api) = node.ready.as_ref().and_then(|ready| ready.api.clone()) else { continue };
+                let url = format!("http://{api}/health");
+                wait_for(&format!("{} caught up (/health)", node.setup.name), self.ready_timeout, || async {
+                    matches!(alloy::transports::http::reqwest::get(&url).await, Ok(response) if response.status().is_success())
+                })
+                .await?;
+            }
         }
 
         if let Some(devnet_binary) = devnet_binary {

@@ -32,6 +32,10 @@ const MAX_LOG_RANGE: u64 = 2_000;
 const REORG_REWIND: u64 = 64;
 /// Backoff cap after RPC failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// An account confirmed liquidatable is confirmed (and handed to the core) again only
+/// after this many blocks, unless its position changes: its auction is running, and a
+/// crash's new casualties should not wait behind thousands of known ones.
+const RECONFIRM_AFTER_BLOCKS: u64 = 4;
 
 /// A market registered on a chain's settlement contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +203,8 @@ pub struct ChainWatcher {
     resync_positions: bool,
     /// A head block whose scan failed and must be retried before waiting for the next.
     pending_scan: Option<(u64, u64)>,
+    /// Accounts handed to the core as candidates, and the block of that confirmation.
+    emitted: std::collections::HashMap<(B256, Address), u64>,
 }
 
 /// Unix ms now.
@@ -220,6 +226,7 @@ impl ChainWatcher {
             risk: BTreeMap::new(),
             resync_positions: false,
             pending_scan: None,
+            emitted: std::collections::HashMap::new(),
         }
     }
 
@@ -598,6 +605,9 @@ impl ChainWatcher {
         for (market_id, accounts) in changed {
             let Some(risk) = self.risk.get_mut(&market_id) else { continue };
             let accounts: Vec<Address> = accounts.into_iter().collect();
+            for account in &accounts {
+                self.emitted.remove(&(market_id, *account));
+            }
             if let Err(error) = risk.track(&self.provider, &accounts, at).await {
                 self.risk_failed(market_id, error)?;
             }
@@ -669,8 +679,22 @@ impl ChainWatcher {
             let labels = Metrics::market(chain_id, market_id);
             self.metrics.accounts_indexed.get_or_create(&labels).set(risk.accounts() as i64);
             self.metrics.at_risk_accounts.get_or_create(&labels).set(scan.at_risk as i64);
-            let mut liquidatable = 0;
-            if !scan.unhealthy.is_empty() {
+            let liquidatable_now = scan.unhealthy.len();
+            // Forget accounts that recovered; skip those confirmed a moment ago.
+            let unhealthy_now: BTreeSet<Address> = scan.unhealthy.iter().map(|found| found.account).collect();
+            self.emitted.retain(|(market, account), _| *market != market_id || unhealthy_now.contains(account));
+            let emitted = &self.emitted;
+            let due: Vec<risk::Unhealthy> = scan
+                .unhealthy
+                .iter()
+                .filter(|found| {
+                    emitted
+                        .get(&(market_id, found.account))
+                        .is_none_or(|at| block.saturating_sub(*at) >= RECONFIRM_AFTER_BLOCKS)
+                })
+                .cloned()
+                .collect();
+            if !due.is_empty() {
                 let price_asset = market.collateral_assets.first().copied().unwrap_or_default();
                 let confirmation = risk::confirm(
                     &self.provider,
@@ -678,7 +702,7 @@ impl ChainWatcher {
                     market_id,
                     market.adapter,
                     price_asset,
-                    &scan.unhealthy,
+                    &due,
                     at,
                 )
                 .await
@@ -696,9 +720,12 @@ impl ChainWatcher {
                 } else {
                     risk.clean();
                 }
-                liquidatable = confirmation.confirmed.len();
-                self.metrics.candidates.get_or_create(&Metrics::chain(chain_id)).inc_by(liquidatable as u64);
+                self.metrics
+                    .candidates
+                    .get_or_create(&Metrics::chain(chain_id))
+                    .inc_by(confirmation.confirmed.len() as u64);
                 for confirmed in confirmation.confirmed {
+                    self.emitted.insert((market_id, confirmed.account), block);
                     let candidate = Candidate {
                         market: market.clone(),
                         account: confirmed.account,
@@ -721,7 +748,7 @@ impl ChainWatcher {
                 model: format!("{:?}", risk.kind()),
                 accounts: risk.accounts(),
                 at_risk: scan.at_risk,
-                liquidatable,
+                liquidatable: liquidatable_now,
                 quarantined: false,
                 last_scan_ms: scan.duration.as_secs_f64() * 1e3,
             };

@@ -153,6 +153,7 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         clock: std::sync::Arc::new(SystemClock),
         metrics: metrics.clone(),
         status: status.clone(),
+        confirmed: Default::default(),
     };
     let task = tokio::spawn(runtime.run(inbound, events_rx));
     Ok(RunningNode { peer_id, listen_addrs, api_addr, metrics, status, task })

@@ -42,6 +42,27 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     pub metrics: SharedMetrics,
     pub status: SharedStatus,
+    /// What our own watcher confirmed at a chain's latest scanned block, to answer a
+    /// peer's intent about the same account at the same block without asking the chain
+    /// again (see [`Runtime::cached_facts`]).
+    pub confirmed: ConfirmedFacts,
+}
+
+/// Our own confirmations, per chain: the latest head, and per (market, account) the block,
+/// nonce, `maxRepay` and price (of the market's first collateral) confirmed there.
+#[derive(Debug, Default)]
+pub struct ConfirmedFacts {
+    heads: HashMap<u64, u64>,
+    accounts: HashMap<(u64, alloy::primitives::B256, alloy::primitives::Address), CachedFacts>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CachedFacts {
+    block: u64,
+    nonce: alloy::primitives::U256,
+    max_repay: alloy::primitives::U256,
+    price_asset: alloy::primitives::Address,
+    price: alloy::primitives::U256,
 }
 
 impl Runtime {
@@ -78,6 +99,7 @@ impl Runtime {
                 }
             };
             self.observe_input(&input);
+            self.remember(&input);
             let effects = self.core.handle(input, self.clock.now_ms());
             for effect in effects {
                 self.perform(effect, &results_tx, &mut tasks).await;
@@ -132,6 +154,17 @@ impl Runtime {
                 }
             }
             Effect::CheckIntent { chain_id, adapter, origin, intent, inbound } => {
+                if let Some(facts) = self.cached_facts(&intent) {
+                    let inbound = inbound.inbound().clone();
+                    let input = Input::IntentFacts { chain_id, origin, intent, facts: Some(facts), inbound };
+                    if let Err(error) = results.try_send(input) {
+                        let results = results.clone();
+                        tasks.spawn(async move {
+                            let _ = results.send(error.into_inner()).await;
+                        });
+                    }
+                    return;
+                }
                 let Some(provider) = self.providers.get(&chain_id).cloned() else { return };
                 let results = results.clone();
                 let span = tracing::info_span!("intent", chain_id, intent_id = %intent.id());
@@ -178,6 +211,55 @@ impl Runtime {
                     span,
                 ));
             }
+        }
+    }
+
+    /// A peer's intent about an account our watcher confirmed at the same block, while that
+    /// block is still our head: the chain's answer is the one we already read (same
+    /// block, same calls), so it needs no second read. Anything else goes to the chain.
+    fn cached_facts(&self, intent: &backstop_protocol::Intent) -> Option<backstop_protocol::auction::IntentFacts> {
+        let head = *self.confirmed.heads.get(&intent.chainId)?;
+        let cached = self.confirmed.accounts.get(&(intent.chainId, intent.marketId, intent.account))?;
+        if cached.block != intent.observedBlock || head != cached.block || cached.price_asset != intent.collateralAsset
+        {
+            return None;
+        }
+        Some(backstop_protocol::auction::IntentFacts {
+            head_block: head,
+            liquidatable: true,
+            max_repay: cached.max_repay,
+            price: cached.price,
+            current_nonce: cached.nonce,
+        })
+    }
+
+    fn remember(&mut self, input: &Input) {
+        match input {
+            Input::Chain(ChainEvent::Candidate(candidate)) => {
+                let market = &candidate.market;
+                self.confirmed.accounts.insert(
+                    (market.chain_id, market.market_id, candidate.account),
+                    CachedFacts {
+                        block: candidate.observed_block,
+                        nonce: candidate.nonce,
+                        max_repay: candidate.max_repay,
+                        price_asset: market.collateral_assets.first().copied().unwrap_or_default(),
+                        price: candidate.observed_price,
+                    },
+                );
+            }
+            Input::Chain(ChainEvent::Head { chain_id, block }) => {
+                self.confirmed.heads.insert(*chain_id, *block);
+                // Only the head's confirmations are ever used.
+                let (chain_id, block) = (*chain_id, *block);
+                self.confirmed.accounts.retain(|(chain, _, _), cached| *chain != chain_id || cached.block >= block);
+            }
+            Input::Chain(ChainEvent::Reorg { chain_id, .. }) => {
+                let chain_id = *chain_id;
+                self.confirmed.heads.remove(&chain_id);
+                self.confirmed.accounts.retain(|(chain, _, _), _| *chain != chain_id);
+            }
+            _ => {}
         }
     }
 

@@ -99,7 +99,7 @@ async fn scenario(devnet: &Devnet) -> eyre::Result<()> {
     let _ = flood.await;
     let sent = sent.load(Ordering::Relaxed);
     // Checked over what the attacker got out: first make sure it got something out.
-    assert!(sent > 200, "the attacker did flood before it was cut off: {sent} messages");
+    assert!(sent > 50, "the attacker did flood (a round is 53 messages) before it was cut off: {sent} messages");
     devnet.check_processes()?;
     println!("[test] attacker sent {sent} hostile messages; every node cut it off and kept running");
     Ok(())

@@ -438,9 +438,9 @@ pub struct Confirmation {
     pub mismatches: Vec<Address>,
 }
 
-/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable`, `maxRepay`,
-/// the settlement's nonce and the adapter's price of its first collateral (the
-/// intent's `observedPrice`).
+/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable`, `maxRepay`
+/// and the settlement's nonce of each account, and once the adapter's price of its first
+/// collateral (the intents' `observedPrice`).
 pub async fn confirm(
     provider: &DynProvider,
     settlement: Address,
@@ -450,27 +450,33 @@ pub async fn confirm(
     unhealthy: &[Unhealthy],
     block: BlockId,
 ) -> Result<Confirmation, RiskError> {
-    let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(unhealthy.len() * 4);
+    // The price is the market's, not the account's: read once.
+    let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(unhealthy.len() * 3 + 1);
+    calls.push((adapter, IMarginMarket::priceCall { asset: price_asset }.abi_encode().into()));
     for found in unhealthy {
         let account = found.account;
         calls.push((adapter, IMarginMarket::isLiquidatableCall { account }.abi_encode().into()));
         calls.push((adapter, IMarginMarket::maxRepayCall { account }.abi_encode().into()));
         calls
             .push((settlement, LiquidationSettlement::noncesCall { marketId: market_id, account }.abi_encode().into()));
-        calls.push((adapter, IMarginMarket::priceCall { asset: price_asset }.abi_encode().into()));
     }
     let answers = call_raw(provider, &calls, block).await?;
     let mut confirmation = Confirmation::default();
-    for (found, answers) in unhealthy.iter().zip(answers.chunks(4)) {
+    let price = answers[0].as_ref().ok().and_then(|data| IMarginMarket::priceCall::abi_decode_returns(data).ok());
+    let Some(price) = price else {
+        // Without the price no intent can be opened for this market at this block.
+        confirmation.mismatches.extend(unhealthy.iter().map(|found| found.account));
+        return Ok(confirmation);
+    };
+    for (found, answers) in unhealthy.iter().zip(answers[1..].chunks(3)) {
         let decoded = (|| {
             let liquidatable = IMarginMarket::isLiquidatableCall::abi_decode_returns(answers[0].as_ref().ok()?).ok()?;
             let max_repay = IMarginMarket::maxRepayCall::abi_decode_returns(answers[1].as_ref().ok()?).ok()?;
             let nonce = LiquidationSettlement::noncesCall::abi_decode_returns(answers[2].as_ref().ok()?).ok()?;
-            let price = IMarginMarket::priceCall::abi_decode_returns(answers[3].as_ref().ok()?).ok()?;
-            Some((liquidatable, max_repay, nonce, price))
+            Some((liquidatable, max_repay, nonce))
         })();
         match decoded {
-            Some((true, max_repay, nonce, price)) if !max_repay.is_zero() => {
+            Some((true, max_repay, nonce)) if !max_repay.is_zero() => {
                 if found.max_repay.is_some_and(|model| model != max_repay) {
                     confirmation.mismatches.push(found.account);
                 }
@@ -480,4 +486,66 @@ pub async fn confirm(
         }
     }
     Ok(confirmation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batched_market() -> MarketRisk {
+        MarketRisk {
+            adapter: Address::repeat_byte(0xad),
+            collateral_assets: vec![Address::repeat_byte(1)],
+            state: State::Batched(BTreeSet::new()),
+            quarantine: Quarantine::default(),
+        }
+    }
+
+    #[test]
+    fn a_market_is_quarantined_after_consecutive_faults_and_released_after_the_period() {
+        let config =
+            RiskConfig { quarantine_after: 3, quarantine_for: Duration::from_secs(600), ..RiskConfig::default() };
+        let mut market = batched_market();
+        let now = Instant::now();
+        assert!(!market.fault(now, &config));
+        assert!(!market.fault(now, &config));
+        market.clean();
+        assert!(!market.fault(now, &config), "a clean block resets the streak");
+        assert!(!market.fault(now, &config));
+        assert!(!market.quarantined(now));
+        assert!(market.fault(now, &config), "the third fault in a row quarantines");
+        assert!(market.quarantined(now + Duration::from_secs(599)));
+        assert!(!market.quarantined(now + Duration::from_secs(600)), "released after quarantine_for");
+        assert_eq!(market.kind(), ModelKind::Batched);
+    }
+
+    #[test]
+    fn the_at_risk_distance_grows_with_volatility() {
+        let terms = CollateralTerms {
+            asset: Address::repeat_byte(1),
+            base_haircut_wad: U256::ZERO,
+            volatility_multiplier_wad: U256::ZERO,
+            max_haircut_wad: U256::ZERO,
+            liquidation_bonus_wad: U256::ZERO,
+            price_scale: WAD,
+        };
+        let model = |volatility_wad: u64| EngineModel {
+            risk: RiskParams {
+                maintenance_ratio_wad: WAD,
+                close_factor_wad: WAD,
+                full_liquidation_health_wad: WAD,
+                dust_debt: U256::ZERO,
+            },
+            assets: vec![AssetView::new(
+                &terms,
+                Quote::Priced { price_wad: WAD, volatility_wad: U256::from(volatility_wad) },
+            )
+            .unwrap()],
+        };
+        let config = RiskConfig::default();
+        let calm = at_risk_distance(&model(0), &config);
+        let turbulent = at_risk_distance(&model(50_000_000_000_000_000), &config);
+        assert_eq!(calm, config.at_risk_distance);
+        assert!((turbulent - (config.at_risk_distance + config.at_risk_volatility_multiple * 0.05)).abs() < 1e-12);
+    }
 }
