@@ -36,6 +36,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// after this many blocks, unless its position changes: its auction is running, and a
 /// crash's new casualties should not wait behind thousands of known ones.
 const RECONFIRM_AFTER_BLOCKS: u64 = 4;
+/// Accounts confirmed per batch: each batch's candidates go to the core before the next
+/// batch is read.
+const CONFIRM_CHUNK: usize = 64;
 
 /// A market registered on a chain's settlement contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -695,50 +698,65 @@ impl ChainWatcher {
                 .cloned()
                 .collect();
             if !due.is_empty() {
+                // Exact maxRepay from the model where the filter skipped it; the most
+                // endangered first (the watchlist leads the scan), in chunks, so the
+                // first intents of a crash leave before the last account is confirmed.
+                let due: Vec<risk::Unhealthy> = due
+                    .into_iter()
+                    .map(|found| risk::Unhealthy {
+                        max_repay: found.max_repay.or_else(|| risk.exact_max_repay(&found.account)),
+                        ..found
+                    })
+                    .collect();
                 let price_asset = market.collateral_assets.first().copied().unwrap_or_default();
-                let confirmation = risk::confirm(
-                    &self.provider,
-                    self.config.settlement,
-                    market_id,
-                    market.adapter,
-                    price_asset,
-                    &due,
-                    at,
-                )
-                .await
-                .map_err(|error| ChainError::from((chain_id, error)))?;
-                if !confirmation.mismatches.is_empty() {
+                let mut mismatched = false;
+                for chunk in due.chunks(CONFIRM_CHUNK) {
+                    let confirmation = risk::confirm(
+                        &self.provider,
+                        self.config.settlement,
+                        market_id,
+                        market.adapter,
+                        price_asset,
+                        chunk,
+                        at,
+                    )
+                    .await
+                    .map_err(|error| ChainError::from((chain_id, error)))?;
+                    if !confirmation.mismatches.is_empty() {
+                        self.metrics
+                            .confirmation_mismatches
+                            .get_or_create(&labels)
+                            .inc_by(confirmation.mismatches.len() as u64);
+                        observe::health_mismatch(chain_id, market_id, &confirmation.mismatches);
+                        mismatched = true;
+                    }
                     self.metrics
-                        .confirmation_mismatches
-                        .get_or_create(&labels)
-                        .inc_by(confirmation.mismatches.len() as u64);
-                    observe::health_mismatch(chain_id, market_id, &confirmation.mismatches);
-                    let quarantine = risk.fault(now, &self.risk_config);
-                    if quarantine {
+                        .candidates
+                        .get_or_create(&Metrics::chain(chain_id))
+                        .inc_by(confirmation.confirmed.len() as u64);
+                    for confirmed in confirmation.confirmed {
+                        self.emitted.insert((market_id, confirmed.account), block);
+                        let candidate = Candidate {
+                            market: market.clone(),
+                            account: confirmed.account,
+                            nonce: confirmed.nonce,
+                            max_repay: confirmed.max_repay,
+                            observed_block: block,
+                            observed_price: confirmed.price,
+                            detected_at_ms: seen_at_ms,
+                        };
+                        let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
+                    }
+                    let elapsed = Duration::from_millis(now_ms().saturating_sub(seen_at_ms));
+                    Metrics::observe(&self.metrics.block_to_candidate_seconds, chain_id, elapsed);
+                }
+                if mismatched {
+                    if risk.fault(now, &self.risk_config) {
                         observe::market_faulty(chain_id, market_id, "model and chain disagree", true);
                     }
                 } else {
                     risk.clean();
                 }
-                self.metrics
-                    .candidates
-                    .get_or_create(&Metrics::chain(chain_id))
-                    .inc_by(confirmation.confirmed.len() as u64);
-                for confirmed in confirmation.confirmed {
-                    self.emitted.insert((market_id, confirmed.account), block);
-                    let candidate = Candidate {
-                        market: market.clone(),
-                        account: confirmed.account,
-                        nonce: confirmed.nonce,
-                        max_repay: confirmed.max_repay,
-                        observed_block: block,
-                        observed_price: confirmed.price,
-                        detected_at_ms: seen_at_ms,
-                    };
-                    let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
-                }
-                let elapsed = Duration::from_millis(now_ms().saturating_sub(seen_at_ms));
-                Metrics::observe(&self.metrics.block_to_candidate_seconds, chain_id, elapsed);
             } else {
                 risk.clean();
             }

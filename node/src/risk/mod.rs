@@ -110,6 +110,8 @@ struct EngineState {
     book: EngineBook,
     /// Rows judged first next block.
     watchlist: Vec<u32>,
+    /// The model of the last scan, for exact valuations of what it found.
+    last_model: Option<EngineModel>,
 }
 
 impl MarketRisk {
@@ -234,6 +236,7 @@ impl MarketRisk {
                 let distance = at_risk_distance(&model, config);
                 let report = state.book.scan(&model, &state.watchlist, true, distance);
                 state.watchlist = report.at_risk.clone();
+                state.last_model = Some(model);
                 from_report(report)
             }
             State::Batched(accounts) => {
@@ -257,6 +260,15 @@ impl MarketRisk {
         };
         scan.duration = started.elapsed();
         Ok(scan)
+    }
+
+    /// The exact `maxRepay` of `account` at the last scan's quotes (engine markets), for
+    /// accounts the fast filter reported without valuing them.
+    pub fn exact_max_repay(&self, account: &Address) -> Option<U256> {
+        let State::Engine(state) = &self.state else { return None };
+        let model = state.last_model.as_ref()?;
+        let valuation = state.book.value(model, account)?.ok()?;
+        model.max_repay(&valuation).ok().filter(|amount| !amount.is_zero())
     }
 
     /// Whether the market is quarantined at `now`.
@@ -378,7 +390,14 @@ async fn probe_engine(
         dust_debt: ratios[3],
     };
     let terms = read_terms(provider, adapter, collateral_assets, block).await?;
-    Ok(Some(EngineState { router, risk, book: EngineBook::new(terms.len()), terms, watchlist: Vec::new() }))
+    Ok(Some(EngineState {
+        router,
+        risk,
+        book: EngineBook::new(terms.len()),
+        terms,
+        watchlist: Vec::new(),
+        last_model: None,
+    }))
 }
 
 /// `collateralParams` and `priceScaleOf` of every listed collateral, in listing order.
@@ -434,13 +453,13 @@ pub struct Confirmed {
 #[derive(Debug, Clone, Default)]
 pub struct Confirmation {
     pub confirmed: Vec<Confirmed>,
-    /// Found liquidatable by the model, not by the chain (or with another `maxRepay`).
+    /// Found liquidatable by the model, not by the chain.
     pub mismatches: Vec<Address>,
 }
 
-/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable`, `maxRepay`
-/// and the settlement's nonce of each account, and once the adapter's price of its first
-/// collateral (the intents' `observedPrice`).
+/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable` and the
+/// settlement's nonce of each account (and `maxRepay` where the model has none), and once
+/// the adapter's price of its first collateral (the intents' `observedPrice`).
 pub async fn confirm(
     provider: &DynProvider,
     settlement: Address,
@@ -450,15 +469,20 @@ pub async fn confirm(
     unhealthy: &[Unhealthy],
     block: BlockId,
 ) -> Result<Confirmation, RiskError> {
-    // The price is the market's, not the account's: read once.
+    // The price is the market's, not the account's: read once. An account whose exact
+    // `maxRepay` the model computed is confirmed with `isLiquidatable` alone (the model
+    // and the contract agree to the wei, see tests/e2e/risk_model.rs; peers check the
+    // claim against the chain anyway).
     let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(unhealthy.len() * 3 + 1);
     calls.push((adapter, IMarginMarket::priceCall { asset: price_asset }.abi_encode().into()));
     for found in unhealthy {
         let account = found.account;
         calls.push((adapter, IMarginMarket::isLiquidatableCall { account }.abi_encode().into()));
-        calls.push((adapter, IMarginMarket::maxRepayCall { account }.abi_encode().into()));
         calls
             .push((settlement, LiquidationSettlement::noncesCall { marketId: market_id, account }.abi_encode().into()));
+        if found.max_repay.is_none() {
+            calls.push((adapter, IMarginMarket::maxRepayCall { account }.abi_encode().into()));
+        }
     }
     let answers = call_raw(provider, &calls, block).await?;
     let mut confirmation = Confirmation::default();
@@ -468,18 +492,17 @@ pub async fn confirm(
         confirmation.mismatches.extend(unhealthy.iter().map(|found| found.account));
         return Ok(confirmation);
     };
-    for (found, answers) in unhealthy.iter().zip(answers[1..].chunks(3)) {
-        let decoded = (|| {
-            let liquidatable = IMarginMarket::isLiquidatableCall::abi_decode_returns(answers[0].as_ref().ok()?).ok()?;
-            let max_repay = IMarginMarket::maxRepayCall::abi_decode_returns(answers[1].as_ref().ok()?).ok()?;
-            let nonce = LiquidationSettlement::noncesCall::abi_decode_returns(answers[2].as_ref().ok()?).ok()?;
-            Some((liquidatable, max_repay, nonce))
-        })();
-        match decoded {
-            Some((true, max_repay, nonce)) if !max_repay.is_zero() => {
-                if found.max_repay.is_some_and(|model| model != max_repay) {
-                    confirmation.mismatches.push(found.account);
-                }
+    let mut answers = answers[1..].iter();
+    for found in unhealthy {
+        let mut next = || answers.next().and_then(|answer| answer.as_ref().ok());
+        let liquidatable = next().and_then(|data| IMarginMarket::isLiquidatableCall::abi_decode_returns(data).ok());
+        let nonce = next().and_then(|data| LiquidationSettlement::noncesCall::abi_decode_returns(data).ok());
+        let max_repay = match found.max_repay {
+            Some(model) => Some(model),
+            None => next().and_then(|data| IMarginMarket::maxRepayCall::abi_decode_returns(data).ok()),
+        };
+        match (liquidatable, nonce, max_repay) {
+            (Some(true), Some(nonce), Some(max_repay)) if !max_repay.is_zero() => {
                 confirmation.confirmed.push(Confirmed { account: found.account, nonce, max_repay, price });
             }
             _ => confirmation.mismatches.push(found.account),
