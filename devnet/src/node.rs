@@ -98,8 +98,8 @@ impl NodeSetup {
         );
         for chain in chains {
             toml.push_str(&format!(
-                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nsettlement = \"{}\"\nsolver_registry = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n# A devnet trusts its own registrations.\nwatch_all = true\n",
-                chain.chain_id, chain.rpc_url, chain.settlement, chain.solver_registry, chain.start_block
+                "\n[[chains]]\nchain_id = {}\nrpc_url = {:?}\nws_url = {:?}\nsettlement = \"{}\"\nsolver_registry = \"{}\"\nstart_block = {}\npoll_interval = \"250ms\"\n# A devnet trusts its own registrations.\nwatch_all = true\n",
+                chain.chain_id, chain.rpc_url, chain.rpc_url.replacen("http", "ws", 1), chain.settlement, chain.solver_registry, chain.start_block
             ));
         }
         let path = self.config_path();

@@ -238,6 +238,12 @@ impl ChainWatcher {
     pub async fn run(mut self) {
         let chain_id = self.config.chain_id;
         let mut backoff = self.config.poll_interval;
+        // New heads by WebSocket when configured; polling stays the fallback (and the
+        // only source while the subscription is down).
+        let heads = std::sync::Arc::new(tokio::sync::Notify::new());
+        let subscription =
+            self.config.ws_url.clone().map(|url| tokio::spawn(subscribe_heads(chain_id, url, heads.clone())));
+        let _guard = AbortOnDrop(subscription);
         loop {
             match self.restore_markets().await {
                 Ok(()) => break,
@@ -257,7 +263,10 @@ impl ChainWatcher {
                     backoff = self.config.poll_interval;
                     self.status.chain(chain_id, |chain| chain.last_error = None);
                     if caught_up {
-                        tokio::time::sleep(self.config.poll_interval).await;
+                        tokio::select! {
+                            _ = heads.notified() => {}
+                            _ = tokio::time::sleep(self.config.poll_interval) => {}
+                        }
                     }
                 }
                 Err(error) => {
@@ -811,6 +820,45 @@ impl ChainWatcher {
     }
 }
 
+/// Stops a task when dropped (the head subscription ends with its watcher).
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Subscribes to `newHeads` on `url` and wakes the watcher on every head. Reconnects
+/// with backoff; while it is down the watcher's polling carries on alone.
+async fn subscribe_heads(chain_id: u64, url: String, heads: std::sync::Arc<tokio::sync::Notify>) {
+    use futures::StreamExt;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let connected = async {
+            let provider = ProviderBuilder::new().connect_ws(alloy::providers::WsConnect::new(url.clone())).await?;
+            let subscription = provider.subscribe_blocks().await?;
+            Ok::<_, alloy::transports::TransportError>((provider, subscription))
+        };
+        match connected.await {
+            Ok((_provider, subscription)) => {
+                observe::head_subscription(chain_id, &url, None);
+                backoff = Duration::from_millis(500);
+                let mut stream = subscription.into_stream();
+                while stream.next().await.is_some() {
+                    heads.notify_one();
+                }
+                observe::head_subscription(chain_id, &url, Some("the subscription ended"));
+            }
+            Err(error) => observe::head_subscription(chain_id, &url, Some(&error.to_string())),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
 /// Runs a chain's watcher under supervision: a watcher that panics is restarted (with
 /// backoff, from the stored cursor), counted and logged, never silently lost.
 pub async fn supervise(context: WatcherContext) {
@@ -868,6 +916,7 @@ mod tests {
             solver_registry: None,
             start_block: 0,
             poll_interval: Duration::from_millis(100),
+            ws_url: None,
             watch_all: true,
             watch_markets: Vec::new(),
             watch_adapters: Vec::new(),
@@ -904,5 +953,58 @@ mod tests {
         assert!(watcher.poll().await.unwrap());
         assert_eq!(store.cursor(config.chain_id).unwrap(), Some(10));
         assert_ne!(store.cursor_hash(config.chain_id).unwrap(), Some(indexed_hash), "the new branch was indexed");
+    }
+
+    #[tokio::test]
+    async fn a_new_head_by_websocket_wakes_the_watcher_long_before_its_next_poll() {
+        let anvil = Anvil::new().path(anvil_path()).try_spawn().expect("anvil starts");
+        let config = ChainConfig {
+            chain_id: anvil.chain_id(),
+            rpc_url: anvil.endpoint(),
+            ws_url: Some(anvil.ws_endpoint()),
+            settlement: Address::repeat_byte(0x5e),
+            solver_registry: None,
+            start_block: 0,
+            // Far longer than the test waits: only the subscription can wake the watcher.
+            poll_interval: Duration::from_secs(60),
+            watch_all: true,
+            watch_markets: Vec::new(),
+            watch_adapters: Vec::new(),
+        };
+        let provider = provider(&config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (events, mut events_rx) = mpsc::channel(64);
+        let watcher = ChainWatcher::new(WatcherContext {
+            config: config.clone(),
+            risk: RiskConfig::default(),
+            provider: provider.clone(),
+            store: store.clone(),
+            events,
+            metrics: Default::default(),
+            status: SharedStatus::default(),
+        });
+        let task = tokio::spawn(watcher.run());
+        let head_at = |block: u64| {
+            let store = store.clone();
+            let chain_id = config.chain_id;
+            async move {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < deadline {
+                    if store.cursor(chain_id).unwrap() == Some(block) {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                false
+            }
+        };
+        assert!(head_at(0).await, "the first poll indexes the genesis block");
+        // Give the subscription a moment to be established, then mine.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        provider.raw_request::<_, ()>("anvil_mine".into(), (1u64,)).await.unwrap();
+        assert!(head_at(1).await, "the new head was indexed at once, not after the 60 s poll");
+        while events_rx.try_recv().is_ok() {}
+        task.abort();
     }
 }

@@ -106,6 +106,11 @@ pub struct ChainConfig {
     pub chain_id: u64,
     /// HTTP JSON-RPC endpoint.
     pub rpc_url: String,
+    /// WebSocket endpoint of the same node, for new-head notifications (the watcher
+    /// reacts to a block as it arrives instead of at the next poll). Without it, or
+    /// while the subscription is down, the watcher polls every `poll_interval`.
+    #[serde(default)]
+    pub ws_url: Option<String>,
     /// The chain's LiquidationSettlement contract.
     pub settlement: Address,
     /// First block to index on a fresh database (markets and accounts are discovered

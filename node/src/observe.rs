@@ -164,3 +164,10 @@ pub fn reorg_seen_by_core(chain_id: u64, at_block: u64, rewound_to: u64) {
     // nonce again, which reopens its auction (see core::origination).
     tracing::debug!(chain_id, at_block, rewound_to, "reorg: auctions reopen through their candidates");
 }
+
+pub fn head_subscription(chain_id: u64, url: &str, error: Option<&str>) {
+    match error {
+        None => tracing::info!(chain_id, url, "subscribed to new heads"),
+        Some(error) => tracing::warn!(chain_id, url, error, "new-head subscription down; polling meanwhile"),
+    }
+}

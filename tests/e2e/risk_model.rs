@@ -60,6 +60,7 @@ async fn local_health_matches_the_contract_on_random_accounts_actions_and_prices
     let config = ChainConfig {
         chain_id: chain.chain_id,
         rpc_url: chain.rpc_url.clone(),
+        ws_url: None,
         settlement: deployment.settlement,
         start_block: deployment.deploy_block,
         solver_registry: None,
