@@ -63,6 +63,8 @@ pub struct Candidate {
     pub observed_price: U256,
     /// Unix ms at which the watcher first saw `observed_block`.
     pub detected_at_ms: u64,
+    /// Unix ms at which the chain confirmed it (the watcher's share of the latency ends here).
+    pub confirmed_at_ms: u64,
 }
 
 /// What a chain watcher tells the node.
@@ -743,6 +745,7 @@ impl ChainWatcher {
                         .candidates
                         .get_or_create(&Metrics::chain(chain_id))
                         .inc_by(confirmation.confirmed.len() as u64);
+                    let confirmed_at_ms = now_ms();
                     for confirmed in confirmation.confirmed {
                         self.emitted.insert((market_id, confirmed.account), block);
                         let candidate = Candidate {
@@ -753,6 +756,7 @@ impl ChainWatcher {
                             observed_block: block,
                             observed_price: confirmed.price,
                             detected_at_ms: seen_at_ms,
+                            confirmed_at_ms,
                         };
                         let _ = self.events.send(ChainEvent::Candidate(candidate)).await;
                     }

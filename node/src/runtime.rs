@@ -127,7 +127,7 @@ impl Runtime {
                     observe::publish_failed(chain_id, kind.name(), &error.to_string());
                 }
             }
-            Effect::Opened { chain_id, intent_id, detected_at_ms } => {
+            Effect::Opened { chain_id, intent_id, detected_at_ms, confirmed_at_ms } => {
                 self.metrics.intents_opened.get_or_create(&Metrics::chain(chain_id)).inc();
                 let elapsed = Duration::from_millis(self.clock.now_ms().saturating_sub(detected_at_ms));
                 Metrics::observe(&self.metrics.block_to_intent_seconds, chain_id, elapsed);
@@ -136,6 +136,7 @@ impl Runtime {
                     chain_id,
                     intent_id,
                     latency_ms: elapsed.as_secs_f64() * 1e3,
+                    watcher_ms: confirmed_at_ms.saturating_sub(detected_at_ms) as f64,
                 });
             }
             Effect::Persist { id, envelope } => {

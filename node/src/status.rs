@@ -34,7 +34,12 @@ pub struct NodeStatus {
 pub struct OpenedIntent {
     pub chain_id: u64,
     pub intent_id: B256,
+    /// Block first seen -> intent on gossip.
     pub latency_ms: f64,
+    /// The watcher's share: block first seen -> confirmed on chain (the rest is the core:
+    /// the open jitter and the next tick).
+    #[serde(default)]
+    pub watcher_ms: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

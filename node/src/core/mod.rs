@@ -69,6 +69,8 @@ pub enum Effect {
         intent_id: B256,
         /// Unix ms at which the watcher first saw the block that made the account liquidatable.
         detected_at_ms: u64,
+        /// Unix ms at which the chain confirmed the account liquidatable.
+        confirmed_at_ms: u64,
     },
     Publish {
         chain_id: u64,

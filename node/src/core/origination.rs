@@ -140,6 +140,7 @@ impl Core {
                 chain_id: intent.chainId,
                 intent_id: id,
                 detected_at_ms: candidate.detected_at_ms,
+                confirmed_at_ms: candidate.confirmed_at_ms,
             });
         }
     }

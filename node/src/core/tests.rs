@@ -78,6 +78,7 @@ fn candidate(observed_block: u64) -> Candidate {
         observed_block,
         observed_price: U256::from(2_000),
         detected_at_ms: 0,
+        confirmed_at_ms: 0,
     }
 }
 

@@ -183,6 +183,7 @@ impl Sim {
             observed_block: block,
             observed_price: U256::from(2_000),
             detected_at_ms: self.now,
+            confirmed_at_ms: self.now,
         };
         for node in 0..self.nodes.len() {
             let effects = self.nodes[node].handle(Input::Chain(ChainEvent::Candidate(candidate.clone())), self.now);
