@@ -170,18 +170,28 @@ async fn run_crash(
     timeout: Duration,
 ) -> eyre::Result<()> {
     let crash = devnet.crash_in_steps(drop_bps, steps, step_interval).await?;
-    let observed = devnet.await_settlement(&crash, timeout).await?;
-    // Accounts still under after one close-factor liquidation get further rounds.
-    devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;
-    let report = devnet.report(&crash, &observed).await?;
-    println!("{}", report.render());
+    let settled = devnet.await_settlement(&crash, timeout).await;
+    let result = async {
+        let observed = settled?;
+        // Accounts still under after one close-factor liquidation get further rounds.
+        devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;
+        let report = devnet.report(&crash, &observed).await?;
+        println!("{}", report.render());
+        let path = devnet.dir().join("report.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+        eprintln!("[devnet] report written to {}", path.display());
+        Ok::<_, eyre::Report>(())
+    }
+    .await;
+    // What the nodes measured is worth printing even when the scenario failed.
+    if devnet.chains().iter().any(|chain| !chain.population.is_empty()) {
+        // The population's auctions run on after the profiled accounts settled.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
     match devnet.node_figures().await {
         Ok(figures) => println!("{}", figures.render()),
         Err(error) => eprintln!("[devnet] could not read the nodes' figures: {error}"),
     }
-    let path = devnet.dir().join("report.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-        .wrap_err_with(|| format!("writing {}", path.display()))?;
-    eprintln!("[devnet] report written to {}", path.display());
-    Ok(())
+    result
 }
