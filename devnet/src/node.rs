@@ -21,7 +21,7 @@ impl Default for AuctionWindows {
         Self {
             commit: Duration::from_millis(800),
             reveal: Duration::from_millis(400),
-            open_jitter: Duration::from_millis(150),
+            open_jitter: Duration::from_millis(40),
         }
     }
 }

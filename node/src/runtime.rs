@@ -71,9 +71,14 @@ impl Runtime {
         let mut tasks = JoinSet::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // When the core's next own intent is due (recomputed when candidates arrive or a
+        // tick opens some; the pending set can be large, so not on every message).
+        let mut open_due_at: Option<u64> = None;
         let mut status_tick = tokio::time::interval(STATUS_EVERY);
         status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            // Wake exactly when an intent of our own is due, not up to a tick later.
+            let open_due = open_due_at.map(|due| Duration::from_millis(due.saturating_sub(self.clock.now_ms())));
             let input = tokio::select! {
                 message = inbound.recv() => match message {
                     Some(message) => Input::Gossip(message),
@@ -85,6 +90,7 @@ impl Runtime {
                 },
                 Some(result) = results.recv() => result,
                 _ = tick.tick() => Input::Tick,
+                _ = tokio::time::sleep(open_due.unwrap_or(TICK)), if open_due.is_some() => Input::Tick,
                 _ = status_tick.tick() => {
                     self.refresh_status().await;
                     continue;
@@ -100,7 +106,11 @@ impl Runtime {
             };
             self.observe_input(&input);
             self.remember(&input);
+            let reschedule = matches!(input, Input::Tick | Input::Chain(ChainEvent::Candidate(_)));
             let effects = self.core.handle(input, self.clock.now_ms());
+            if reschedule {
+                open_due_at = self.core.next_open_due_ms();
+            }
             for effect in effects {
                 self.perform(effect, &results_tx, &mut tasks).await;
             }

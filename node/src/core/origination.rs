@@ -45,12 +45,23 @@ impl Origination {
     pub fn pending_count(&self) -> usize {
         self.pending.len()
     }
+
+    /// When the earliest waiting candidate is due (unix ms).
+    pub fn next_due_ms(&self) -> Option<u64> {
+        self.pending.values().map(|(at, _)| *at).min()
+    }
 }
 
 impl Core {
     /// Seeds the open jitter's randomness (deterministic simulations and tests).
     pub fn seed_jitter(&mut self, seed: u64) {
         self.origination.seed(seed);
+    }
+
+    /// When the next intent of our own is due to open, so the runtime can wake for it
+    /// rather than at the next tick.
+    pub fn next_open_due_ms(&self) -> Option<u64> {
+        self.origination.next_due_ms()
     }
 
     /// Opens no intents of its own until `until_ms`; used after a restart.
