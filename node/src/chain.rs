@@ -16,6 +16,7 @@ use alloy::sol_types::SolEvent;
 use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry};
 use backstop_protocol::auction::IntentFacts;
 use backstop_protocol::message::Intent;
+use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
 use crate::config::{ChainConfig, RiskConfig};
@@ -39,6 +40,8 @@ const RECONFIRM_AFTER_BLOCKS: u64 = 4;
 /// Accounts confirmed per batch: each batch's candidates go to the core before the next
 /// batch is read.
 const CONFIRM_CHUNK: usize = 64;
+/// Confirmation batches in flight at once.
+const CONFIRM_IN_FLIGHT: usize = 4;
 
 /// A market registered on a chain's settlement contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,10 +409,19 @@ impl ChainWatcher {
     /// it in a loop; tests and tools may drive a watcher step by step.
     pub async fn poll(&mut self) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
-        if self.rewind_on_reorg().await? {
+        // The reorg check and the head in one round trip's time.
+        let stored = self.store.cursor(chain_id)?;
+        let cursor_hash = async {
+            match stored {
+                Some(cursor) => self.block_hash(cursor).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (cursor_hash, head) = tokio::join!(cursor_hash, self.provider.get_block_number());
+        if self.rewind_on_reorg(cursor_hash?).await? {
             return Ok(false);
         }
-        let head = self.provider.get_block_number().await.map_err(transport(chain_id))?;
+        let head = head.map_err(transport(chain_id))?;
         let seen_at_ms = now_ms();
         self.metrics.chain_head.get_or_create(&Metrics::chain(chain_id)).set(i64::try_from(head).unwrap_or(i64::MAX));
         let stored = self.store.cursor(chain_id)?;
@@ -423,10 +435,11 @@ impl ChainWatcher {
         }
         let from = if stored.is_some() { cursor + 1 } else { self.config.start_block };
         let to = head.min(from.saturating_add(MAX_LOG_RANGE - 1));
-        // The hash is read before the logs: if the block is replaced meanwhile, the next
+        // The hash is read with the logs: if the block is replaced meanwhile, the next
         // poll sees the mismatch and re-indexes.
-        let to_hash = self.block_hash(to).await?;
-        self.index_range(from, to).await?;
+        let (to_hash, logs) = tokio::join!(self.block_hash(to), self.logs(self.index_addresses(), from, to));
+        let to_hash = to_hash?;
+        self.index_range(logs?, from, to).await?;
         match to_hash {
             Some(hash) => self.store.set_cursor_with_hash(chain_id, to, hash)?,
             None => self.store.set_cursor(chain_id, to)?,
@@ -468,12 +481,17 @@ impl ChainWatcher {
     /// Detects a reorg below the cursor by comparing the stored hash of the cursor block
     /// with the chain's; on a mismatch, rewinds the cursor so the range is re-indexed
     /// and every position is read again.
-    async fn rewind_on_reorg(&mut self) -> Result<bool, ChainError> {
+    /// `observed` is the chain's hash of the cursor block (`None` without a cursor).
+    async fn rewind_on_reorg(&mut self, observed: Option<Option<B256>>) -> Result<bool, ChainError> {
         let chain_id = self.config.chain_id;
         let (Some(cursor), Some(expected)) = (self.store.cursor(chain_id)?, self.store.cursor_hash(chain_id)?) else {
             return Ok(false);
         };
-        if self.block_hash(cursor).await? == Some(expected) {
+        let observed = match observed {
+            Some(observed) => observed,
+            None => self.block_hash(cursor).await?,
+        };
+        if observed == Some(expected) {
             return Ok(false);
         }
         let rewound_to = cursor.saturating_sub(REORG_REWIND).max(self.config.start_block);
@@ -498,21 +516,27 @@ impl ChainWatcher {
         self.provider.get_logs(&filter).await.map_err(transport(self.config.chain_id))
     }
 
-    /// Indexes `from..=to` with one `eth_getLogs` over the settlement, the registry and
-    /// every watched adapter, then re-reads the positions that changed at `to`.
-    async fn index_range(&mut self, from: u64, to: u64) -> Result<(), ChainError> {
-        let chain_id = self.config.chain_id;
-        let at = BlockId::number(to);
+    /// The settlement, the registry and every watched adapter: what one `eth_getLogs` covers.
+    fn index_addresses(&self) -> Vec<Address> {
         let mut addresses = vec![self.config.settlement];
         addresses.extend(self.config.solver_registry);
+        addresses.extend(self.risk.keys().filter_map(|id| self.markets.get(id).map(|market| market.adapter)));
+        addresses
+    }
+
+    /// Indexes `from..=to` from its logs (over [`Self::index_addresses`]), then re-reads
+    /// the positions that changed at `to`.
+    async fn index_range(&mut self, logs: Vec<Log>, from: u64, to: u64) -> Result<(), ChainError> {
+        let chain_id = self.config.chain_id;
+        let at = BlockId::number(to);
+        debug_assert!(from <= to);
         let adapters: BTreeMap<Address, B256> =
             self.risk.keys().filter_map(|id| self.markets.get(id).map(|market| (market.adapter, *id))).collect();
-        addresses.extend(adapters.keys().copied());
         let mut committee_changed = false;
         let mut changed: BTreeMap<B256, BTreeSet<Address>> = BTreeMap::new();
         let mut terms_changed: BTreeSet<B256> = BTreeSet::new();
         let mut registered = Vec::new();
-        for log in self.logs(addresses, from, to).await? {
+        for log in logs {
             let address = log.address();
             if address == self.config.settlement {
                 match log.topic0() {
@@ -721,18 +745,22 @@ impl ChainWatcher {
                     .collect();
                 let price_asset = market.collateral_assets.first().copied().unwrap_or_default();
                 let mut mismatched = false;
-                for chunk in due.chunks(CONFIRM_CHUNK) {
-                    let confirmation = risk::confirm(
-                        &self.provider,
-                        self.config.settlement,
-                        market_id,
-                        market.adapter,
-                        price_asset,
-                        chunk,
-                        at,
-                    )
-                    .await
-                    .map_err(|error| ChainError::from((chain_id, error)))?;
+                // A few batches in flight; results are taken in order, so the most
+                // endangered accounts' candidates still go first.
+                let provider = self.provider.clone();
+                let settlement = self.config.settlement;
+                let adapter = market.adapter;
+                let chunks: Vec<Vec<risk::Unhealthy>> = due.chunks(CONFIRM_CHUNK).map(<[_]>::to_vec).collect();
+                let mut confirmations =
+                    futures::stream::iter(chunks.into_iter().map(|chunk| {
+                        let provider = provider.clone();
+                        async move {
+                            risk::confirm(&provider, settlement, market_id, adapter, price_asset, &chunk, at).await
+                        }
+                    }))
+                    .buffered(CONFIRM_IN_FLIGHT);
+                while let Some(confirmation) = futures::StreamExt::next(&mut confirmations).await {
+                    let confirmation = confirmation.map_err(|error| ChainError::from((chain_id, error)))?;
                     if !confirmation.mismatches.is_empty() {
                         self.metrics
                             .confirmation_mismatches
