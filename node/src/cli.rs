@@ -310,11 +310,7 @@ pub fn render_status(status: &crate::status::NodeStatus) -> String {
     if let Some(member) = status.committee_member {
         let _ = writeln!(out, "committee member {member}");
     }
-    let _ = writeln!(
-        out,
-        "\n{:>10} {:>10} {:>10} {:>5}  {:<9} {}",
-        "chain", "head", "indexed", "lag", "state", "last error"
-    );
+    let _ = writeln!(out, "\n{:>10} {:>10} {:>10} {:>5}  {:<9} last error", "chain", "head", "indexed", "lag", "state");
     for chain in status.chains.values() {
         let show = |value: Option<u64>| value.map_or("-".to_string(), |value| value.to_string());
         let state = if chain.caught_up { "ready" } else { "catching" };

@@ -98,7 +98,7 @@ pub struct MarketRisk {
 
 #[derive(Debug)]
 enum State {
-    Engine(EngineState),
+    Engine(Box<EngineState>),
     Batched(BTreeSet<Address>),
 }
 
@@ -124,7 +124,7 @@ impl MarketRisk {
         block: BlockId,
     ) -> Result<Self, RiskError> {
         let state = match probe_engine(provider, adapter, &collateral_assets, block).await? {
-            Some(state) => State::Engine(state),
+            Some(state) => State::Engine(Box::new(state)),
             None => State::Batched(BTreeSet::new()),
         };
         Ok(Self { adapter, collateral_assets, state, quarantine: Quarantine::default() })
