@@ -114,7 +114,7 @@ pub async fn open(
         .await
         .map_err(|error| chain.error("read the gas limit", error))?
         .ok_or_else(|| chain.error("read the gas limit", "no latest block"))?;
-    let per_tx = usize::try_from(block.header.gas_limit * 9 / 10 / GAS_PER_ACCOUNT).unwrap_or(1).clamp(1, 2_000);
+    let per_tx = usize::try_from(block.header.gas_limit / 10 * 9 / GAS_PER_ACCOUNT).unwrap_or(1).clamp(1, 2_000);
     let assets: Vec<Address> = deployment.collaterals.iter().map(|collateral| collateral.token).collect();
     let mut accounts = Vec::with_capacity(draws.len());
     for batch in draws.chunks(per_tx) {

@@ -435,6 +435,11 @@ impl ChainWatcher {
         }
         let from = if stored.is_some() { cursor + 1 } else { self.config.start_block };
         let to = head.min(from.saturating_add(MAX_LOG_RANGE - 1));
+        if to < from {
+            // A fresh database whose start_block the chain has not reached yet.
+            self.record_progress(head, head);
+            return Ok(true);
+        }
         // The hash is read with the logs: if the block is replaced meanwhile, the next
         // poll sees the mismatch and re-indexes.
         let (to_hash, logs) = tokio::join!(self.block_hash(to), self.logs(self.index_addresses(), from, to));

@@ -18,6 +18,10 @@ use alloy::primitives::{Address, U256};
 use super::engine::{EngineModel, Quote, Unpriceable, Valuation};
 use super::math::{to_f64, WAD};
 
+/// Most accounts one market may track. Positions come from an adapter's logs, and even an
+/// allowed adapter must not be able to grow the node without bound.
+pub const MAX_ACCOUNTS: usize = 20_000_000;
+
 /// Relative margin inside which the fast filter defers to the exact model.
 const RELATIVE_TOLERANCE: f64 = 1e-9;
 
@@ -113,13 +117,16 @@ impl EngineBook {
 
     /// Records `account`'s position as read from the chain. `holdings` has one entry per
     /// listed collateral (shorter is padded with zeros, longer is an error of the caller).
-    pub fn set(&mut self, account: Address, holdings: &[U256], debt: U256) {
+    /// Returns `false`, recording nothing, for a new account beyond [`MAX_ACCOUNTS`].
+    pub fn set(&mut self, account: Address, holdings: &[U256], debt: U256) -> bool {
         assert!(holdings.len() <= self.width, "position wider than the market's listing");
         let row = match self.index.get(&account) {
             Some(row) => *row as usize,
             None => {
                 let row = self.addresses.len();
-                self.index.insert(account, u32::try_from(row).expect("fewer than 2^32 accounts per market"));
+                // MAX_ACCOUNTS < 2^32, so the row always fits.
+                let Some(slot) = u32::try_from(row).ok().filter(|_| row < MAX_ACCOUNTS) else { return false };
+                self.index.insert(account, slot);
                 self.addresses.push(account);
                 self.debts.push(U256::ZERO);
                 self.units.extend(std::iter::repeat_n(U256::ZERO, self.width));
@@ -136,6 +143,7 @@ impl EngineBook {
         for (slot, units) in shadow[1..].iter_mut().zip(units.iter()) {
             *slot = to_f64(*units);
         }
+        true
     }
 
     /// Values `account` exactly.

@@ -176,7 +176,10 @@ impl EngineModel {
             self.risk.full_liquidation_health_wad.checked_mul(valuation.requirement).ok_or_else(overflow)?;
         let seize_lhs = valuation.repay_to_seize_all.checked_mul(WAD).ok_or_else(overflow)?;
         let seize_rhs = debt.checked_mul(WAD + PARTIAL_CLOSE_MARGIN_WAD).ok_or_else(overflow)?;
-        if amount.is_zero() || debt - amount < self.risk.dust_debt || health_lhs < health_rhs || seize_lhs < seize_rhs {
+        // An adapter reporting a close factor above 1 would make this underflow; the contract
+        // reverts there too (its checked `-`), so the model refuses rather than panics.
+        let remainder = debt.checked_sub(amount).ok_or(Unpriceable::Overflow)?;
+        if amount.is_zero() || remainder < self.risk.dust_debt || health_lhs < health_rhs || seize_lhs < seize_rhs {
             amount = debt;
         }
         let cap = if valuation.repay_to_seize_all.is_zero() { U256::from(1u8) } else { valuation.repay_to_seize_all };
@@ -249,6 +252,14 @@ mod tests {
         assert!(under.is_liquidatable(), "1910 < 1910.7");
         assert_eq!(model.max_repay(&healthy).unwrap(), U256::ZERO);
         assert_eq!(model.max_repay(&under).unwrap(), wad(868_500), "half the debt");
+    }
+
+    #[test]
+    fn a_close_factor_above_one_is_refused_not_a_panic() {
+        let mut model = model(2_000, 10);
+        model.risk.close_factor_wad = wad(2_000);
+        let under = model.value(&[WAD], wad(1_737_000)).unwrap();
+        assert_eq!(model.max_repay(&under), Err(Unpriceable::Overflow));
     }
 
     #[test]

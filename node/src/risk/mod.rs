@@ -215,7 +215,12 @@ impl MarketRisk {
                             .ok_or_else(|| RiskError::Adapter(format!("reading the position of {account} failed")))?;
                         values.push(value);
                     }
-                    state.book.set(*account, &values[1..], values[0]);
+                    if !state.book.set(*account, &values[1..], values[0]) {
+                        return Err(RiskError::Adapter(format!(
+                            "more than {} accounts: not tracking more",
+                            book::MAX_ACCOUNTS
+                        )));
+                    }
                 }
                 Ok(())
             }
