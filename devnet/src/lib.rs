@@ -12,17 +12,21 @@
 //! ```
 //! Everything the devnet starts stops when the [`Devnet`] is dropped.
 
+pub mod baseline;
 pub mod binaries;
 pub mod chain;
 pub mod figures;
+pub mod keeper;
 pub mod keys;
 pub mod launch;
 pub mod manifest;
 pub mod market;
 pub mod node;
 pub mod population;
+pub mod prices;
 pub mod process;
 pub mod report;
+pub mod scan;
 pub mod scenario;
 pub mod solver;
 pub mod wait;

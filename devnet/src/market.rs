@@ -321,32 +321,8 @@ pub async fn deploy(
         collaterals.push(DeployedCollateral { symbol: spec.symbol.clone(), token: *token.address(), feeds });
     }
 
-    let risk = MarginEngine::RiskParams {
-        maintenanceRatioWad: U256::from(parameters.maintenance_ratio_wad),
-        initialMarginRatioWad: U256::from(parameters.initial_margin_ratio_wad),
-        closeFactorWad: U256::from(parameters.close_factor_wad),
-        fullLiquidationHealthWad: U256::from(parameters.full_liquidation_health_wad),
-        dustDebt: U256::from(parameters.dust_debt),
-    };
-    let engine = MarginEngine::deploy(provider, admin, *usd.address(), *router.address(), risk)
-        .await
-        .map_err(|error| chain.error("deploy MarginEngine", error))?;
-    for (spec, deployed) in parameters.collaterals.iter().zip(&collaterals) {
-        let params = MarginEngine::CollateralParams {
-            baseHaircutWad: spec.base_haircut_wad,
-            volatilityMultiplierWad: spec.volatility_multiplier_wad,
-            maxHaircutWad: spec.max_haircut_wad,
-            liquidationBonusWad: spec.liquidation_bonus_wad,
-        };
-        chain
-            .confirm(
-                &format!("engine.addCollateral({})", spec.symbol),
-                engine.addCollateral(deployed.token, params).gas(ORACLE_CALL_GAS).send().await,
-            )
-            .await?;
-    }
-    let insurance_fund =
-        engine.insuranceFund().call().await.map_err(|error| chain.error("engine.insuranceFund", error))?;
+    let (engine, insurance_fund) = deploy_engine(chain, parameters, *usd.address(), *router.address(), &collaterals).await?;
+    let engine = MarginEngine::new(engine, provider);
 
     let settlement = LiquidationSettlement::deploy(provider, admin, attesters, U256::from(threshold))
         .await
@@ -390,6 +366,47 @@ pub async fn deploy(
         beneficiary: insurance_fund,
         deploy_block,
     })
+}
+
+/// Deploys a `MarginEngine` (which deploys its `InsuranceFund`) over the given debt token and
+/// router and lists every collateral with its risk parameters. Returns (engine, insurance fund).
+pub async fn deploy_engine(
+    chain: &LocalChain,
+    parameters: &MarketParameters,
+    usd: Address,
+    router: Address,
+    collaterals: &[DeployedCollateral],
+) -> Result<(Address, Address), DevnetError> {
+    let provider = &chain.provider;
+    let admin = chain.deployer_address();
+    let risk = MarginEngine::RiskParams {
+        maintenanceRatioWad: U256::from(parameters.maintenance_ratio_wad),
+        initialMarginRatioWad: U256::from(parameters.initial_margin_ratio_wad),
+        closeFactorWad: U256::from(parameters.close_factor_wad),
+        fullLiquidationHealthWad: U256::from(parameters.full_liquidation_health_wad),
+        dustDebt: U256::from(parameters.dust_debt),
+    };
+    let engine = MarginEngine::deploy(provider, admin, usd, router, risk)
+        .await
+        .map_err(|error| chain.error("deploy MarginEngine", error))?;
+    for (spec, deployed) in parameters.collaterals.iter().zip(collaterals) {
+        let params = MarginEngine::CollateralParams {
+            baseHaircutWad: spec.base_haircut_wad,
+            volatilityMultiplierWad: spec.volatility_multiplier_wad,
+            maxHaircutWad: spec.max_haircut_wad,
+            liquidationBonusWad: spec.liquidation_bonus_wad,
+        };
+        chain
+            .confirm(
+                &format!("engine.addCollateral({})", spec.symbol),
+                engine.addCollateral(deployed.token, params).gas(ORACLE_CALL_GAS).send().await,
+            )
+            .await?;
+    }
+    let insurance_fund =
+        engine.insuranceFund().call().await.map_err(|error| chain.error("engine.insuranceFund", error))?;
+
+    Ok((*engine.address(), insurance_fund))
 }
 
 /// Opens one account per profile: mint each collateral, approve, deposit, then borrow.

@@ -141,7 +141,7 @@ impl Stats {
     }
 }
 
-fn decimal<S: Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn decimal<S: Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&value.to_string())
 }
 

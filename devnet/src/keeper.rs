@@ -1,0 +1,406 @@
+//! Keeper bots: the open, first-come liquidators most margin protocols rely on today.
+//! Three of them race on every chain, for the baseline market and for the Backstop
+//! market's fallback path once its ladder opens. Each prices every liquidation the open
+//! path accepts (the collateral it would seize, valued at what the DEX pays for it, minus
+//! the repay and the gas) and, when that is worth its while, sends `liquidateOpen` with a
+//! priority fee worth a share of the profit: the priority gas auction through which the
+//! liquidation bonus leaks to block producers. Losers of a race pay for reverted
+//! transactions. Every transaction and its gas is recorded for the report.
+//!
+//! Keepers run as tasks of the devnet process with their own keys and connections, and
+//! send real transactions; they have the same capital as the solvers.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use backstop_bindings::{LiquidationSettlement, TestToken};
+use futures::future::join_all;
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use crate::chain::LocalChain;
+use crate::keys::EvmKey;
+use crate::scan::{scan, MarketBook, MarketKind, OpenLiquidation, Scan};
+use crate::DevnetError;
+
+/// Gas a keeper budgets for one `liquidateOpen` when pricing it, and the limit it sends with.
+pub const LIQUIDATE_GAS_ESTIMATE: u64 = 450_000;
+const LIQUIDATE_GAS_LIMIT: u64 = 1_500_000;
+/// How often a keeper looks for a new block.
+const POLL: Duration = Duration::from_millis(100);
+
+/// How one keeper plays the race.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperSpec {
+    pub name: String,
+    /// Share of the expected profit it bids away as priority fee, basis points.
+    pub tip_share_bps: u32,
+    /// Smallest profit (after gas) it acts on, whole USD.
+    pub min_profit_usd: u64,
+}
+
+/// Three keepers, from aggressive to cautious.
+pub fn default_keepers() -> Vec<KeeperSpec> {
+    [(90, 9_000, 5), (60, 6_000, 10), (30, 3_000, 20)]
+        .into_iter()
+        .map(|(label, tip_share_bps, min_profit_usd)| KeeperSpec {
+            name: format!("keeper-tip{label}"),
+            tip_share_bps,
+            min_profit_usd,
+        })
+        .collect()
+}
+
+/// A keeper with its key.
+#[derive(Clone)]
+pub struct Keeper {
+    pub spec: KeeperSpec,
+    pub key: EvmKey,
+}
+
+impl Keeper {
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+}
+
+/// One transaction a keeper sent, with its fate.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperTx {
+    pub keeper: String,
+    pub chain_id: u64,
+    pub market: MarketKind,
+    pub account: Address,
+    pub transaction: B256,
+    /// The block whose scan prompted it.
+    pub seen_block: u64,
+    /// The block it landed in (None: never mined before the run ended).
+    pub block: Option<u64>,
+    pub success: bool,
+    pub gas_used: u64,
+    /// Effective gas price paid, wei.
+    pub gas_price: u128,
+    /// Priority fee it bid, wei per gas.
+    pub tip: u128,
+    #[serde(serialize_with = "crate::report::decimal")]
+    pub repay: U256,
+    /// Profit it expected after gas, USD wei.
+    #[serde(serialize_with = "crate::report::decimal")]
+    pub expected_profit: U256,
+}
+
+/// One scan's figures, kept for the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanRecord {
+    pub chain_id: u64,
+    pub block: u64,
+    /// Milliseconds after the fleet started that the scan of this block finished.
+    pub at_ms: u64,
+    /// Under-water accounts per market kind, in [`MarketKind`] order of the chain's books.
+    pub under: Vec<(MarketKind, usize)>,
+    pub open: Vec<(MarketKind, usize)>,
+}
+
+/// What the keepers of every chain share with the scenario.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub transactions: Vec<KeeperTx>,
+    pub scans: Vec<ScanRecord>,
+    /// Scan errors (RPC trouble), counted rather than fatal.
+    pub errors: Vec<String>,
+}
+
+/// How a keeper values seized collateral: debt-asset units the market pays for `units`
+/// of collateral `index`. The devnet's DEX when there is one; otherwise the oracle value
+/// less the 0.3% a Uniswap V2 pool charges.
+pub type ExitPricer = Arc<dyn Fn(usize, U256, &Scan) -> U256 + Send + Sync>;
+
+/// The oracle value less a 0.3% fee, from the scan's prices and each asset's price scale.
+pub fn oracle_exit(scales: Vec<U256>) -> ExitPricer {
+    Arc::new(move |index, units, scan| {
+        let (Some(price), Some(scale)) = (scan.prices_wad.get(index), scales.get(index)) else { return U256::ZERO };
+        if scale.is_zero() {
+            return U256::ZERO;
+        }
+        units.saturating_mul(*price) / *scale * U256::from(997u32) / U256::from(1_000u32)
+    })
+}
+
+/// Everything one chain's keepers need.
+pub struct ChainKeepers {
+    pub chain_id: u64,
+    pub rpc_url: String,
+    /// The scanning connection (the devnet's own).
+    pub provider: DynProvider,
+    pub books: Vec<MarketBook>,
+    pub collaterals: Vec<Address>,
+    /// Listing index of the collateral whose price converts gas (ether) to USD.
+    pub ether_index: Option<usize>,
+    pub exit: ExitPricer,
+}
+
+/// The running keepers of every chain. Dropping it stops them.
+pub struct KeeperFleet {
+    pub keepers: Vec<Keeper>,
+    pub ledger: Arc<Mutex<Ledger>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for KeeperFleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl KeeperFleet {
+    /// Gives every keeper gas money and `float` of the debt asset on `chain`, and approves
+    /// every settlement of `books` to pull it.
+    pub async fn fund(
+        chain: &LocalChain,
+        keepers: &[Keeper],
+        usd: Address,
+        float: U256,
+        books: &[MarketBook],
+    ) -> Result<(), DevnetError> {
+        let token = TestToken::new(usd, &chain.provider);
+        for keeper in keepers {
+            chain.fund_gas(keeper.address()).await?;
+            chain.confirm("mint keeper float", token.mint(keeper.address(), float).send().await).await?;
+            let provider = keeper_provider(&chain.rpc_url, &keeper.key)?;
+            let token = TestToken::new(usd, &provider);
+            for book in books {
+                chain.confirm("keeper approves settlement", token.approve(book.settlement, U256::MAX).send().await).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the keepers on every chain.
+    pub fn start(keepers: Vec<Keeper>, chains: Vec<ChainKeepers>) -> Result<Self, DevnetError> {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for chain in chains {
+            let players: Vec<(Keeper, DynProvider)> = keepers
+                .iter()
+                .map(|keeper| Ok((keeper.clone(), keeper_provider(&chain.rpc_url, &keeper.key)?)))
+                .collect::<Result<_, DevnetError>>()?;
+            tasks.push(tokio::spawn(run_chain(chain, players, ledger.clone(), started)));
+        }
+        Ok(Self { keepers, ledger, tasks })
+    }
+
+    pub fn addresses(&self) -> Vec<(String, Address)> {
+        self.keepers.iter().map(|keeper| (keeper.spec.name.clone(), keeper.address())).collect()
+    }
+}
+
+fn keeper_provider(rpc_url: &str, key: &EvmKey) -> Result<DynProvider, DevnetError> {
+    let url = rpc_url.parse().map_err(|error| DevnetError::Setup(format!("rpc url {rpc_url}: {error}")))?;
+    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(key.signer.clone())).connect_http(url).erased();
+    provider.client().set_poll_interval(Duration::from_millis(50));
+    Ok(provider)
+}
+
+type InFlight = Arc<Mutex<HashSet<(Address, MarketKind, Address)>>>;
+
+async fn run_chain(
+    chain: ChainKeepers,
+    players: Vec<(Keeper, DynProvider)>,
+    ledger: Arc<Mutex<Ledger>>,
+    started: Instant,
+) {
+    let in_flight: InFlight = Arc::default();
+    let mut last = None;
+    loop {
+        tokio::time::sleep(POLL).await;
+        let head = match chain.provider.get_block_number().await {
+            Ok(head) => head,
+            Err(error) => {
+                lock(&ledger).errors.push(format!("chain {}: head: {error}", chain.chain_id));
+                continue;
+            }
+        };
+        if last.is_some_and(|last| head <= last) {
+            continue;
+        }
+        last = Some(head);
+        let scanned = match scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
+            Ok(scanned) => scanned,
+            Err(error) => {
+                lock(&ledger).errors.push(format!("chain {} block {head}: {error}", chain.chain_id));
+                continue;
+            }
+        };
+        let base_fee = match chain.provider.get_block_by_number(head.into()).await {
+            Ok(Some(block)) => u128::from(block.header.base_fee_per_gas.unwrap_or(0)),
+            _ => 0,
+        };
+        lock(&ledger).scans.push(ScanRecord {
+            chain_id: chain.chain_id,
+            block: head,
+            at_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            under: scanned.markets.iter().map(|market| (market.kind, market.under.len())).collect(),
+            open: scanned.markets.iter().map(|market| (market.kind, market.open.len())).collect(),
+        });
+        let opportunities: Vec<&OpenLiquidation> = scanned.markets.iter().flat_map(|market| &market.open).collect();
+        if opportunities.is_empty() {
+            continue;
+        }
+        let ether_usd_wad = chain
+            .ether_index
+            .and_then(|index| scanned.prices_wad.get(index).copied())
+            .filter(|price| !price.is_zero())
+            .unwrap_or(U256::from(2_000u64) * WAD);
+        join_all(players.iter().map(|(keeper, provider)| {
+            race(
+                &chain,
+                keeper,
+                provider,
+                &scanned,
+                &opportunities,
+                base_fee,
+                ether_usd_wad,
+                in_flight.clone(),
+                ledger.clone(),
+            )
+        }))
+        .await;
+    }
+}
+
+const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
+
+/// One keeper's turn at one block: prices each opportunity and sends what pays.
+#[allow(clippy::too_many_arguments)]
+async fn race(
+    chain: &ChainKeepers,
+    keeper: &Keeper,
+    provider: &DynProvider,
+    scanned: &Scan,
+    opportunities: &[&OpenLiquidation],
+    base_fee: u128,
+    ether_usd_wad: U256,
+    in_flight: InFlight,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let Ok(mut balance) = TestToken::new(chain_usd(chain), provider).balanceOf(keeper.address()).call().await else {
+        return;
+    };
+    for opportunity in opportunities {
+        let key = (keeper.address(), opportunity.kind, opportunity.account);
+        if lock(&in_flight).contains(&key) {
+            continue;
+        }
+        let repay = opportunity.max_repay.min(balance);
+        if repay.is_zero() {
+            continue;
+        }
+        let Some(decision) = price(keeper, chain, scanned, opportunity, repay, base_fee, ether_usd_wad) else {
+            continue;
+        };
+        let settlement = LiquidationSettlement::new(opportunity.settlement, provider);
+        let sent = settlement
+            .liquidateOpen(opportunity.market_id, opportunity.account, repay)
+            .gas(LIQUIDATE_GAS_LIMIT)
+            .max_priority_fee_per_gas(decision.tip)
+            .max_fee_per_gas(base_fee.saturating_mul(2).saturating_add(decision.tip).max(1))
+            .send()
+            .await;
+        let pending = match sent {
+            Ok(pending) => pending,
+            Err(error) => {
+                lock(&ledger).errors.push(format!("{} send: {error}", keeper.spec.name));
+                continue;
+            }
+        };
+        balance = balance.saturating_sub(repay);
+        lock(&in_flight).insert(key);
+        let transaction = *pending.tx_hash();
+        let record = KeeperTx {
+            keeper: keeper.spec.name.clone(),
+            chain_id: chain.chain_id,
+            market: opportunity.kind,
+            account: opportunity.account,
+            transaction,
+            seen_block: scanned.block,
+            block: None,
+            success: false,
+            gas_used: 0,
+            gas_price: 0,
+            tip: decision.tip,
+            repay,
+            expected_profit: decision.profit,
+        };
+        let (in_flight, ledger) = (in_flight.clone(), ledger.clone());
+        tokio::spawn(async move {
+            let receipt = pending.with_timeout(Some(Duration::from_secs(30))).get_receipt().await;
+            let mut record = record;
+            if let Ok(receipt) = receipt {
+                record.block = receipt.block_number;
+                record.success = receipt.status();
+                record.gas_used = receipt.gas_used;
+                record.gas_price = receipt.effective_gas_price;
+            }
+            lock(&in_flight).remove(&key);
+            lock(&ledger).transactions.push(record);
+        });
+    }
+}
+
+fn chain_usd(chain: &ChainKeepers) -> Address {
+    chain.books.first().map(|book| book.debt_asset).unwrap_or_default()
+}
+
+struct Decision {
+    tip: u128,
+    profit: U256,
+}
+
+/// What `keeper` would make on `opportunity` repaying `repay`, and the tip it bids.
+fn price(
+    keeper: &Keeper,
+    chain: &ChainKeepers,
+    scanned: &Scan,
+    opportunity: &OpenLiquidation,
+    repay: U256,
+    base_fee: u128,
+    ether_usd_wad: U256,
+) -> Option<Decision> {
+    // A partial repay (short of capital) seizes the same share less.
+    let share = |units: U256| {
+        if opportunity.max_repay.is_zero() {
+            U256::ZERO
+        } else {
+            units.saturating_mul(repay) / opportunity.max_repay
+        }
+    };
+    let exit = opportunity
+        .seized_units
+        .iter()
+        .enumerate()
+        .fold(U256::ZERO, |sum, (index, units)| sum.saturating_add((chain.exit)(index, share(*units), scanned)));
+    let gross = exit.checked_sub(repay)?;
+    let gas = U256::from(LIQUIDATE_GAS_ESTIMATE);
+    let base_cost_usd = gas.saturating_mul(U256::from(base_fee)).saturating_mul(ether_usd_wad) / WAD;
+    let net = gross.checked_sub(base_cost_usd)?;
+    let minimum = U256::from(keeper.spec.min_profit_usd).saturating_mul(WAD);
+    if net <= minimum {
+        return None;
+    }
+    // Tip: a share of the profit, in wei per gas.
+    let tip_usd = net.saturating_mul(U256::from(keeper.spec.tip_share_bps)) / U256::from(10_000u32);
+    let tip_wei_total = tip_usd.saturating_mul(WAD) / ether_usd_wad.max(U256::from(1u8));
+    let tip = (tip_wei_total / gas).saturating_to::<u128>().max(1);
+    Some(Decision { tip, profit: net.saturating_sub(tip_usd) })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
