@@ -17,6 +17,21 @@ use crate::keys::EvmKey;
 use crate::market::{deploy_engine, Deployment, MarketParameters};
 use crate::DevnetError;
 
+/// The baseline market of one chain and the accounts opened on it.
+pub struct BaselineMarket {
+    pub deployment: Deployment,
+    /// The Backstop market's profiled accounts, opened again (same keys) on the twin.
+    pub positions: Vec<crate::market::Position>,
+    /// The same seeded draw as the Backstop market's population.
+    pub population: Vec<Address>,
+}
+
+impl BaselineMarket {
+    pub fn accounts(&self) -> Vec<Address> {
+        self.positions.iter().map(|position| position.address()).chain(self.population.iter().copied()).collect()
+    }
+}
+
 /// `permissionlessHealthWad` of the baseline: 1.0, open as soon as below maintenance.
 const OPEN_AT_MAINTENANCE_WAD: u128 = 1_000_000_000_000_000_000;
 

@@ -10,7 +10,7 @@
 //! Keepers run as tasks of the devnet process with their own keys and connections, and
 //! send real transactions; they have the same capital as the solvers.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,6 +110,8 @@ pub struct ScanRecord {
 pub struct Ledger {
     pub transactions: Vec<KeeperTx>,
     pub scans: Vec<ScanRecord>,
+    /// (chain, market, account) → the first block a scan found the account under water.
+    pub first_under: BTreeMap<(u64, MarketKind, Address), u64>,
     /// Scan errors (RPC trouble), counted rather than fatal.
     pub errors: Vec<String>,
 }
@@ -120,9 +122,11 @@ pub struct Ledger {
 pub type ExitPricer = Arc<dyn Fn(usize, U256, &Scan) -> U256 + Send + Sync>;
 
 /// The oracle value less a 0.3% fee, from the scan's prices and each asset's price scale.
-pub fn oracle_exit(scales: Vec<U256>) -> ExitPricer {
+pub fn oracle_exit() -> ExitPricer {
     Arc::new(move |index, units, scan| {
-        let (Some(price), Some(scale)) = (scan.prices_wad.get(index), scales.get(index)) else { return U256::ZERO };
+        let (Some(price), Some(scale)) = (scan.prices_wad.get(index), scan.scales.get(index)) else {
+            return U256::ZERO;
+        };
         if scale.is_zero() {
             return U256::ZERO;
         }
@@ -148,6 +152,7 @@ pub struct KeeperFleet {
     pub keepers: Vec<Keeper>,
     pub ledger: Arc<Mutex<Ledger>>,
     tasks: Vec<JoinHandle<()>>,
+    started: Instant,
 }
 
 impl Drop for KeeperFleet {
@@ -193,7 +198,44 @@ impl KeeperFleet {
                 .collect::<Result<_, DevnetError>>()?;
             tasks.push(tokio::spawn(run_chain(chain, players, ledger.clone(), started)));
         }
-        Ok(Self { keepers, ledger, tasks })
+        Ok(Self { keepers, ledger, tasks, started })
+    }
+
+    /// Milliseconds since the fleet started: the clock of [`ScanRecord::at_ms`].
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Under-water counts of every market in the latest scan of each chain (chain order as
+    /// scanned), and the oldest of those latest blocks; `None` until every chain of
+    /// `chains` has been scanned once.
+    pub fn latest_under(&self, chains: usize) -> (Vec<usize>, Option<u64>) {
+        let ledger = lock(&self.ledger);
+        let mut latest: BTreeMap<u64, &ScanRecord> = BTreeMap::new();
+        for record in &ledger.scans {
+            latest.insert(record.chain_id, record);
+        }
+        let counts = latest.values().flat_map(|record| record.under.iter().map(|(_, count)| *count)).collect();
+        let oldest = (latest.len() >= chains).then(|| latest.values().map(|record| record.block).min()).flatten();
+        (counts, oldest)
+    }
+
+    /// "chain 31337 backstop 3/baseline 5 under | ..." from the latest scans.
+    pub fn describe_latest(&self) -> String {
+        let ledger = lock(&self.ledger);
+        let mut latest: BTreeMap<u64, &ScanRecord> = BTreeMap::new();
+        for record in &ledger.scans {
+            latest.insert(record.chain_id, record);
+        }
+        latest
+            .values()
+            .map(|record| {
+                let markets: Vec<String> =
+                    record.under.iter().map(|(kind, count)| format!("{} {count}", kind.name())).collect();
+                format!("chain {}: {} under", record.chain_id, markets.join("/"))
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     pub fn addresses(&self) -> Vec<(String, Address)> {
@@ -242,6 +284,14 @@ async fn run_chain(
             Ok(Some(block)) => u128::from(block.header.base_fee_per_gas.unwrap_or(0)),
             _ => 0,
         };
+        {
+            let mut ledger = lock(&ledger);
+            for market in &scanned.markets {
+                for account in market.under.keys() {
+                    ledger.first_under.entry((chain.chain_id, market.kind, *account)).or_insert(head);
+                }
+            }
+        }
         lock(&ledger).scans.push(ScanRecord {
             chain_id: chain.chain_id,
             block: head,
@@ -401,6 +451,6 @@ fn price(
     Some(Decision { tip, profit: net.saturating_sub(tip_usd) })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

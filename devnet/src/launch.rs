@@ -8,7 +8,10 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use futures::future::try_join_all;
 
+use crate::baseline::{self, BaselineMarket};
+use crate::keeper::{oracle_exit, ChainKeepers, Keeper, KeeperFleet, KeeperSpec};
 use crate::keys::EvmKey;
+use crate::scan::{MarketBook, MarketKind};
 use crate::manifest::Manifest;
 use crate::market::{self, MarketParameters, PositionProfile};
 use crate::node::{AuctionWindows, LogFormat, NodeProcess, NodeSetup, WatchedChain};
@@ -33,6 +36,8 @@ pub struct DevnetBuilder {
     node_log_format: LogFormat,
     population: usize,
     seed: u64,
+    baseline: bool,
+    keepers: Vec<KeeperSpec>,
 }
 
 impl Default for DevnetBuilder {
@@ -51,6 +56,8 @@ impl Default for DevnetBuilder {
             node_log_format: LogFormat::Text,
             population: 0,
             seed: 1,
+            baseline: false,
+            keepers: Vec::new(),
         }
     }
 }
@@ -121,6 +128,19 @@ impl DevnetBuilder {
     /// Bulk accounts to open on every chain besides the profiled ones (seeded leverage).
     pub fn population(mut self, accounts: usize) -> Self {
         self.population = accounts;
+        self
+    }
+
+    /// Deploys the baseline twin of every chain's market ([`crate::baseline`]): the same
+    /// accounts, protected only by open first-come liquidation, for the report to compare.
+    pub fn baseline(mut self, baseline: bool) -> Self {
+        self.baseline = baseline;
+        self
+    }
+
+    /// Keeper bots racing the open path of every market ([`crate::keeper`]); none by default.
+    pub fn keepers(mut self, keepers: Vec<KeeperSpec>) -> Self {
+        self.keepers = keepers;
         self
     }
 
@@ -196,6 +216,10 @@ impl DevnetBuilder {
         let threshold = self.threshold as u64;
         let population_size = self.population;
         let seed = self.seed;
+        let with_baseline = self.baseline;
+        let keepers: Vec<Keeper> =
+            self.keepers.iter().map(|spec| Keeper { spec: spec.clone(), key: EvmKey::random() }).collect();
+        let keepers_ref = &keepers;
         let chains: Vec<DevnetChain> = try_join_all(launched.into_iter().map(|(chain, accounts)| {
             let attesters = attesters.clone();
             let executors = executors.clone();
@@ -212,6 +236,33 @@ impl DevnetBuilder {
                     }
                 })
                 .await?;
+                let baseline = if with_baseline {
+                    let twin = baseline::deploy(&chain, parameters, &deployment).await?;
+                    // The same keys and profiles, and the same draw: the same book on both markets.
+                    let positions = market::open_positions(&chain, &twin, parameters, &accounts).await?;
+                    let population = population::open(&chain, &twin, parameters, &spec, |_| {}).await?;
+                    eprintln!(
+                        "[devnet] chain {chain_id}: baseline market (open liquidation only): engine {} settlement {}",
+                        twin.engine, twin.settlement
+                    );
+                    Some(BaselineMarket { deployment: twin, positions, population })
+                } else {
+                    None
+                };
+                if !keepers_ref.is_empty() {
+                    let mut books = vec![MarketBook::new(MarketKind::Backstop, &deployment, Vec::new())];
+                    if let Some(baseline) = &baseline {
+                        books.push(MarketBook::new(MarketKind::Baseline, &baseline.deployment, Vec::new()));
+                    }
+                    KeeperFleet::fund(
+                        &chain,
+                        keepers_ref,
+                        deployment.usd,
+                        alloy::primitives::U256::from(parameters.executor_float),
+                        &books,
+                    )
+                    .await?;
+                }
                 chain.start_interval_mining(1).await?;
                 eprintln!(
                     "[devnet] chain {}: settlement {} engine {} ; {} accounts opened; 1 s blocks",
@@ -220,12 +271,13 @@ impl DevnetBuilder {
                     deployment.engine,
                     positions.len()
                 );
-                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population })
+                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population, baseline })
             }
         }))
         .await?;
 
         let mut devnet = Devnet {
+            keepers: None,
             solvers: Vec::new(),
             nodes: Vec::new(),
             chains,
@@ -306,6 +358,27 @@ impl DevnetBuilder {
                     solver.setup.strategy.bps()
                 );
             }
+        }
+
+        if !keepers.is_empty() {
+            let chains = devnet
+                .chains
+                .iter()
+                .map(|chain| ChainKeepers {
+                    chain_id: chain.chain.chain_id,
+                    rpc_url: chain.chain.rpc_url.clone(),
+                    provider: chain.chain.provider.clone(),
+                    books: chain.books(),
+                    collaterals: chain.deployment.collaterals.iter().map(|collateral| collateral.token).collect(),
+                    ether_index: chain.deployment.collaterals.iter().position(|collateral| collateral.symbol == "WETH"),
+                    exit: oracle_exit(),
+                })
+                .collect();
+            devnet.keepers = Some(KeeperFleet::start(keepers, chains)?);
+            eprintln!(
+                "[devnet] {} keeper bot(s) racing the open path on every chain",
+                devnet.keepers.as_ref().map_or(0, |fleet| fleet.keepers.len())
+            );
         }
 
         devnet.manifest = devnet.build_manifest();

@@ -24,8 +24,10 @@ pub mod market;
 pub mod node;
 pub mod population;
 pub mod prices;
+pub mod progress;
 pub mod process;
 pub mod report;
+pub mod run;
 pub mod scan;
 pub mod scenario;
 pub mod solver;
@@ -83,10 +85,29 @@ pub struct DevnetChain {
     pub positions: Vec<Position>,
     /// Bulk-opened accounts ([`population`]), beyond the scenario's profiled `positions`.
     pub population: Vec<Address>,
+    /// The twin protected only by open liquidation, when the devnet deploys one.
+    pub baseline: Option<baseline::BaselineMarket>,
+}
+
+impl DevnetChain {
+    /// Every account of the Backstop market: the profiled ones, then the population.
+    pub fn accounts(&self) -> Vec<Address> {
+        self.positions.iter().map(|position| position.address()).chain(self.population.iter().copied()).collect()
+    }
+
+    /// The chain's markets with their accounts: Backstop's, then the baseline's if any.
+    pub fn books(&self) -> Vec<scan::MarketBook> {
+        let mut books = vec![scan::MarketBook::new(scan::MarketKind::Backstop, &self.deployment, self.accounts())];
+        if let Some(baseline) = &self.baseline {
+            books.push(scan::MarketBook::new(scan::MarketKind::Baseline, &baseline.deployment, baseline.accounts()));
+        }
+        books
+    }
 }
 
 /// A running devnet. Field order is drop order: solvers and nodes stop before the chains.
 pub struct Devnet {
+    pub(crate) keepers: Option<keeper::KeeperFleet>,
     pub(crate) solvers: Vec<SolverProcess>,
     pub(crate) nodes: Vec<NodeProcess>,
     pub(crate) chains: Vec<DevnetChain>,

@@ -94,6 +94,8 @@ pub struct Scan {
     pub markets: Vec<MarketScan>,
     /// WAD price of each collateral (the engine's `price`), listing order.
     pub prices_wad: Vec<U256>,
+    /// The engine's `priceScaleOf` each collateral: market value = units × price / scale.
+    pub scales: Vec<U256>,
 }
 
 const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
@@ -107,7 +109,7 @@ pub async fn scan(
 ) -> Result<Scan, String> {
     let at = BlockId::number(block);
     let error = |what: &str, error: backstop_node::risk::rpc::BatchError| format!("{what}: {error}");
-    let Some(first) = markets.first() else { return Ok(Scan { block, markets: Vec::new(), prices_wad: Vec::new() }) };
+    let Some(first) = markets.first() else { return Ok(Scan { block, markets: Vec::new(), prices_wad: Vec::new(), scales: Vec::new() }) };
     let prices = call_many(
         provider,
         collaterals.iter().map(|asset| (first.engine, MarginEngine::priceCall { asset: *asset })),
@@ -166,7 +168,7 @@ pub async fn scan(
         let open = price_open(provider, at, market, &open_accounts, collaterals, &prices_wad, &scales).await?;
         scans.push(MarketScan { kind: market.kind, under, open });
     }
-    Ok(Scan { block, markets: scans, prices_wad })
+    Ok(Scan { block, markets: scans, prices_wad, scales })
 }
 
 async fn price_open(

@@ -403,7 +403,7 @@ async fn before_crash(chain: &DevnetChain) -> Result<ChainProgress, DevnetError>
 /// The router records a round only if it is newer than its last observation (by timestamp).
 /// Right after deployment the chain may still be in the second of the last observation;
 /// waits for a later block so the first step counts as an observation too.
-async fn wait_past_last_observation(chain: &DevnetChain) -> Result<(), DevnetError> {
+pub(crate) async fn wait_past_last_observation(chain: &DevnetChain) -> Result<(), DevnetError> {
     let provider = &chain.chain.provider;
     let router = OracleRouter::new(chain.deployment.oracle_router, provider);
     let mut last_observation = 0u64;
