@@ -52,7 +52,11 @@ pub fn draw(scorecard: &Scorecard, dir: &Path) -> Result<Vec<PathBuf>, Failure> 
         .iter()
         .enumerate()
         .map(|(index, kind)| {
-            (kind.name().to_string(), colour(*kind), summed(&|point, i| point.under.get(i).copied().unwrap_or(0) as f64, index))
+            (
+                kind.name().to_string(),
+                colour(*kind),
+                summed(&|point, i| point.under.get(i).copied().unwrap_or(0) as f64, index),
+            )
         })
         .collect();
     let path = dir.join("under_water.png");
@@ -117,12 +121,20 @@ fn prices(timeline: &ChainTimeline, title: &str, path: &Path) -> Result<(), Fail
         series.push((
             format!("{symbol} market"),
             colour,
-            timeline.points.iter().map(|point| 100.0 * point.market_price.get(index).copied().unwrap_or(0.0) / start).collect(),
+            timeline
+                .points
+                .iter()
+                .map(|point| 100.0 * point.market_price.get(index).copied().unwrap_or(0.0) / start)
+                .collect(),
         ));
         series.push((
             format!("{symbol} oracle"),
             colour.mix(0.55).to_rgba().rgb_colour(),
-            timeline.points.iter().map(|point| 100.0 * point.oracle_price.get(index).copied().unwrap_or(0.0) / start).collect(),
+            timeline
+                .points
+                .iter()
+                .map(|point| 100.0 * point.oracle_price.get(index).copied().unwrap_or(0.0) / start)
+                .collect(),
         ));
     }
     lines(&format!("{title}: price path, % of start (chain {})", timeline.chain_id), "% of start", &series, path)

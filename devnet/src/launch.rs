@@ -11,10 +11,10 @@ use futures::future::try_join_all;
 use crate::baseline::{self, BaselineMarket};
 use crate::keeper::{oracle_exit, ChainKeepers, Keeper, KeeperFleet, KeeperSpec};
 use crate::keys::EvmKey;
-use crate::scan::{MarketBook, MarketKind};
 use crate::manifest::Manifest;
 use crate::market::{self, MarketParameters, PositionProfile};
 use crate::node::{AuctionWindows, LogFormat, NodeProcess, NodeSetup, WatchedChain};
+use crate::scan::{MarketBook, MarketKind};
 use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
 use crate::{
     binaries, population, wait_for, Devnet, DevnetChain, DevnetError, LocalChain, DEFAULT_MARGIN_BPS, FIRST_CHAIN_ID,

@@ -25,8 +25,8 @@ pub mod market;
 pub mod node;
 pub mod population;
 pub mod prices;
-pub mod progress;
 pub mod process;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scan;
@@ -155,6 +155,14 @@ impl Devnet {
             .iter()
             .map(|solver| (solver.setup.name.clone(), solver.setup.strategy, solver.setup.executor.address()))
             .collect()
+    }
+
+    /// Every keeper's address (the same on every chain).
+    pub fn keeper_addresses(&self) -> Vec<Address> {
+        self.keepers
+            .as_ref()
+            .map(|fleet| fleet.keepers.iter().map(|keeper| keeper.address()).collect())
+            .unwrap_or_default()
     }
 
     /// Intents a no-show solver won and deliberately never settled (the `solver-no-show`

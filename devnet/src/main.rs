@@ -149,12 +149,8 @@ async fn main() -> eyre::Result<()> {
             for kind in &kinds {
                 let dir = out.join(kind.name());
                 let result = async {
-                    let devnet = world
-                        .builder(seed)
-                        .dir(dir.join("devnet"))
-                        .start()
-                        .await
-                        .wrap_err("devnet failed to start")?;
+                    let devnet =
+                        world.builder(seed).dir(dir.join("devnet")).start().await.wrap_err("devnet failed to start")?;
                     let result = run_scenario(&devnet, *kind, seed, &dir, Duration::from_secs(settle_timeout)).await;
                     devnet.shutdown();
                     result
@@ -213,8 +209,10 @@ async fn run_scenario(
     println!("{text}");
     std::fs::create_dir_all(out).wrap_err_with(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("report.txt"), &text).wrap_err("writing report.txt")?;
-    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&scorecard)?).wrap_err("writing report.json")?;
-    let charts = backstop_devnet::charts::draw(&scorecard, out).map_err(|error| eyre::eyre!("drawing the charts: {error}"))?;
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&scorecard)?)
+        .wrap_err("writing report.json")?;
+    let charts =
+        backstop_devnet::charts::draw(&scorecard, out).map_err(|error| eyre::eyre!("drawing the charts: {error}"))?;
     eprintln!(
         "[devnet] report: {} and report.json; charts: {}",
         out.join("report.txt").display(),

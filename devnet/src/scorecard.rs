@@ -380,9 +380,8 @@ async fn market_card(
     } else {
         (premium_total.saturating_mul(U256::from(10_000u32)) / auction_bonus).saturating_to::<u64>()
     };
-    let gas_usd = |gas: u64, price: u128| {
-        U256::from(gas).saturating_mul(U256::from(price)).saturating_mul(ether_usd) / wad()
-    };
+    let gas_usd =
+        |gas: u64, price: u128| U256::from(gas).saturating_mul(U256::from(price)).saturating_mul(ether_usd) / wad();
     let keeper_txs: Vec<&KeeperTx> =
         transactions.iter().filter(|tx| tx.chain_id == chain_id && tx.market == book.kind).collect();
     let keeper_gas_usd =
@@ -469,13 +468,10 @@ async fn timeline(
         )
         .await
         .map_err(|error| chain.chain.error("usd.balanceOf", error))?;
-        let bad_debts = call_many(
-            &chain.chain.provider,
-            books.iter().map(|book| (book.engine, MarginEngine::badDebtCall {})),
-            at,
-        )
-        .await
-        .map_err(|error| chain.chain.error("engine.badDebt", error))?;
+        let bad_debts =
+            call_many(&chain.chain.provider, books.iter().map(|book| (book.engine, MarginEngine::badDebtCall {})), at)
+                .await
+                .map_err(|error| chain.chain.error("engine.badDebt", error))?;
         if let Some(scan) = scanned.get(&block) {
             under = books
                 .iter()
@@ -596,19 +592,30 @@ impl Scorecard {
             self.steps,
             self.ended,
             self.wall_seconds,
-            self.killed.as_ref().map(|(node, step)| format!("; {node} killed at step {}", step + 1)).unwrap_or_default()
+            self.killed
+                .as_ref()
+                .map(|(node, step)| format!("; {node} killed at step {}", step + 1))
+                .unwrap_or_default()
         );
         let _ = writeln!(
             out,
             "solvers: {} | keepers: {}",
-            self.solvers.iter().map(|(name, kind, bps)| format!("{name} ({kind} {bps} bps)")).collect::<Vec<_>>().join(", "),
+            self.solvers
+                .iter()
+                .map(|(name, kind, bps)| format!("{name} ({kind} {bps} bps)"))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.keepers.join(", ")
         );
         let backstop = self.totals(MarketKind::Backstop);
         let baseline = self.totals(MarketKind::Baseline);
         let has_baseline = self.markets.iter().any(|card| card.market == MarketKind::Baseline);
         let row = |out: &mut String, label: &str, a: String, b: String| {
-            let _ = writeln!(out, "  {label:<44} {a:>18} {}", if has_baseline { format!("{b:>18}") } else { String::new() });
+            let _ = writeln!(
+                out,
+                "  {label:<44} {a:>18} {}",
+                if has_baseline { format!("{b:>18}") } else { String::new() }
+            );
         };
         let _ = writeln!(out);
         row(&mut out, "", "Backstop".into(), "baseline (keepers)".into());
@@ -621,20 +628,36 @@ impl Scorecard {
         row(&mut out, "liquidated through the open path", int(backstop.by_open_path), int(baseline.by_open_path));
         row(&mut out, "not liquidated", int(backstop.not_liquidated), int(baseline.not_liquidated));
         row(&mut out, "bad debt, gross (USD)", usd(backstop.bad_debt_gross), usd(baseline.bad_debt_gross));
-        row(&mut out, "bad debt, net of the insurance fund (USD)", usd(backstop.bad_debt_net), usd(baseline.bad_debt_net));
+        row(
+            &mut out,
+            "bad debt, net of the insurance fund (USD)",
+            usd(backstop.bad_debt_net),
+            usd(baseline.bad_debt_net),
+        );
         let stats = |stats: &Stats| format!("{}/{}/{}", stats.p50, stats.p95, stats.p99);
-        row(&mut out, "under → liquidated, blocks p50/p95/p99", stats(&backstop.latency_blocks), stats(&baseline.latency_blocks));
+        row(
+            &mut out,
+            "under → liquidated, blocks p50/p95/p99",
+            stats(&backstop.latency_blocks),
+            stats(&baseline.latency_blocks),
+        );
         row(&mut out, "under → liquidated, ms p50/p95/p99", stats(&backstop.latency_ms), stats(&baseline.latency_ms));
         row(&mut out, "liquidation bonus handed out (USD)", usd(backstop.bonus_total), usd(baseline.bonus_total));
         row(&mut out, "premium paid to the protocol (USD)", usd(backstop.premium_total), usd(0.0));
-        let share = |part: f64, whole: f64| if whole > 0.0 { format!("{:.1}%", 100.0 * part / whole) } else { "-".into() };
+        let share =
+            |part: f64, whole: f64| if whole > 0.0 { format!("{:.1}%", 100.0 * part / whole) } else { "-".into() };
         row(
             &mut out,
             "recaptured share of the bonus (all paths)",
             share(backstop.premium_total, backstop.bonus_total),
             share(0.0, baseline.bonus_total),
         );
-        row(&mut out, "recaptured share of auctioned bonus", share(backstop.premium_total, backstop.auction_bonus), "-".into());
+        row(
+            &mut out,
+            "recaptured share of auctioned bonus",
+            share(backstop.premium_total, backstop.auction_bonus),
+            "-".into(),
+        );
         row(&mut out, "bonus leaked to keepers (USD)", usd(backstop.bonus_to_keepers), usd(baseline.bonus_to_keepers));
         row(&mut out, "gas paid by keepers (USD)", usd(backstop.keeper_gas_usd), usd(baseline.keeper_gas_usd));
         row(

@@ -10,3 +10,4 @@ mod operator;
 mod outcome;
 mod restart;
 mod risk_model;
+mod scenario;
