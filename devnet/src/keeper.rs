@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::chain::LocalChain;
 use crate::keys::EvmKey;
-use crate::scan::{scan, MarketBook, MarketKind, OpenLiquidation, Scan};
+use crate::scan::{MarketBook, MarketKind, OpenLiquidation, Scan, Scanner};
 use crate::DevnetError;
 
 /// Gas a keeper budgets for one `liquidateOpen` when pricing it, and the limit it sends with.
@@ -261,6 +261,7 @@ async fn run_chain(
     started: Instant,
 ) {
     let in_flight: InFlight = Arc::default();
+    let mut scanner = Scanner::default();
     let mut last = None;
     loop {
         tokio::time::sleep(POLL).await;
@@ -275,7 +276,7 @@ async fn run_chain(
             continue;
         }
         last = Some(head);
-        let scanned = match scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
+        let scanned = match scanner.scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
             Ok(scanned) => scanned,
             Err(error) => {
                 lock(&ledger).errors.push(format!("chain {} block {head}: {error}", chain.chain_id));

@@ -236,6 +236,17 @@ impl DevnetBuilder {
                     }
                 })
                 .await?;
+                // Liquidators' capital scales with the book: every solver executor and every
+                // keeper can repay the whole market's debt once (the float on top of that).
+                let book_debt = population::draw(&spec, parameters)
+                    .iter()
+                    .map(|draw| draw.debt)
+                    .chain(positions.iter().map(|position| position.debt))
+                    .fold(alloy::primitives::U256::ZERO, |sum, debt| sum + debt);
+                let usd = backstop_bindings::TestToken::new(deployment.usd, &chain.provider);
+                for executor in &executors {
+                    chain.confirm("mint executor capital", usd.mint(*executor, book_debt).send().await).await?;
+                }
                 let baseline = if with_baseline {
                     let twin = baseline::deploy(&chain, parameters, &deployment).await?;
                     // The same keys and profiles, and the same draw: the same book on both markets.
@@ -258,7 +269,7 @@ impl DevnetBuilder {
                         &chain,
                         keepers_ref,
                         deployment.usd,
-                        alloy::primitives::U256::from(parameters.executor_float),
+                        alloy::primitives::U256::from(parameters.executor_float) + book_debt,
                         &books,
                     )
                     .await?;
@@ -290,6 +301,7 @@ impl DevnetBuilder {
                 chains: Vec::new(),
                 nodes: Vec::new(),
                 solvers: Vec::new(),
+                keepers: Vec::new(),
             },
         };
         let watched: Vec<WatchedChain> = devnet

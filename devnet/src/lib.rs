@@ -228,6 +228,7 @@ impl Devnet {
                     deployer: chain.chain.deployer_address(),
                     deployer_key: chain.chain.deployer.to_bytes(),
                     deployment: chain.deployment.clone(),
+                    baseline: chain.baseline.as_ref().map(|baseline| baseline.deployment.clone()),
                     accounts: chain
                         .positions
                         .iter()
@@ -286,6 +287,17 @@ impl Devnet {
                         .unwrap_or_else(|| solver.setup.peer.peer_id()),
                     executor: solver.setup.executor.address(),
                     executor_key: solver.setup.executor.secret(),
+                })
+                .collect(),
+            keepers: self
+                .keepers
+                .iter()
+                .flat_map(|fleet| &fleet.keepers)
+                .map(|keeper| manifest::KeeperEntry {
+                    name: keeper.spec.name.clone(),
+                    address: keeper.address(),
+                    tip_share_bps: keeper.spec.tip_share_bps,
+                    min_profit_usd: keeper.spec.min_profit_usd,
                 })
                 .collect(),
         }
