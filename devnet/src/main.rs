@@ -136,10 +136,10 @@ async fn main() -> eyre::Result<()> {
                 None => Ok(()),
             };
             if let Err(error) = &result {
-                eprintln!("[devnet] scenario failed: {error:#}");
+                backstop_devnet::say!("[devnet] scenario failed: {error:#}");
             }
             keep_running(&devnet).await;
-            eprintln!("[devnet] shutting down");
+            backstop_devnet::say!("[devnet] shutting down");
             devnet.shutdown();
             result
         }
@@ -157,7 +157,7 @@ async fn main() -> eyre::Result<()> {
                 }
                 .await;
                 if let Err(error) = result {
-                    eprintln!("[devnet] scenario {} failed: {error:#}", kind.name());
+                    backstop_devnet::say!("[devnet] scenario {} failed: {error:#}", kind.name());
                     failed.push(kind.name());
                 }
             }
@@ -174,7 +174,7 @@ async fn main() -> eyre::Result<()> {
 
 fn print_endpoints(devnet: &Devnet) {
     for chain in devnet.chains() {
-        eprintln!(
+        backstop_devnet::say!(
             "[devnet] chain {}: rpc {} | settlement {} | engine {}{}",
             chain.chain.chain_id,
             chain.chain.rpc_url,
@@ -188,9 +188,14 @@ fn print_endpoints(devnet: &Devnet) {
         );
     }
     for node in devnet.nodes() {
-        eprintln!("[devnet] {}: api {} | log {}", node.name(), node.api().unwrap_or("-"), node.log_path().display());
+        backstop_devnet::say!(
+            "[devnet] {}: api {} | log {}",
+            node.name(),
+            node.api().unwrap_or("-"),
+            node.log_path().display()
+        );
     }
-    eprintln!("[devnet] manifest: {}", devnet.dir().join("manifest.json").display());
+    backstop_devnet::say!("[devnet] manifest: {}", devnet.dir().join("manifest.json").display());
 }
 
 /// Runs `kind`, prints its report and writes it (report.txt, report.json, charts) to `out`.
@@ -213,20 +218,23 @@ async fn run_scenario(
         .wrap_err("writing report.json")?;
     let charts =
         backstop_devnet::charts::draw(&scorecard, out).map_err(|error| eyre::eyre!("drawing the charts: {error}"))?;
-    eprintln!(
+    backstop_devnet::say!(
         "[devnet] report: {} and report.json; charts: {}",
         out.join("report.txt").display(),
         charts.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
     );
     match devnet.node_figures().await {
         Ok(figures) => println!("{}", figures.render()),
-        Err(error) => eprintln!("[devnet] could not read the nodes' figures: {error}"),
+        Err(error) => backstop_devnet::say!("[devnet] could not read the nodes' figures: {error}"),
     }
     Ok(())
 }
 
 async fn keep_running(devnet: &Devnet) {
-    eprintln!("[devnet] running; manifest at {}; Ctrl-C to stop", devnet.dir().join("manifest.json").display());
+    backstop_devnet::say!(
+        "[devnet] running; manifest at {}; Ctrl-C to stop",
+        devnet.dir().join("manifest.json").display()
+    );
     let mut refresh = tokio::time::interval(FEED_REFRESH);
     refresh.tick().await;
     loop {
@@ -234,7 +242,7 @@ async fn keep_running(devnet: &Devnet) {
             _ = tokio::signal::ctrl_c() => break,
             _ = refresh.tick() => {
                 if let Err(error) = devnet.refresh_feeds().await {
-                    eprintln!("[devnet] could not refresh the price feeds: {error}");
+                    backstop_devnet::say!("[devnet] could not refresh the price feeds: {error}");
                 }
             }
         }

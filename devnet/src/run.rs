@@ -110,7 +110,7 @@ impl Devnet {
         let feeds: Vec<usize> = self.parameters.collaterals.iter().map(|spec| spec.feeds).collect();
         let path = settings.kind.path(&initial, &feeds, settings.seed);
         let kill = settings.kind.node_kill(path.len());
-        eprintln!(
+        crate::say!(
             "[devnet] scenario {} (seed {}): {}; {} step(s) on {} chain(s)",
             settings.kind.name(),
             settings.seed,

@@ -120,7 +120,7 @@ impl Devnet {
                 .collect();
             (0..steps as usize).map(|step| per_asset.iter().map(|prices| prices[step]).collect()).collect()
         };
-        eprintln!(
+        crate::say!(
             "[devnet] crash: {} (-{}.{:02}%) in {steps} step(s) {}ms apart on {} chain(s)",
             prices
                 .iter()
@@ -154,7 +154,7 @@ impl Devnet {
                     .collect(),
             });
             for (chain, progress) in self.chains.iter().zip(&progress) {
-                eprintln!(
+                crate::say!(
                     "[devnet]   chain {}: step {}/{steps} in block {}; {} account(s) under maintenance so far",
                     chain.chain.chain_id,
                     index + 1,
@@ -170,7 +170,7 @@ impl Devnet {
         let chains =
             try_join_all(self.chains.iter().zip(progress).map(|(chain, progress)| progress.finish(chain))).await?;
         for chain in &chains {
-            eprintln!(
+            crate::say!(
                 "[devnet]   chain {}: {} account(s) under maintenance, {} healthy; {}",
                 chain.chain_id,
                 chain.under.len(),
@@ -245,7 +245,7 @@ impl Devnet {
             let pending = pending_accounts(crash, &observed);
             if pending.is_empty() {
                 observed.finished_after = crash.started.elapsed();
-                eprintln!(
+                crate::say!(
                     "[devnet] every account under maintenance settled after {:.1}s",
                     observed.finished_after.as_secs_f64()
                 );
@@ -265,7 +265,7 @@ impl Devnet {
             }
             if last_progress.elapsed() >= PROGRESS_INTERVAL {
                 last_progress = Instant::now();
-                eprintln!(
+                crate::say!(
                     "[devnet] waiting for settlement ({:.0}s): {}",
                     crash.started.elapsed().as_secs_f64(),
                     self.settlement_progress(crash, &observed)
@@ -298,19 +298,19 @@ impl Devnet {
                 }
             }
             if unhealthy.is_empty() {
-                eprintln!(
+                crate::say!(
                     "[devnet] every liquidated account is back above maintenance after {:.1}s",
                     crash.started.elapsed().as_secs_f64()
                 );
                 return Ok(true);
             }
             if started.elapsed() > timeout {
-                eprintln!("[devnet] still liquidatable after {timeout:?} more: {}", unhealthy.join(", "));
+                crate::say!("[devnet] still liquidatable after {timeout:?} more: {}", unhealthy.join(", "));
                 return Ok(false);
             }
             if last_progress.elapsed() >= PROGRESS_INTERVAL {
                 last_progress = Instant::now();
-                eprintln!("[devnet] waiting for follow-up rounds: still liquidatable {}", unhealthy.join(", "));
+                crate::say!("[devnet] waiting for follow-up rounds: still liquidatable {}", unhealthy.join(", "));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
