@@ -10,7 +10,7 @@ use std::time::Duration;
 use backstop_devnet::keeper::default_keepers;
 use backstop_devnet::prices::ScenarioKind;
 use backstop_devnet::run::RunSettings;
-use backstop_devnet::{Devnet, DevnetBuilder};
+use backstop_devnet::{AuctionWindows, Devnet, DevnetBuilder};
 use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
 
@@ -51,9 +51,15 @@ struct World {
     /// seeded leverage, size and collateral mix (up to tens of thousands).
     #[arg(long, default_value_t = 200)]
     accounts: usize,
-    /// No baseline twin market and no keepers: Backstop alone.
+    /// No baseline twin market: Backstop alone (the keepers still watch its fallback path).
     #[arg(long)]
     no_baseline: bool,
+    /// The auctions' commit window (the protocol allows 500 to 10000).
+    #[arg(long, default_value_t = 800, value_name = "MS")]
+    commit_ms: u64,
+    /// The auctions' reveal window (the protocol allows 300 to 10000).
+    #[arg(long, default_value_t = 400, value_name = "MS")]
+    reveal_ms: u64,
 }
 
 impl World {
@@ -66,6 +72,11 @@ impl World {
             .seed(seed)
             .baseline(!self.no_baseline)
             .keepers(default_keepers())
+            .auction_windows(AuctionWindows {
+                commit: Duration::from_millis(self.commit_ms),
+                reveal: Duration::from_millis(self.reveal_ms),
+                ..AuctionWindows::default()
+            })
             .ready_timeout(Duration::from_secs(120));
         match &self.solvers {
             Some(premium_bps) => builder.solvers(premium_bps),
