@@ -171,6 +171,8 @@ impl Devnet {
     /// winner was awarded but never settled (a settlement of one of them is a runner-up's).
     pub async fn scorecard(&self, trace: &RunTrace, no_show_intents: &HashSet<B256>) -> Result<Scorecard, DevnetError> {
         let fleet = self.keepers.as_ref().ok_or_else(|| DevnetError::Setup("no keepers ran".into()))?;
+        // Keeper transactions mined by the run's last block must be in the ledger.
+        fleet.wait_collected(&trace.end_blocks).await;
         let (first_under, scans, transactions) = {
             let ledger = lock(&fleet.ledger);
             (ledger.first_under.clone(), ledger.scans.clone(), ledger.transactions.clone())
