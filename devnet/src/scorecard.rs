@@ -57,6 +57,9 @@ pub struct AccountPath {
     pub under_block: u64,
     pub path: LiquidationPath,
     pub first_liquidation_block: Option<u64>,
+    /// Milliseconds from the keepers' scan seeing the under block to seeing the first
+    /// liquidation's block.
+    pub latency_ms: Option<u64>,
     pub liquidations: usize,
 }
 
@@ -354,9 +357,11 @@ async fn market_card(
             LiquidationPath::Open => by_open += 1,
             LiquidationPath::None => none += 1,
         }
+        let mut account_ms = None;
         if let Some(first) = first {
             latency_blocks.push(first.block.saturating_sub(*under_block));
             if let (Some(start), Some(end)) = (seen_at(seen_ms, *under_block), seen_at(seen_ms, first.block)) {
+                account_ms = Some(end.saturating_sub(start));
                 latency_ms.push(end.saturating_sub(start));
             }
         }
@@ -367,6 +372,7 @@ async fn market_card(
             under_block: *under_block,
             path,
             first_liquidation_block: first.map(|first| first.block),
+            latency_ms: account_ms,
             liquidations: auctions.iter().chain(open).filter(|l| l.account == *account).count(),
         });
     }
@@ -570,14 +576,10 @@ impl Scorecard {
             if let Some(first) = path.first_liquidation_block {
                 blocks.push(first.saturating_sub(path.under_block));
             }
-        }
-        for card in self.markets.iter().filter(|card| card.market == kind) {
-            // Pooled ms percentiles need the samples; the cards keep only their stats, so
-            // the pooled figure is the worst chain's (conservative).
-            ms.push(card.latency_ms.clone());
+            ms.extend(path.latency_ms);
         }
         totals.latency_blocks = Stats::of(blocks);
-        totals.latency_ms = ms.into_iter().max_by_key(|stats| stats.p99).unwrap_or_default();
+        totals.latency_ms = Stats::of(ms);
         totals
     }
 
@@ -735,5 +737,98 @@ impl Scorecard {
             worse.push(format!("net bad debt {:.2} USD against {:.2}", backstop.bad_debt_net, baseline.bad_debt_net));
         }
         worse
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(chain_id: u64, market: MarketKind, under: usize, by_auction: usize, by_open: usize) -> MarketCard {
+        MarketCard {
+            chain_id,
+            market,
+            accounts: 10,
+            went_under: under,
+            by_auction,
+            by_runner_up: 0,
+            by_open_path: by_open,
+            not_liquidated: under - by_auction - by_open,
+            liquidations: by_auction + by_open,
+            bad_debt_gross: U256::ZERO,
+            bad_debt_net: U256::ZERO,
+            insurance_fund_before: U256::ZERO,
+            insurance_fund_after: U256::ZERO,
+            latency_blocks: Stats::default(),
+            latency_ms: Stats::default(),
+            bonus_total: wad() * U256::from(100u8),
+            auction_bonus: wad() * U256::from(100u8),
+            premium_total: wad() * U256::from(90u8),
+            recapture_bps: 9_000,
+            bonus_to_keepers: U256::ZERO,
+            keeper_gas_usd: U256::ZERO,
+            keeper_transactions: 0,
+            keeper_reverted: 0,
+            solver_gas_usd: U256::ZERO,
+        }
+    }
+
+    fn path(chain_id: u64, market: MarketKind, under: u64, liquidated: Option<u64>) -> AccountPath {
+        AccountPath {
+            chain_id,
+            market,
+            account: Address::repeat_byte(under as u8),
+            under_block: under,
+            path: if liquidated.is_some() { LiquidationPath::Open } else { LiquidationPath::None },
+            first_liquidation_block: liquidated,
+            latency_ms: liquidated.map(|block| (block - under) * 1_000),
+            liquidations: usize::from(liquidated.is_some()),
+        }
+    }
+
+    #[test]
+    fn totals_pool_every_chain_and_the_report_says_where_backstop_is_worse() {
+        let scorecard = Scorecard {
+            scenario: "crash".into(),
+            description: String::new(),
+            seed: 1,
+            chains: 2,
+            steps: 30,
+            ended: "settled".into(),
+            wall_seconds: 1.0,
+            killed: None,
+            solvers: Vec::new(),
+            keepers: Vec::new(),
+            markets: vec![
+                card(1, MarketKind::Backstop, 3, 3, 0),
+                card(1, MarketKind::Baseline, 3, 0, 3),
+                card(2, MarketKind::Backstop, 2, 1, 0),
+                card(2, MarketKind::Baseline, 2, 0, 2),
+            ],
+            accounts: vec![
+                path(1, MarketKind::Backstop, 10, Some(13)),
+                path(1, MarketKind::Backstop, 11, Some(13)),
+                path(2, MarketKind::Backstop, 12, None),
+                path(1, MarketKind::Baseline, 10, Some(11)),
+                path(2, MarketKind::Baseline, 12, Some(13)),
+            ],
+            timelines: Vec::new(),
+            keeper_transactions: Vec::new(),
+        };
+        let backstop = scorecard.totals(MarketKind::Backstop);
+        assert_eq!((backstop.went_under, backstop.by_auction, backstop.not_liquidated), (5, 4, 1));
+        assert_eq!(
+            (backstop.latency_blocks.count, backstop.latency_blocks.p50, backstop.latency_blocks.max),
+            (2, 2, 3)
+        );
+        assert_eq!(backstop.latency_ms.max, 3_000);
+        assert!((backstop.premium_total - 180.0).abs() < 1e-9);
+        let baseline = scorecard.totals(MarketKind::Baseline);
+        assert_eq!((baseline.by_open_path, baseline.latency_blocks.p50), (5, 1));
+        let worse = scorecard.worse_points();
+        assert!(worse.iter().any(|line| line.starts_with("median latency: 2 blocks")), "{worse:?}");
+        assert!(worse.iter().any(|line| line.contains("1 account(s) left unliquidated against 0")), "{worse:?}");
+        let text = scorecard.render();
+        assert!(text.contains("where Backstop did worse than the baseline"), "{text}");
     }
 }
