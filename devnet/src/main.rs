@@ -206,7 +206,6 @@ fn print_endpoints(devnet: &Devnet) {
             node.log_path().display()
         );
     }
-    backstop_devnet::say!("[devnet] manifest: {}", devnet.dir().join("manifest.json").display());
 }
 
 /// Runs `kind`, prints its report and writes it (report.txt, report.json, charts) to `out`.
