@@ -21,11 +21,12 @@ pub mod keys;
 pub mod launch;
 pub mod manifest;
 pub mod market;
+pub mod morpho;
 pub mod node;
 pub mod population;
 pub mod prices;
-pub mod progress;
 pub mod process;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scan;
@@ -87,6 +88,8 @@ pub struct DevnetChain {
     pub population: Vec<Address>,
     /// The twin protected only by open liquidation, when the devnet deploys one.
     pub baseline: Option<baseline::BaselineMarket>,
+    /// Morpho Blue with Backstop's pre-liquidation adapter, on the first chain when asked for.
+    pub morpho: Option<morpho::MorphoMarket>,
 }
 
 impl DevnetChain {
@@ -212,6 +215,7 @@ impl Devnet {
                     deployer: chain.chain.deployer_address(),
                     deployer_key: chain.chain.deployer.to_bytes(),
                     deployment: chain.deployment.clone(),
+                    morpho: chain.morpho.as_ref().map(|market| market.deployment.clone()),
                     accounts: chain
                         .positions
                         .iter()

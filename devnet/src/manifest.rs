@@ -25,6 +25,9 @@ pub struct ChainEntry {
     pub deployer: Address,
     pub deployer_key: B256,
     pub deployment: Deployment,
+    /// The Morpho Blue market and its adapter, on the chain that has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub morpho: Option<crate::morpho::MorphoDeployment>,
     pub accounts: Vec<AccountEntry>,
 }
 
