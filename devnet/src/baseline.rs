@@ -75,7 +75,10 @@ pub async fn deploy(
         .await?;
     let usd = TestToken::new(backstop.usd, provider);
     chain
-        .confirm("mint baseline engine liquidity", usd.mint(engine, U256::from(parameters.engine_liquidity)).send().await)
+        .confirm(
+            "mint baseline engine liquidity",
+            usd.mint(engine, U256::from(parameters.engine_liquidity)).send().await,
+        )
         .await?;
     Ok(Deployment {
         admin,

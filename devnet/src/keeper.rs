@@ -180,7 +180,9 @@ impl KeeperFleet {
             let provider = keeper_provider(&chain.rpc_url, &keeper.key)?;
             let token = TestToken::new(usd, &provider);
             for book in books {
-                chain.confirm("keeper approves settlement", token.approve(book.settlement, U256::MAX).send().await).await?;
+                chain
+                    .confirm("keeper approves settlement", token.approve(book.settlement, U256::MAX).send().await)
+                    .await?;
             }
         }
         Ok(())

@@ -321,7 +321,8 @@ pub async fn deploy(
         collaterals.push(DeployedCollateral { symbol: spec.symbol.clone(), token: *token.address(), feeds });
     }
 
-    let (engine, insurance_fund) = deploy_engine(chain, parameters, *usd.address(), *router.address(), &collaterals).await?;
+    let (engine, insurance_fund) =
+        deploy_engine(chain, parameters, *usd.address(), *router.address(), &collaterals).await?;
     let engine = MarginEngine::new(engine, provider);
 
     let settlement = LiquidationSettlement::deploy(provider, admin, attesters, U256::from(threshold))

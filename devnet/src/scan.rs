@@ -109,7 +109,9 @@ pub async fn scan(
 ) -> Result<Scan, String> {
     let at = BlockId::number(block);
     let error = |what: &str, error: backstop_node::risk::rpc::BatchError| format!("{what}: {error}");
-    let Some(first) = markets.first() else { return Ok(Scan { block, markets: Vec::new(), prices_wad: Vec::new(), scales: Vec::new() }) };
+    let Some(first) = markets.first() else {
+        return Ok(Scan { block, markets: Vec::new(), prices_wad: Vec::new(), scales: Vec::new() });
+    };
     let prices = call_many(
         provider,
         collaterals.iter().map(|asset| (first.engine, MarginEngine::priceCall { asset: *asset })),
@@ -222,13 +224,15 @@ async fn price_open(
         let values: Vec<U256> = units
             .iter()
             .zip(prices_wad.iter().zip(scales))
-            .map(|(units, (price, scale))| {
-                if scale.is_zero() {
-                    U256::ZERO
-                } else {
-                    units.saturating_mul(*price) / *scale
-                }
-            })
+            .map(
+                |(units, (price, scale))| {
+                    if scale.is_zero() {
+                        U256::ZERO
+                    } else {
+                        units.saturating_mul(*price) / *scale
+                    }
+                },
+            )
             .collect();
         let market_value = values.iter().fold(U256::ZERO, |sum, value| sum.saturating_add(*value));
         let seized_units = units
