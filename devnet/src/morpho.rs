@@ -8,8 +8,9 @@
 //! borrower; beyond LLTV Morpho's own `liquidate` is open to anyone, and [`MorphoKeeper`]
 //! plays the first-come keeper that calls it.
 
+use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::Provider;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use backstop_bindings::{
     FixedRateIrm, LiquidationSettlement, Morpho, MorphoOracleMock, MorphoPreLiquidation, TestToken,
 };
@@ -253,6 +254,19 @@ pub fn default_borrowers() -> Vec<BorrowerProfile> {
     .collect()
 }
 
+/// A provider that signs for `keys` only (the chain's own provider knows just the keys it was
+/// started with). The deployer keeps sending through the chain's provider, whose nonce cache
+/// must see all its transactions.
+fn signing_provider<'a>(chain: &LocalChain, keys: impl IntoIterator<Item = &'a EvmKey>) -> DynProvider {
+    let mut keys = keys.into_iter();
+    let Some(first) = keys.next() else { return chain.provider.clone() };
+    let mut wallet = EthereumWallet::from(first.signer.clone());
+    for key in keys {
+        wallet.register_signer(key.signer.clone());
+    }
+    ProviderBuilder::new().wallet(wallet).connect_provider(chain.provider.clone()).erased()
+}
+
 /// Opens one borrower per profile: mint and supply the collateral, borrow, opt in if so.
 pub async fn open_borrowers(
     chain: &LocalChain,
@@ -260,13 +274,15 @@ pub async fn open_borrowers(
     parameters: &MorphoParameters,
     borrowers: &[(EvmKey, BorrowerProfile)],
 ) -> Result<Vec<MorphoBorrower>, DevnetError> {
-    let morpho = Morpho::new(deployment.morpho, &chain.provider);
-    let collateral = TestToken::new(deployment.collateral_token, &chain.provider);
+    let provider = signing_provider(chain, borrowers.iter().map(|(key, _)| key));
+    let morpho = Morpho::new(deployment.morpho, &provider);
+    let collateral = TestToken::new(deployment.collateral_token, &provider);
+    let minter = TestToken::new(deployment.collateral_token, &chain.provider);
     let mut opened = Vec::with_capacity(borrowers.len());
     for (key, profile) in borrowers {
         let account = key.address();
         chain.fund_gas(account).await?;
-        chain.confirm("mint Morpho collateral", collateral.mint(account, profile.collateral).send().await).await?;
+        chain.confirm("mint Morpho collateral", minter.mint(account, profile.collateral).send().await).await?;
         chain
             .confirm(
                 "approve Morpho collateral",
@@ -327,6 +343,7 @@ pub async fn set_oracle_price(
 /// (all its collateral, Morpho's liquidation incentive, bad debt realised by Morpho).
 pub struct MorphoKeeper {
     pub key: EvmKey,
+    provider: DynProvider,
 }
 
 /// One Morpho liquidation the keeper made.
@@ -342,16 +359,18 @@ impl MorphoKeeper {
     /// Funds a keeper with gas and `float` loan tokens, approved to Morpho.
     pub async fn new(chain: &LocalChain, deployment: &MorphoDeployment, float: U256) -> Result<Self, DevnetError> {
         let key = EvmKey::random();
+        let provider = signing_provider(chain, [&key]);
         chain.fund_gas(key.address()).await?;
-        let loan = TestToken::new(deployment.loan_token, &chain.provider);
-        chain.confirm("mint keeper float", loan.mint(key.address(), float).send().await).await?;
+        let loan = TestToken::new(deployment.loan_token, &provider);
+        let minter = TestToken::new(deployment.loan_token, &chain.provider);
+        chain.confirm("mint keeper float", minter.mint(key.address(), float).send().await).await?;
         chain
             .confirm(
                 "approve keeper float",
                 loan.approve(deployment.morpho, U256::MAX).from(key.address()).send().await,
             )
             .await?;
-        Ok(Self { key })
+        Ok(Self { key, provider })
     }
 
     /// Liquidates, through `Morpho.liquidate`, every one of `borrowers` whose position is
@@ -362,8 +381,8 @@ impl MorphoKeeper {
         deployment: &MorphoDeployment,
         borrowers: &[Address],
     ) -> Result<Vec<KeeperLiquidation>, DevnetError> {
-        let adapter = MorphoPreLiquidation::new(deployment.adapter, &chain.provider);
-        let morpho = Morpho::new(deployment.morpho, &chain.provider);
+        let adapter = MorphoPreLiquidation::new(deployment.adapter, &self.provider);
+        let morpho = Morpho::new(deployment.morpho, &self.provider);
         let mut done = Vec::new();
         for borrower in borrowers {
             let status =
