@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the devnet demo: two anvil chains, the
-# contracts, three nodes (threshold 2), three margin-bot solvers, a price crash and a report.
-# Extra arguments go to `backstop-devnet up` (see `backstop-devnet up --help`).
+# Installs what is missing, builds, and runs the devnet's main job: the `crash` scenario on
+# three anvil chains (contracts, a Backstop market and its baseline twin, a seeded population
+# of accounts, four nodes with threshold 3, three solvers, three keepers), then the report
+# (table, report.json, PNG charts) under devnet-data/scenarios/crash.
+# Extra arguments go to `backstop-devnet scenario` (see `backstop-devnet scenario --help`),
+# e.g. `./devnet/demo.sh wick`, `./devnet/demo.sh --all`, `./devnet/demo.sh crash --accounts 1000`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,4 +17,7 @@ step "cargo build (first build takes a few minutes)"
 cargo build --workspace --bins
 
 step "devnet"
-exec "$root/target/debug/backstop-devnet" up "$@"
+if [[ $# -eq 0 || "${1:-}" == -* ]]; then
+  set -- crash "$@"
+fi
+exec "$root/target/debug/backstop-devnet" scenario "$@"

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alloy::eips::BlockId;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -24,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::chain::LocalChain;
 use crate::keys::EvmKey;
-use crate::scan::{scan, MarketBook, MarketKind, OpenLiquidation, Scan};
+use crate::scan::{MarketBook, MarketKind, OpenLiquidation, Scan, Scanner};
 use crate::DevnetError;
 
 /// Gas a keeper budgets for one `liquidateOpen` when pricing it, and the limit it sends with.
@@ -114,6 +115,8 @@ pub struct Ledger {
     pub first_under: BTreeMap<(u64, MarketKind, Address), u64>,
     /// Scan errors (RPC trouble), counted rather than fatal.
     pub errors: Vec<String>,
+    /// Per chain: the last block whose receipts have been collected.
+    pub collected: BTreeMap<u64, u64>,
 }
 
 /// How a keeper values seized collateral: debt-asset units the market pays for `units`
@@ -203,6 +206,21 @@ impl KeeperFleet {
         Ok(Self { keepers, ledger, tasks, started })
     }
 
+    /// Waits (up to 10 s) until every chain's receipts are collected up to its block in `heads`.
+    pub async fn wait_collected(&self, heads: &BTreeMap<u64, u64>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let done = {
+                let ledger = lock(&self.ledger);
+                heads.iter().all(|(chain, head)| ledger.collected.get(chain).is_some_and(|collected| collected >= head))
+            };
+            if done {
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Milliseconds since the fleet started: the clock of [`ScanRecord::at_ms`].
     pub fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -253,6 +271,55 @@ fn keeper_provider(rpc_url: &str, key: &EvmKey) -> Result<DynProvider, DevnetErr
 }
 
 type InFlight = Arc<Mutex<HashSet<(Address, MarketKind, Address)>>>;
+/// Sent and not yet seen in a block: hash → (record, in-flight key).
+type Unmined = Arc<Mutex<std::collections::HashMap<B256, (KeeperTx, (Address, MarketKind, Address))>>>;
+/// A transaction not mined this many blocks after it was sent is given up on.
+const GIVE_UP_BLOCKS: u64 = 30;
+
+/// Settles the fate of every unmined transaction from the receipts of blocks `from..=to`
+/// (one `eth_getBlockReceipts` per block instead of polling each transaction).
+async fn collect_receipts(
+    chain: &ChainKeepers,
+    from: u64,
+    to: u64,
+    unmined: &Unmined,
+    in_flight: &InFlight,
+    ledger: &Arc<Mutex<Ledger>>,
+) {
+    if lock(unmined).is_empty() {
+        return;
+    }
+    for block in from..=to {
+        let receipts = match chain.provider.get_block_receipts(BlockId::number(block)).await {
+            Ok(Some(receipts)) => receipts,
+            Ok(None) => continue,
+            Err(error) => {
+                lock(ledger).errors.push(format!("chain {} block {block} receipts: {error}", chain.chain_id));
+                continue;
+            }
+        };
+        for receipt in receipts {
+            let Some((mut record, key)) = lock(unmined).remove(&receipt.transaction_hash) else { continue };
+            record.block = receipt.block_number;
+            record.success = receipt.status();
+            record.gas_used = receipt.gas_used;
+            record.gas_price = receipt.effective_gas_price;
+            lock(in_flight).remove(&key);
+            lock(ledger).transactions.push(record);
+        }
+    }
+    let stale: Vec<B256> = lock(unmined)
+        .iter()
+        .filter(|(_, (record, _))| record.seen_block + GIVE_UP_BLOCKS < to)
+        .map(|(hash, _)| *hash)
+        .collect();
+    for hash in stale {
+        if let Some((record, key)) = lock(unmined).remove(&hash) {
+            lock(in_flight).remove(&key);
+            lock(ledger).transactions.push(record);
+        }
+    }
+}
 
 async fn run_chain(
     chain: ChainKeepers,
@@ -261,6 +328,8 @@ async fn run_chain(
     started: Instant,
 ) {
     let in_flight: InFlight = Arc::default();
+    let unmined: Unmined = Arc::default();
+    let mut scanner = Scanner::default();
     let mut last = None;
     loop {
         tokio::time::sleep(POLL).await;
@@ -274,8 +343,11 @@ async fn run_chain(
         if last.is_some_and(|last| head <= last) {
             continue;
         }
+        let from = last.map_or(head, |last| last + 1);
         last = Some(head);
-        let scanned = match scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
+        collect_receipts(&chain, from, head, &unmined, &in_flight, &ledger).await;
+        lock(&ledger).collected.insert(chain.chain_id, head);
+        let scanned = match scanner.scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
             Ok(scanned) => scanned,
             Err(error) => {
                 lock(&ledger).errors.push(format!("chain {} block {head}: {error}", chain.chain_id));
@@ -320,6 +392,7 @@ async fn run_chain(
                 base_fee,
                 ether_usd_wad,
                 in_flight.clone(),
+                unmined.clone(),
                 ledger.clone(),
             )
         }))
@@ -340,6 +413,7 @@ async fn race(
     base_fee: u128,
     ether_usd_wad: U256,
     in_flight: InFlight,
+    unmined: Unmined,
     ledger: Arc<Mutex<Ledger>>,
 ) {
     let Ok(mut balance) = TestToken::new(chain_usd(chain), provider).balanceOf(keeper.address()).call().await else {
@@ -390,19 +464,7 @@ async fn race(
             repay,
             expected_profit: decision.profit,
         };
-        let (in_flight, ledger) = (in_flight.clone(), ledger.clone());
-        tokio::spawn(async move {
-            let receipt = pending.with_timeout(Some(Duration::from_secs(30))).get_receipt().await;
-            let mut record = record;
-            if let Ok(receipt) = receipt {
-                record.block = receipt.block_number;
-                record.success = receipt.status();
-                record.gas_used = receipt.gas_used;
-                record.gas_price = receipt.effective_gas_price;
-            }
-            lock(&in_flight).remove(&key);
-            lock(&ledger).transactions.push(record);
-        });
+        lock(&unmined).insert(transaction, (record, key));
     }
 }
 

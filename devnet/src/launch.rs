@@ -207,6 +207,11 @@ impl DevnetBuilder {
         let executors: Vec<Address> = solver_setups.iter().map(|solver| solver.executor.address()).collect();
 
         // Chains: start with instant mining so deployment and seeding are quick.
+        // One bar over the whole start: chains deployed, nodes listening, nodes caught up, solvers ready.
+        let progress =
+            crate::progress::bar((self.chains + 2 * self.nodes + self.solver_strategies.len()) as u64, "starting");
+        progress.stage("deploying contracts and opening accounts");
+        let progress = &progress;
         let mut launched = Vec::new();
         for index in 0..self.chains {
             let chain_id = self.first_chain_id + index as u64;
@@ -218,10 +223,10 @@ impl DevnetBuilder {
             // Bulk seeding opens thousands of accounts per transaction.
             let extra: &[&str] = if self.population > 0 { &["--gas-limit", "1000000000"] } else { &[] };
             let chain = LocalChain::spawn_with_args(&anvil, chain_id, &log, &signers, extra)?;
-            eprintln!("[devnet] chain {chain_id}: anvil at {}", chain.rpc_url);
+            crate::say!("[devnet] chain {chain_id}: anvil at {}", chain.rpc_url);
             launched.push((chain, accounts));
         }
-        eprintln!("[devnet] deploying contracts and opening {} accounts per chain...", self.profiles.len());
+        crate::say!("[devnet] deploying contracts and opening {} accounts per chain...", self.profiles.len());
         let parameters = &self.parameters;
         let threshold = self.threshold as u64;
         let population_size = self.population;
@@ -243,18 +248,30 @@ impl DevnetBuilder {
                 let population = population::open(&chain, &deployment, parameters, &spec, |opened| {
                     if opened == population_size || opened >= last_shown + 2_000 {
                         last_shown = opened;
-                        eprintln!("[devnet] chain {chain_id}: {opened}/{population_size} population accounts opened");
+                        crate::say!("[devnet] chain {chain_id}: {opened}/{population_size} population accounts opened");
                     }
                 })
                 .await?;
+                // Liquidators' capital scales with the book: every solver executor and every
+                // keeper can repay the whole market's debt once (the float on top of that).
+                let book_debt = population::draw(&spec, parameters)
+                    .iter()
+                    .map(|draw| draw.debt)
+                    .chain(positions.iter().map(|position| position.debt))
+                    .fold(alloy::primitives::U256::ZERO, |sum, debt| sum + debt);
+                let usd = backstop_bindings::TestToken::new(deployment.usd, &chain.provider);
+                for executor in &executors {
+                    chain.confirm("mint executor capital", usd.mint(*executor, book_debt).send().await).await?;
+                }
                 let baseline = if with_baseline {
                     let twin = baseline::deploy(&chain, parameters, &deployment).await?;
                     // The same keys and profiles, and the same draw: the same book on both markets.
                     let positions = market::open_positions(&chain, &twin, parameters, &accounts).await?;
                     let population = population::open(&chain, &twin, parameters, &spec, |_| {}).await?;
-                    eprintln!(
+                    crate::say!(
                         "[devnet] chain {chain_id}: baseline market (open liquidation only): engine {} settlement {}",
-                        twin.engine, twin.settlement
+                        twin.engine,
+                        twin.settlement
                     );
                     Some(BaselineMarket { deployment: twin, positions, population })
                 } else {
@@ -269,7 +286,7 @@ impl DevnetBuilder {
                         &chain,
                         keepers_ref,
                         deployment.usd,
-                        alloy::primitives::U256::from(parameters.executor_float),
+                        alloy::primitives::U256::from(parameters.executor_float) + book_debt,
                         &books,
                     )
                     .await?;
@@ -283,13 +300,14 @@ impl DevnetBuilder {
                     _ => None,
                 };
                 chain.start_interval_mining(1).await?;
-                eprintln!(
+                crate::say!(
                     "[devnet] chain {}: settlement {} engine {} ; {} accounts opened; 1 s blocks",
                     chain.chain_id,
                     deployment.settlement,
                     deployment.engine,
                     positions.len()
                 );
+                progress.inc(1);
                 Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population, baseline, morpho })
             }
         }))
@@ -309,6 +327,7 @@ impl DevnetBuilder {
                 chains: Vec::new(),
                 nodes: Vec::new(),
                 solvers: Vec::new(),
+                keepers: Vec::new(),
             },
         };
         let watched: Vec<WatchedChain> = devnet
@@ -333,21 +352,25 @@ impl DevnetBuilder {
                 let process = setup.start(&node_binary, self.node_log_format)?;
                 devnet.nodes.push(NodeProcess { setup, process, ready: None });
             }
-            eprintln!("[devnet] waiting for {} node(s) to listen and watch...", devnet.nodes.len());
+            crate::say!("[devnet] waiting for {} node(s) to listen and watch...", devnet.nodes.len());
             for node in &mut devnet.nodes {
+                progress.stage(&format!("waiting for {} to listen", node.setup.name));
                 let ready = node.wait_ready(self.ready_timeout).await?.clone();
-                eprintln!("[devnet]   {} ready: {} {}", node.setup.name, ready.peer_id, ready.listen_addrs.join(" "));
+                progress.inc(1);
+                crate::say!("[devnet]   {} ready: {} {}", node.setup.name, ready.peer_id, ready.listen_addrs.join(" "));
             }
             // Listening is not watching: wait until every node has indexed every chain
             // (its accounts included), as its /health says.
-            eprintln!("[devnet] waiting for the nodes to index the chains...");
+            crate::say!("[devnet] waiting for the nodes to index the chains...");
             for node in &devnet.nodes {
                 let Some(api) = node.ready.as_ref().and_then(|ready| ready.api.clone()) else { continue };
                 let url = format!("http://{api}/health");
+                progress.stage(&format!("waiting for {} to index every chain", node.setup.name));
                 wait_for(&format!("{} caught up (/health)", node.setup.name), self.ready_timeout, || async {
                     matches!(alloy::transports::http::reqwest::get(&url).await, Ok(response) if response.status().is_success())
                 })
                 .await?;
+                progress.inc(1);
             }
         }
 
@@ -366,10 +389,12 @@ impl DevnetBuilder {
                 let process = setup.start(&devnet_binary)?;
                 devnet.solvers.push(SolverProcess { setup, process, ready: None });
             }
-            eprintln!("[devnet] waiting for {} solver(s)...", devnet.solvers.len());
+            crate::say!("[devnet] waiting for {} solver(s)...", devnet.solvers.len());
             for solver in &mut devnet.solvers {
+                progress.stage(&format!("waiting for {}", solver.setup.name));
                 solver.wait_ready(self.ready_timeout).await?;
-                eprintln!(
+                progress.inc(1);
+                crate::say!(
                     "[devnet]   {} ready: executor {} ({} {} bps)",
                     solver.setup.name,
                     solver.setup.executor.address(),
@@ -394,18 +419,19 @@ impl DevnetBuilder {
                 })
                 .collect();
             devnet.keepers = Some(KeeperFleet::start(keepers, chains)?);
-            eprintln!(
+            crate::say!(
                 "[devnet] {} keeper bot(s) racing the open path on every chain",
                 devnet.keepers.as_ref().map_or(0, |fleet| fleet.keepers.len())
             );
         }
 
+        progress.finish_and_clear();
         devnet.manifest = devnet.build_manifest();
         let path = dir.join("manifest.json");
         let json =
             serde_json::to_string_pretty(&devnet.manifest).map_err(|error| DevnetError::Setup(error.to_string()))?;
         std::fs::write(&path, json).map_err(|source| DevnetError::Io { path: path.clone(), source })?;
-        eprintln!("[devnet] manifest: {}", path.display());
+        crate::say!("[devnet] manifest: {}", path.display());
         Ok(devnet)
     }
 }

@@ -15,6 +15,7 @@
 pub mod baseline;
 pub mod binaries;
 pub mod chain;
+pub mod charts;
 pub mod figures;
 pub mod keeper;
 pub mod keys;
@@ -31,6 +32,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod scenario;
+pub mod scorecard;
 pub mod solver;
 pub mod wait;
 
@@ -158,6 +160,20 @@ impl Devnet {
             .collect()
     }
 
+    /// Every keeper's address (the same on every chain).
+    pub fn keeper_addresses(&self) -> Vec<Address> {
+        self.keepers
+            .as_ref()
+            .map(|fleet| fleet.keepers.iter().map(|keeper| keeper.address()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Intents a no-show solver won and deliberately never settled (the `solver-no-show`
+    /// scenario): a settlement of one of them is a runner-up's.
+    pub fn no_show_intents(&self) -> std::collections::HashSet<B256> {
+        std::collections::HashSet::new()
+    }
+
     /// The committee's node processes, in index order (`node-0`, `node-1`, ...): to kill
     /// and restart one ([`NodeProcess::kill`], [`NodeProcess::restart`]) or read its log.
     pub fn nodes(&self) -> &[NodeProcess] {
@@ -215,6 +231,7 @@ impl Devnet {
                     deployer: chain.chain.deployer_address(),
                     deployer_key: chain.chain.deployer.to_bytes(),
                     deployment: chain.deployment.clone(),
+                    baseline: chain.baseline.as_ref().map(|baseline| baseline.deployment.clone()),
                     morpho: chain.morpho.as_ref().map(|market| market.deployment.clone()),
                     accounts: chain
                         .positions
@@ -274,6 +291,17 @@ impl Devnet {
                         .unwrap_or_else(|| solver.setup.peer.peer_id()),
                     executor: solver.setup.executor.address(),
                     executor_key: solver.setup.executor.secret(),
+                })
+                .collect(),
+            keepers: self
+                .keepers
+                .iter()
+                .flat_map(|fleet| &fleet.keepers)
+                .map(|keeper| manifest::KeeperEntry {
+                    name: keeper.spec.name.clone(),
+                    address: keeper.address(),
+                    tip_share_bps: keeper.spec.tip_share_bps,
+                    min_profit_usd: keeper.spec.min_profit_usd,
                 })
                 .collect(),
         }

@@ -1,81 +1,128 @@
-//! `backstop-devnet`: start a local multi-chain Backstop network and run the crash
-//! scenario (`up`), or run one solver process (`solver`, used by `up`).
+//! `backstop-devnet`: Backstop on one machine. `up` starts the world (anvil chains with
+//! the contracts, a DEX, a Backstop market and its baseline twin, a population of accounts,
+//! committee nodes, solvers and keepers) and keeps it running; `scenario NAME` runs a
+//! stress scenario end to end and writes its report; `solver` runs one solver process
+//! (`up` starts those itself).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use backstop_devnet::Devnet;
-use clap::{Parser, Subcommand};
+use backstop_devnet::keeper::default_keepers;
+use backstop_devnet::prices::ScenarioKind;
+use backstop_devnet::run::RunSettings;
+use backstop_devnet::{AuctionWindows, Devnet, DevnetBuilder};
+use clap::{Args, Parser, Subcommand};
 use eyre::WrapErr;
 
 /// Feeds go stale for the OracleRouter after an hour; a kept-running devnet republishes well before.
 const FEED_REFRESH: Duration = Duration::from_secs(600);
 
-/// How long `up` waits for follow-up rounds before reporting.
-const FOLLOW_UP_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Parser)]
 #[command(
     name = "backstop-devnet",
-    about = "Backstop on one machine: anvil chains, nodes, solvers, a crash and a report"
+    about = "Backstop on one machine: anvil chains, contracts, nodes, solvers, keepers, stress scenarios and their reports",
+    after_help = "Examples:\n  backstop-devnet scenario crash              # the main job: crash, Backstop against the baseline, report\n  backstop-devnet scenario --all --out runs    # every scenario, one report each\n  backstop-devnet up                           # bring the world up and keep it running (Ctrl-C stops it)"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The world every command starts.
+#[derive(Args, Clone)]
+struct World {
+    /// Anvil chains to start (chain ids 31337, 31338, ...), each with its own contracts.
+    #[arg(long, default_value_t = 3)]
+    chains: usize,
+    /// Node processes; every node is a committee member on every chain.
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Committee signatures an award needs on chain.
+    #[arg(long, default_value_t = 3)]
+    threshold: usize,
+    /// Margin bots (the default solvers): the margin each keeps, in basis points of the
+    /// liquidation bonus, comma separated; each bids the bonus minus gas and its margin.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500,1000")]
+    margin_solvers: Vec<u32>,
+    /// Fixed-premium solvers instead: the premium of each in basis points of the repay.
+    #[arg(long, value_delimiter = ',', num_args = 0.., conflicts_with = "margin_solvers")]
+    solvers: Option<Vec<u32>>,
+    /// Accounts per market per chain beyond the six profiled ones, opened in bulk with
+    /// seeded leverage, size and collateral mix (up to tens of thousands).
+    #[arg(long, default_value_t = 200)]
+    accounts: usize,
+    /// No baseline twin market: Backstop alone (the keepers still watch its fallback path).
+    #[arg(long)]
+    no_baseline: bool,
+    /// The auctions' commit window (the protocol allows 500 to 10000).
+    #[arg(long, default_value_t = 800, value_name = "MS")]
+    commit_ms: u64,
+    /// The auctions' reveal window (the protocol allows 300 to 10000).
+    #[arg(long, default_value_t = 400, value_name = "MS")]
+    reveal_ms: u64,
+}
+
+impl World {
+    fn builder(&self, seed: u64) -> DevnetBuilder {
+        let builder = Devnet::builder()
+            .chains(self.chains)
+            .nodes(self.nodes)
+            .threshold(self.threshold)
+            .population(self.accounts)
+            .seed(seed)
+            .baseline(!self.no_baseline)
+            .keepers(default_keepers())
+            .auction_windows(AuctionWindows {
+                commit: Duration::from_millis(self.commit_ms),
+                reveal: Duration::from_millis(self.reveal_ms),
+                ..AuctionWindows::default()
+            })
+            .ready_timeout(Duration::from_secs(120));
+        match &self.solvers {
+            Some(premium_bps) => builder.solvers(premium_bps),
+            None => builder.margin_solvers(&self.margin_solvers),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Start chains, contracts, accounts, nodes and solvers; crash the collateral prices; report.
+    /// Start the world and keep it running until Ctrl-C: endpoints and manifest.json are
+    /// printed for your own bots (e.g. `cargo run -p backstop-solver-sdk --example margin_bot`).
     Up {
-        /// Anvil chains to start (chain ids 31337, 31338, ...), each with its own contracts.
-        #[arg(long, default_value_t = 2)]
-        chains: usize,
-        /// Node processes; every node is a committee member on every chain.
-        #[arg(long, default_value_t = 3)]
-        nodes: usize,
-        /// Committee signatures an award needs on chain.
-        #[arg(long, default_value_t = 2)]
-        threshold: usize,
-        /// Margin bots (the default solvers): the margin each keeps, in basis points of the
-        /// liquidation bonus, comma separated; each bids the bonus minus gas and its margin.
-        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500,1000")]
-        margin_solvers: Vec<u32>,
-        /// Fixed-premium solvers instead: the premium of each in basis points of the repay.
-        #[arg(long, value_delimiter = ',', num_args = 0.., conflicts_with = "margin_solvers")]
-        solvers: Option<Vec<u32>>,
-        /// Wait this long after everything is up before the crash (time to start your own
-        /// bot against `manifest.json`, e.g. `cargo run -p backstop-solver-sdk --example margin_bot`).
-        #[arg(long, default_value = "0", value_name = "SECONDS")]
-        crash_after: u64,
-        /// Keys, configs, logs, manifest.json and report.json go here (emptied first).
-        #[arg(long, default_value = "devnet-data", env = "BACKSTOP_DEVNET_DIR")]
-        dir: PathBuf,
-        /// Size of the price drop of every collateral, in basis points.
-        #[arg(long, default_value_t = 2_500)]
-        drop_bps: u32,
-        /// Steps the drop is applied in (each one a volatility observation in the router).
-        #[arg(long, default_value_t = backstop_devnet::scenario::DEFAULT_CRASH_STEPS)]
-        steps: u32,
-        /// Time between steps.
-        #[arg(long, default_value_t = backstop_devnet::scenario::DEFAULT_STEP_INTERVAL.as_millis() as u64, value_name = "MS")]
-        step_ms: u64,
-        /// How long to wait for every account under maintenance to be settled.
-        #[arg(long, default_value = "120", value_name = "SECONDS")]
-        settle_timeout: u64,
-        /// Skip the crash scenario: just bring the network up.
-        #[arg(long)]
-        no_scenario: bool,
-        /// Keep everything running after the report until Ctrl-C.
-        #[arg(long)]
-        keep_running: bool,
-        /// Extra accounts per chain, opened in bulk with seeded random leverage (up to
-        /// tens of thousands: the node's risk engine at market scale).
-        #[arg(long, default_value_t = 0)]
-        accounts: usize,
-        /// Seed of the accounts' draw.
+        #[command(flatten)]
+        world: World,
+        /// Run this scenario once everything is up (its report goes to DIR/report), then keep running.
+        #[arg(long, value_enum)]
+        scenario: Option<ScenarioKind>,
+        /// Seed of the population and of the scenario.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Keys, configs, logs and manifest.json go here (emptied first).
+        #[arg(long, default_value = "devnet-data", env = "BACKSTOP_DEVNET_DIR")]
+        dir: PathBuf,
+    },
+    /// Run a stress scenario end to end on a fresh world and write its report (table, JSON,
+    /// charts): Backstop's market against its baseline twin protected by keepers alone.
+    Scenario {
+        /// The scenario (see the list below).
+        #[arg(value_enum, required_unless_present = "all")]
+        name: Option<ScenarioKind>,
+        /// Run every scenario, one after the other, each on a fresh world.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+        /// Seed of the population and of the price path: the same seed, the same run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the report goes (DIR/NAME/report.{txt,json}, charts DIR/NAME/*.png); the
+        /// world's keys, configs and logs go to DIR/NAME/devnet.
+        #[arg(long, default_value = "devnet-data/scenarios", env = "BACKSTOP_SCENARIO_DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        world: World,
+        /// How long to wait, after the last step, for the markets to settle down.
+        #[arg(long, default_value = "90", value_name = "SECONDS")]
+        settle_timeout: u64,
     },
     /// Run one solver (margin or fixed-premium strategy) from a solver.toml.
     Solver {
@@ -92,69 +139,43 @@ async fn main() -> eyre::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Up {
-            chains,
-            nodes,
-            threshold,
-            margin_solvers,
-            solvers,
-            crash_after,
-            dir,
-            drop_bps,
-            steps,
-            step_ms,
-            settle_timeout,
-            no_scenario,
-            keep_running,
-            accounts,
-            seed,
-        } => {
-            let builder = Devnet::builder()
-                .chains(chains)
-                .nodes(nodes)
-                .threshold(threshold)
-                .population(accounts)
-                .seed(seed)
-                .ready_timeout(Duration::from_secs(120));
-            let builder = match &solvers {
-                Some(premium_bps) => builder.solvers(premium_bps),
-                None => builder.margin_solvers(&margin_solvers),
+        Command::Up { world, scenario, seed, dir } => {
+            let devnet = world.builder(seed).dir(&dir).start().await.wrap_err("devnet failed to start")?;
+            print_endpoints(&devnet);
+            let result = match scenario {
+                Some(kind) => run_scenario(&devnet, kind, seed, &dir.join("report"), Duration::from_secs(90)).await,
+                None => Ok(()),
             };
-            let devnet = builder.dir(&dir).start().await.wrap_err("devnet failed to start")?;
-            if crash_after > 0 && !no_scenario {
-                eprintln!(
-                    "[devnet] crashing in {crash_after}s; start your bot now against {}",
-                    devnet.dir().join("manifest.json").display()
-                );
-                tokio::time::sleep(Duration::from_secs(crash_after)).await;
+            if let Err(error) = &result {
+                backstop_devnet::say!("[devnet] scenario failed: {error:#}");
             }
-            let result = if no_scenario {
-                Ok(())
-            } else {
-                run_crash(&devnet, drop_bps, steps, Duration::from_millis(step_ms), Duration::from_secs(settle_timeout))
-                    .await
-            };
-            if keep_running || no_scenario {
-                eprintln!(
-                    "[devnet] running; manifest at {}; Ctrl-C to stop",
-                    devnet.dir().join("manifest.json").display()
-                );
-                let mut refresh = tokio::time::interval(FEED_REFRESH);
-                refresh.tick().await;
-                loop {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => break,
-                        _ = refresh.tick() => {
-                            if let Err(error) = devnet.refresh_feeds().await {
-                                eprintln!("[devnet] could not refresh the price feeds: {error}");
-                            }
-                        }
-                    }
-                }
-            }
-            eprintln!("[devnet] shutting down");
+            keep_running(&devnet).await;
+            backstop_devnet::say!("[devnet] shutting down");
             devnet.shutdown();
             result
+        }
+        Command::Scenario { name, all, seed, out, world, settle_timeout } => {
+            let kinds: Vec<ScenarioKind> = if all { ScenarioKind::ALL.to_vec() } else { name.into_iter().collect() };
+            let mut failed = Vec::new();
+            for kind in &kinds {
+                let dir = out.join(kind.name());
+                let result = async {
+                    let devnet =
+                        world.builder(seed).dir(dir.join("devnet")).start().await.wrap_err("devnet failed to start")?;
+                    let result = run_scenario(&devnet, *kind, seed, &dir, Duration::from_secs(settle_timeout)).await;
+                    devnet.shutdown();
+                    result
+                }
+                .await;
+                if let Err(error) = result {
+                    backstop_devnet::say!("[devnet] scenario {} failed: {error:#}", kind.name());
+                    failed.push(kind.name());
+                }
+            }
+            if !failed.is_empty() {
+                eyre::bail!("scenario(s) failed: {}", failed.join(", "));
+            }
+            Ok(())
         }
         Command::Solver { config } => {
             backstop_devnet::solver::run(&config).await.wrap_err_with(|| format!("solver {}", config.display()))
@@ -162,36 +183,79 @@ async fn main() -> eyre::Result<()> {
     }
 }
 
-async fn run_crash(
+fn print_endpoints(devnet: &Devnet) {
+    for chain in devnet.chains() {
+        backstop_devnet::say!(
+            "[devnet] chain {}: rpc {} | settlement {} | engine {}{}",
+            chain.chain.chain_id,
+            chain.chain.rpc_url,
+            chain.deployment.settlement,
+            chain.deployment.engine,
+            chain
+                .baseline
+                .as_ref()
+                .map(|baseline| format!(" | baseline engine {}", baseline.deployment.engine))
+                .unwrap_or_default()
+        );
+    }
+    for node in devnet.nodes() {
+        backstop_devnet::say!(
+            "[devnet] {}: api {} | log {}",
+            node.name(),
+            node.api().unwrap_or("-"),
+            node.log_path().display()
+        );
+    }
+    backstop_devnet::say!("[devnet] manifest: {}", devnet.dir().join("manifest.json").display());
+}
+
+/// Runs `kind`, prints its report and writes it (report.txt, report.json, charts) to `out`.
+async fn run_scenario(
     devnet: &Devnet,
-    drop_bps: u32,
-    steps: u32,
-    step_interval: Duration,
-    timeout: Duration,
+    kind: ScenarioKind,
+    seed: u64,
+    out: &Path,
+    settle_timeout: Duration,
 ) -> eyre::Result<()> {
-    let crash = devnet.crash_in_steps(drop_bps, steps, step_interval).await?;
-    let settled = devnet.await_settlement(&crash, timeout).await;
-    let result = async {
-        let observed = settled?;
-        // Accounts still under after one close-factor liquidation get further rounds.
-        devnet.await_healthy(&crash, FOLLOW_UP_TIMEOUT).await?;
-        let report = devnet.report(&crash, &observed).await?;
-        println!("{}", report.render());
-        let path = devnet.dir().join("report.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-            .wrap_err_with(|| format!("writing {}", path.display()))?;
-        eprintln!("[devnet] report written to {}", path.display());
-        Ok::<_, eyre::Report>(())
-    }
-    .await;
-    // What the nodes measured is worth printing even when the scenario failed.
-    if devnet.chains().iter().any(|chain| !chain.population.is_empty()) {
-        // The population's auctions run on after the profiled accounts settled.
-        tokio::time::sleep(Duration::from_secs(8)).await;
-    }
+    let mut settings = RunSettings::new(kind, seed);
+    settings.settle_timeout = settle_timeout;
+    let trace = devnet.run(&settings).await?;
+    let scorecard = devnet.scorecard(&trace, &devnet.no_show_intents()).await?;
+    let text = scorecard.render();
+    println!("{text}");
+    std::fs::create_dir_all(out).wrap_err_with(|| format!("creating {}", out.display()))?;
+    std::fs::write(out.join("report.txt"), &text).wrap_err("writing report.txt")?;
+    std::fs::write(out.join("report.json"), serde_json::to_string_pretty(&scorecard)?)
+        .wrap_err("writing report.json")?;
+    let charts =
+        backstop_devnet::charts::draw(&scorecard, out).map_err(|error| eyre::eyre!("drawing the charts: {error}"))?;
+    backstop_devnet::say!(
+        "[devnet] report: {} and report.json; charts: {}",
+        out.join("report.txt").display(),
+        charts.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+    );
     match devnet.node_figures().await {
         Ok(figures) => println!("{}", figures.render()),
-        Err(error) => eprintln!("[devnet] could not read the nodes' figures: {error}"),
+        Err(error) => backstop_devnet::say!("[devnet] could not read the nodes' figures: {error}"),
     }
-    result
+    Ok(())
+}
+
+async fn keep_running(devnet: &Devnet) {
+    backstop_devnet::say!(
+        "[devnet] running; manifest at {}; Ctrl-C to stop",
+        devnet.dir().join("manifest.json").display()
+    );
+    let mut refresh = tokio::time::interval(FEED_REFRESH);
+    refresh.tick().await;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = refresh.tick() => {
+                if let Err(error) = devnet.refresh_feeds().await {
+                    backstop_devnet::say!("[devnet] could not refresh the price feeds: {error}");
+                }
+            }
+        }
+    }
 }

@@ -15,6 +15,16 @@ pub struct Manifest {
     pub chains: Vec<ChainEntry>,
     pub nodes: Vec<NodeEntry>,
     pub solvers: Vec<SolverEntry>,
+    /// The keeper bots racing the open path (the same addresses on every chain).
+    pub keepers: Vec<KeeperEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeeperEntry {
+    pub name: String,
+    pub address: Address,
+    pub tip_share_bps: u32,
+    pub min_profit_usd: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +35,8 @@ pub struct ChainEntry {
     pub deployer: Address,
     pub deployer_key: B256,
     pub deployment: Deployment,
+    /// The baseline twin market (open liquidation only), when deployed.
+    pub baseline: Option<Deployment>,
     /// The Morpho Blue market and its adapter, on the chain that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub morpho: Option<crate::morpho::MorphoDeployment>,

@@ -160,6 +160,11 @@ impl NodeProcess {
         Ok(self.ready.insert(ready))
     }
 
+    /// The operator API's address (`/status`, `/metrics`, `/health`), once ready.
+    pub fn api(&self) -> Option<&str> {
+        self.ready.as_ref().and_then(|ready| ready.api.as_deref())
+    }
+
     pub fn name(&self) -> &str {
         &self.setup.name
     }

@@ -7,10 +7,29 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// The bar on screen, if any: [`say`] prints above it instead of through it.
+static ACTIVE: Mutex<Option<(u64, ProgressBar)>> = Mutex::new(None);
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Prints a line of devnet output (to stderr, above the progress bar if one is drawn).
+pub fn say(line: String) {
+    match ACTIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref() {
+        Some((_, bar)) => bar.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// `say!("...", args)`: [`say`] with `format!` arguments.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::progress::say(format!($($arg)*)) };
+}
+
 /// How often the plain form prints.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Progress {
+    id: u64,
     bar: Option<ProgressBar>,
     label: String,
     total: Option<u64>,
@@ -49,7 +68,11 @@ pub fn spinner(label: &str) -> Progress {
 
 impl Progress {
     fn new(bar: Option<ProgressBar>, label: &str, total: Option<u64>) -> Self {
-        Self { bar, label: label.to_string(), total, state: Mutex::new((0, Instant::now(), String::new())) }
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(bar) = &bar {
+            *ACTIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((id, bar.clone()));
+        }
+        Self { id, bar, label: label.to_string(), total, state: Mutex::new((0, Instant::now(), String::new())) }
     }
 
     pub fn inc(&self, steps: u64) {
@@ -82,9 +105,18 @@ impl Progress {
         }
     }
 
+    /// Sets the message shown beside the bar (plain mode: printed at most every 5 s).
+    pub fn stage(&self, message: &str) {
+        self.set_message(message.to_string());
+    }
+
     pub fn finish_and_clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            let mut active = ACTIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if active.as_ref().is_some_and(|(id, _)| *id == self.id) {
+                *active = None;
+            }
         }
     }
 
@@ -98,5 +130,11 @@ impl Progress {
             None => String::new(),
         };
         eprintln!("[devnet] {}{position}: {}", self.label, state.2);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish_and_clear();
     }
 }

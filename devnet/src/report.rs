@@ -123,13 +123,14 @@ pub struct SettlementRecord {
     pub transaction: Option<B256>,
 }
 
-/// min / p50 / p95 / max of a sample (nearest rank).
+/// min / p50 / p95 / p99 / max of a sample (nearest rank).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     pub count: usize,
     pub min: u64,
     pub p50: u64,
     pub p95: u64,
+    pub p99: u64,
     pub max: u64,
 }
 
@@ -140,7 +141,14 @@ impl Stats {
         }
         samples.sort_unstable();
         let rank = |percentile: usize| samples[(samples.len() * percentile).div_ceil(100).saturating_sub(1)];
-        Self { count: samples.len(), min: samples[0], p50: rank(50), p95: rank(95), max: samples[samples.len() - 1] }
+        Self {
+            count: samples.len(),
+            min: samples[0],
+            p50: rank(50),
+            p95: rank(95),
+            p99: rank(99),
+            max: samples[samples.len() - 1],
+        }
     }
 }
 

@@ -19,7 +19,9 @@ use crate::prices::{PathStep, ScenarioKind};
 use crate::scan::MarketKind;
 use crate::{Devnet, DevnetChain, DevnetError};
 
-/// Fixed gas for the devnet's own price transactions (see [`crate::scenario`] for why not estimated).
+/// Fixed gas limits: anvil estimates against the latest block, whose timestamp may equal a
+/// feed's `updatedAt` (making that store look free), and estimates `router.update` before
+/// the new rounds exist (when it records nothing). Both estimates come out too low.
 const SET_PRICE_GAS: u64 = 200_000;
 const ROUTER_UPDATE_GAS: u64 = 400_000;
 /// The devnet's price transactions must land in their block whatever the scenario does to
@@ -110,7 +112,7 @@ impl Devnet {
         let feeds: Vec<usize> = self.parameters.collaterals.iter().map(|spec| spec.feeds).collect();
         let path = settings.kind.path(&initial, &feeds, settings.seed);
         let kill = settings.kind.node_kill(path.len());
-        eprintln!(
+        crate::say!(
             "[devnet] scenario {} (seed {}): {}; {} step(s) on {} chain(s)",
             settings.kind.name(),
             settings.seed,

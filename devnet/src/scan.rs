@@ -100,18 +100,88 @@ pub struct Scan {
 
 const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 
-/// Reads every market's health at `block`. `collaterals` in listing order.
-pub async fn scan(
+/// Accounts at or above this health (WAD) are read only every [`FAR_RESCAN_BLOCKS`] blocks,
+/// unless a collateral price moved by more than [`FULL_SCAN_MOVE_BPS`] since the last full
+/// read: what a keeper that watches its RPC bill does. 1.3 leaves room for a 20% move
+/// between two full reads.
+const NEAR_HEALTH_WAD: u128 = 1_300_000_000_000_000_000;
+pub const FAR_RESCAN_BLOCKS: u64 = 4;
+const FULL_SCAN_MOVE_BPS: u128 = 500;
+
+/// A scanner with memory: every account's last health, so accounts far from the line are
+/// not read every block.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// (market index, account) → (health, block it was read at).
+    last: std::collections::HashMap<(usize, Address), (U256, u64)>,
+    /// Prices at the last full read, and its block.
+    full: Option<(Vec<U256>, u64)>,
+}
+
+impl Scanner {
+    /// Reads every market's health at `block` (the accounts near the line, or all of them
+    /// when due). `collaterals` in listing order.
+    pub async fn scan(
+        &mut self,
+        provider: &DynProvider,
+        block: u64,
+        markets: &[MarketBook],
+        collaterals: &[Address],
+    ) -> Result<Scan, String> {
+        let prices = read_prices(provider, block, markets, collaterals).await?;
+        let full = match &self.full {
+            None => true,
+            Some((prices_then, then)) => {
+                block >= then + FAR_RESCAN_BLOCKS
+                    || prices
+                        .0
+                        .iter()
+                        .zip(prices_then)
+                        .any(|(now, then)| moved_more_than(*now, *then, FULL_SCAN_MOVE_BPS))
+            }
+        };
+        if full {
+            self.full = Some((prices.0.clone(), block));
+        }
+        let near = U256::from(NEAR_HEALTH_WAD);
+        let selected: Vec<Vec<Address>> = markets
+            .iter()
+            .enumerate()
+            .map(|(index, market)| {
+                market
+                    .accounts
+                    .iter()
+                    .filter(|account| {
+                        full || self.last.get(&(index, **account)).is_none_or(|(health, _)| *health < near)
+                    })
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let (scan, read) = scan_accounts(provider, block, markets, &selected, collaterals, prices).await?;
+        for (index, healths) in read.iter().enumerate() {
+            for (account, health) in healths {
+                self.last.insert((index, *account), (*health, block));
+            }
+        }
+        Ok(scan)
+    }
+}
+
+fn moved_more_than(now: U256, then: U256, bps: u128) -> bool {
+    let gap = if now > then { now - then } else { then - now };
+    gap.saturating_mul(U256::from(10_000u32)) > then.saturating_mul(U256::from(bps))
+}
+
+async fn read_prices(
     provider: &DynProvider,
     block: u64,
     markets: &[MarketBook],
     collaterals: &[Address],
-) -> Result<Scan, String> {
+) -> Result<(Vec<U256>, Vec<U256>), String> {
     let at = BlockId::number(block);
     let error = |what: &str, error: backstop_node::risk::rpc::BatchError| format!("{what}: {error}");
-    let Some(first) = markets.first() else {
-        return Ok(Scan { block, markets: Vec::new(), prices_wad: Vec::new(), scales: Vec::new() });
-    };
+    let Some(first) = markets.first() else { return Ok((Vec::new(), Vec::new())) };
     let prices = call_many(
         provider,
         collaterals.iter().map(|asset| (first.engine, MarginEngine::priceCall { asset: *asset })),
@@ -129,19 +199,40 @@ pub async fn scan(
     // A lapsed or broken feed leaves its price unknown (zero): nothing of it is counted.
     let prices_wad: Vec<U256> = prices.into_iter().map(|price| price.unwrap_or_default()).collect();
     let scales: Vec<U256> = scales.into_iter().map(|scale| scale.unwrap_or_default()).collect();
+    Ok((prices_wad, scales))
+}
 
+/// Every market's health at `block` over `selected[market]`; also returns each health read.
+async fn scan_accounts(
+    provider: &DynProvider,
+    block: u64,
+    markets: &[MarketBook],
+    selected: &[Vec<Address>],
+    collaterals: &[Address],
+    (prices_wad, scales): (Vec<U256>, Vec<U256>),
+) -> Result<(Scan, Vec<Vec<(Address, U256)>>), String> {
+    let at = BlockId::number(block);
+    let error = |what: &str, error: backstop_node::risk::rpc::BatchError| format!("{what}: {error}");
     let mut scans = Vec::with_capacity(markets.len());
-    for market in markets {
+    let mut read = Vec::with_capacity(markets.len());
+    for (market, accounts) in markets.iter().zip(selected) {
         let health = call_many(
             provider,
-            market.accounts.iter().map(|account| (market.engine, MarginEngine::healthOfCall { account: *account })),
+            accounts.iter().map(|account| (market.engine, MarginEngine::healthOfCall { account: *account })),
             at,
         )
         .await
         .map_err(|e| error("engine.healthOf", e))?;
-        // A reverting valuation (no sane price) is not under: nothing can liquidate it either.
-        let under: BTreeMap<Address, U256> = market
-            .accounts
+        // A reverting valuation (no sane price) is not under: nothing can liquidate it either;
+        // recorded as health 0, it is read again next block.
+        read.push(
+            accounts
+                .iter()
+                .zip(&health)
+                .map(|(account, health)| (*account, health.clone().unwrap_or_default()))
+                .collect(),
+        );
+        let under: BTreeMap<Address, U256> = accounts
             .iter()
             .zip(health)
             .filter_map(|(account, health)| match health {
@@ -170,7 +261,7 @@ pub async fn scan(
         let open = price_open(provider, at, market, &open_accounts, collaterals, &prices_wad, &scales).await?;
         scans.push(MarketScan { kind: market.kind, under, open });
     }
-    Ok(Scan { block, markets: scans, prices_wad, scales })
+    Ok((Scan { block, markets: scans, prices_wad, scales }, read))
 }
 
 async fn price_open(

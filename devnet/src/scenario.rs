@@ -14,7 +14,7 @@ use alloy::providers::Provider;
 use backstop_bindings::{LiquidationSettlement, MarginEngine, MockPriceFeed, OracleRouter, TestToken};
 use futures::future::try_join_all;
 
-use crate::market::{dropped_price, feed_answer, step_prices};
+use crate::market::{dropped_price, step_prices};
 use crate::report::{AssetReport, ChainReport, Report, SettlementRecord, Stats};
 use crate::{Devnet, DevnetChain, DevnetError};
 
@@ -23,11 +23,6 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 /// Steps a crash takes by default, and the time between them.
 pub const DEFAULT_CRASH_STEPS: u32 = 3;
 pub const DEFAULT_STEP_INTERVAL: Duration = Duration::from_secs(1);
-/// Fixed gas limits: anvil estimates against the latest block, whose timestamp may equal a
-/// feed's `updatedAt` (making that store look free), and estimates `router.update` before
-/// the new rounds exist (when it records nothing). Both estimates come out too low.
-const SET_PRICE_GAS: u64 = 200_000;
-const ROUTER_UPDATE_GAS: u64 = 400_000;
 
 /// A price drop applied to every chain.
 #[derive(Debug, Clone)]
@@ -120,7 +115,7 @@ impl Devnet {
                 .collect();
             (0..steps as usize).map(|step| per_asset.iter().map(|prices| prices[step]).collect()).collect()
         };
-        eprintln!(
+        crate::say!(
             "[devnet] crash: {} (-{}.{:02}%) in {steps} step(s) {}ms apart on {} chain(s)",
             prices
                 .iter()
@@ -159,7 +154,7 @@ impl Devnet {
                     .collect(),
             });
             for (chain, progress) in self.chains.iter().zip(&progress) {
-                eprintln!(
+                crate::say!(
                     "[devnet]   chain {}: step {}/{steps} in block {}; {} account(s) under maintenance so far",
                     chain.chain.chain_id,
                     index + 1,
@@ -175,7 +170,7 @@ impl Devnet {
         let chains =
             try_join_all(self.chains.iter().zip(progress).map(|(chain, progress)| progress.finish(chain))).await?;
         for chain in &chains {
-            eprintln!(
+            crate::say!(
                 "[devnet]   chain {}: {} account(s) under maintenance, {} healthy; {}",
                 chain.chain_id,
                 chain.under.len(),
@@ -250,7 +245,7 @@ impl Devnet {
             let pending = pending_accounts(crash, &observed);
             if pending.is_empty() {
                 observed.finished_after = crash.started.elapsed();
-                eprintln!(
+                crate::say!(
                     "[devnet] every account under maintenance settled after {:.1}s",
                     observed.finished_after.as_secs_f64()
                 );
@@ -270,7 +265,7 @@ impl Devnet {
             }
             if last_progress.elapsed() >= PROGRESS_INTERVAL {
                 last_progress = Instant::now();
-                eprintln!(
+                crate::say!(
                     "[devnet] waiting for settlement ({:.0}s): {}",
                     crash.started.elapsed().as_secs_f64(),
                     self.settlement_progress(crash, &observed)
@@ -303,19 +298,19 @@ impl Devnet {
                 }
             }
             if unhealthy.is_empty() {
-                eprintln!(
+                crate::say!(
                     "[devnet] every liquidated account is back above maintenance after {:.1}s",
                     crash.started.elapsed().as_secs_f64()
                 );
                 return Ok(true);
             }
             if started.elapsed() > timeout {
-                eprintln!("[devnet] still liquidatable after {timeout:?} more: {}", unhealthy.join(", "));
+                crate::say!("[devnet] still liquidatable after {timeout:?} more: {}", unhealthy.join(", "));
                 return Ok(false);
             }
             if last_progress.elapsed() >= PROGRESS_INTERVAL {
                 last_progress = Instant::now();
-                eprintln!("[devnet] waiting for follow-up rounds: still liquidatable {}", unhealthy.join(", "));
+                crate::say!("[devnet] waiting for follow-up rounds: still liquidatable {}", unhealthy.join(", "));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -526,69 +521,24 @@ async fn read_assets(chain: &DevnetChain, block: u64) -> Result<Vec<AssetReading
 }
 
 /// Publishes `prices` (8 decimals, one per collateral in deployment order) on every feed of
-/// each collateral and records each asset in the router, all in one block: mining pauses
-/// while the transactions are sent and resumes right after that block. Returns the block
-/// and when the devnet saw it.
-async fn apply_prices(chain: &DevnetChain, prices: &[u128], what: &str) -> Result<(u64, Instant), DevnetError> {
-    let local = &chain.chain;
-    local.pause_mining().await?;
-    let sent = send_price_batch(chain, prices, what).await;
-    // Mine whatever was sent, and resume 1 s blocks whether or not every send succeeded.
-    let mined = local.mine_block().await;
-    let resumed = local.start_interval_mining(1).await;
-    let pending = sent?;
-    mined?;
-    resumed?;
-    let mut block = None;
-    for (step, pending) in pending {
-        let receipt = local.confirm(&step, Ok(pending)).await?;
-        let receipt_block = receipt.block_number.ok_or_else(|| local.error(&step, "receipt without a block number"))?;
-        match block {
-            None => block = Some(receipt_block),
-            Some(first) if first != receipt_block => {
-                return Err(local.error(&step, format!("landed in block {receipt_block}, not with the rest in {first}")))
-            }
-            Some(_) => {}
-        }
-    }
-    let block = block.ok_or_else(|| local.error(what, "no price to publish"))?;
+/// each collateral and records each asset in the router, all in one block
+/// ([`crate::run::apply_step`]). Returns the block and when the devnet saw it.
+async fn apply_prices(chain: &DevnetChain, prices: &[u128], _what: &str) -> Result<(u64, Instant), DevnetError> {
+    let step = crate::prices::PathStep {
+        feeds: chain
+            .deployment
+            .collaterals
+            .iter()
+            .zip(prices)
+            .map(|(collateral, price)| vec![Some(*price); collateral.feeds.len()])
+            .collect(),
+        market: prices.to_vec(),
+        arbitrage_bps: 0,
+        drain_bps: 0,
+        base_fee_wei: None,
+    };
+    let block = crate::run::apply_step(chain, &step).await?;
     Ok((block, Instant::now()))
-}
-
-type PendingTx = alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>;
-
-async fn send_price_batch(
-    chain: &DevnetChain,
-    prices: &[u128],
-    what: &str,
-) -> Result<Vec<(String, PendingTx)>, DevnetError> {
-    let provider = &chain.chain.provider;
-    let router = OracleRouter::new(chain.deployment.oracle_router, provider);
-    let mut pending = Vec::new();
-    for (collateral, price) in chain.deployment.collaterals.iter().zip(prices) {
-        for (index, feed) in collateral.feeds.iter().enumerate() {
-            let step = format!("{what}: {} feed {index} setPrice", collateral.symbol);
-            let feed = MockPriceFeed::new(*feed, provider);
-            let tx = feed
-                .setPrice(feed_answer(*price))
-                .gas(SET_PRICE_GAS)
-                .send()
-                .await
-                .map_err(|error| chain.chain.error(&step, error))?;
-            pending.push((step, tx));
-        }
-    }
-    for collateral in &chain.deployment.collaterals {
-        let step = format!("{what}: router.update({})", collateral.symbol);
-        let tx = router
-            .update(collateral.token)
-            .gas(ROUTER_UPDATE_GAS)
-            .send()
-            .await
-            .map_err(|error| chain.chain.error(&step, error))?;
-        pending.push((step, tx));
-    }
-    Ok(pending)
 }
 
 fn pending_accounts(crash: &Crash, observed: &Observed) -> Vec<(u64, Address)> {

@@ -12,3 +12,4 @@ mod operator;
 mod outcome;
 mod restart;
 mod risk_model;
+mod scenario;
