@@ -64,6 +64,99 @@ sol!(
     "../protocol/abi/PositionFactory.json"
 );
 
+sol!(
+    /// Morpho Blue 1.0.0 (`@morpho-org/morpho-blue`, BUSL-1.1 / GPL-2.0-or-later), compiled by
+    /// `contracts/tools/build-morpho.js`. Its artifact has no events (solc 0.8.19 leaves library
+    /// events out of the ABI): they are in [`MorphoEvents`].
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Morpho,
+    "../protocol/abi/Morpho.json"
+);
+
+sol!(
+    /// Morpho Blue's events (`EventsLib.sol`), which its compiled ABI omits. `Id` is `bytes32`.
+    #[derive(Debug)]
+    interface MorphoEvents {
+        event SetFee(bytes32 indexed id, uint256 newFee);
+        event CreateMarket(bytes32 indexed id, MarketParams marketParams);
+        event Supply(bytes32 indexed id, address indexed caller, address indexed onBehalf, uint256 assets, uint256 shares);
+        event Withdraw(bytes32 indexed id, address caller, address indexed onBehalf, address indexed receiver, uint256 assets, uint256 shares);
+        event Borrow(bytes32 indexed id, address caller, address indexed onBehalf, address indexed receiver, uint256 assets, uint256 shares);
+        event Repay(bytes32 indexed id, address indexed caller, address indexed onBehalf, uint256 assets, uint256 shares);
+        event SupplyCollateral(bytes32 indexed id, address indexed caller, address indexed onBehalf, uint256 assets);
+        event WithdrawCollateral(bytes32 indexed id, address caller, address indexed onBehalf, address indexed receiver, uint256 assets);
+        event Liquidate(bytes32 indexed id, address indexed caller, address indexed borrower, uint256 repaidAssets, uint256 repaidShares, uint256 seizedAssets, uint256 badDebtAssets, uint256 badDebtShares);
+        event SetAuthorization(address indexed caller, address indexed authorizer, address indexed authorized, bool newIsAuthorized);
+        event AccrueInterest(bytes32 indexed id, uint256 prevBorrowRate, uint256 interest, uint256 feeShares);
+
+        struct MarketParams {
+            address loanToken;
+            address collateralToken;
+            address oracle;
+            address irm;
+            uint256 lltv;
+        }
+    }
+);
+
+sol!(
+    /// Morpho's interest rate model interface (`IIrm.sol`); nodes read `borrowRateView`.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    interface IIrm {
+        struct MarketParams {
+            address loanToken;
+            address collateralToken;
+            address oracle;
+            address irm;
+            uint256 lltv;
+        }
+        struct Market {
+            uint128 totalSupplyAssets;
+            uint128 totalSupplyShares;
+            uint128 totalBorrowAssets;
+            uint128 totalBorrowShares;
+            uint128 lastUpdate;
+            uint128 fee;
+        }
+        function borrowRateView(MarketParams memory marketParams, Market memory market) external view returns (uint256);
+    }
+);
+
+sol!(
+    /// Morpho's oracle interface (`IOracle.sol`): loan units per collateral unit, scaled by 1e36.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    interface IMorphoOracle {
+        function price() external view returns (uint256);
+    }
+);
+
+sol!(
+    /// Backstop's pre-liquidation adapter for one Morpho Blue market.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MorphoPreLiquidation,
+    "../protocol/abi/MorphoPreLiquidation.json"
+);
+
+sol!(
+    /// Devnet and tests: a settable Morpho oracle.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    MorphoOracleMock,
+    "../protocol/abi/MorphoOracleMock.json"
+);
+
+sol!(
+    /// Devnet and tests: a fixed per-second borrow rate.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    FixedRateIrm,
+    "../protocol/abi/FixedRateIrm.json"
+);
+
 impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
     fn from(award: backstop_protocol::Award) -> Self {
         Self {

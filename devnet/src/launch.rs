@@ -13,6 +13,7 @@ use crate::keeper::{oracle_exit, ChainKeepers, Keeper, KeeperFleet, KeeperSpec};
 use crate::keys::EvmKey;
 use crate::manifest::Manifest;
 use crate::market::{self, MarketParameters, PositionProfile};
+use crate::morpho::{MorphoMarket, MorphoParameters};
 use crate::node::{AuctionWindows, LogFormat, NodeProcess, NodeSetup, WatchedChain};
 use crate::scan::{MarketBook, MarketKind};
 use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
@@ -38,6 +39,7 @@ pub struct DevnetBuilder {
     seed: u64,
     baseline: bool,
     keepers: Vec<KeeperSpec>,
+    morpho: bool,
 }
 
 impl Default for DevnetBuilder {
@@ -58,6 +60,7 @@ impl Default for DevnetBuilder {
             seed: 1,
             baseline: false,
             keepers: Vec::new(),
+            morpho: false,
         }
     }
 }
@@ -156,6 +159,13 @@ impl DevnetBuilder {
         self
     }
 
+    /// Deploys Morpho Blue, a market and Backstop's `MorphoPreLiquidation` adapter on the
+    /// first chain, next to the reference engine (see [`crate::morpho`]).
+    pub fn morpho(mut self, morpho: bool) -> Self {
+        self.morpho = morpho;
+        self
+    }
+
     pub async fn start(self) -> Result<Devnet, DevnetError> {
         let committee_size = if self.nodes == 0 { self.threshold.max(1) } else { self.nodes };
         if self.chains == 0 {
@@ -222,6 +232,7 @@ impl DevnetBuilder {
         let population_size = self.population;
         let seed = self.seed;
         let with_baseline = self.baseline;
+        let morpho_chain = self.morpho.then_some(self.first_chain_id);
         let keepers: Vec<Keeper> =
             self.keepers.iter().map(|spec| Keeper { spec: spec.clone(), key: EvmKey::random() }).collect();
         let keepers_ref = &keepers;
@@ -280,6 +291,14 @@ impl DevnetBuilder {
                     )
                     .await?;
                 }
+                let morpho = match morpho_chain {
+                    Some(chain_id) if chain_id == chain.chain_id => {
+                        let market = MorphoMarket::start(&chain, &deployment, MorphoParameters::default()).await?;
+                        eprintln!("{}", market.describe(chain.chain_id));
+                        Some(market)
+                    }
+                    _ => None,
+                };
                 chain.start_interval_mining(1).await?;
                 crate::say!(
                     "[devnet] chain {}: settlement {} engine {} ; {} accounts opened; 1 s blocks",
@@ -289,7 +308,7 @@ impl DevnetBuilder {
                     positions.len()
                 );
                 progress.inc(1);
-                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population, baseline })
+                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population, baseline, morpho })
             }
         }))
         .await?;

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod launch;
 pub mod manifest;
 pub mod market;
+pub mod morpho;
 pub mod node;
 pub mod population;
 pub mod prices;
@@ -89,6 +90,8 @@ pub struct DevnetChain {
     pub population: Vec<Address>,
     /// The twin protected only by open liquidation, when the devnet deploys one.
     pub baseline: Option<baseline::BaselineMarket>,
+    /// Morpho Blue with Backstop's pre-liquidation adapter, on the first chain when asked for.
+    pub morpho: Option<morpho::MorphoMarket>,
 }
 
 impl DevnetChain {
@@ -229,6 +232,7 @@ impl Devnet {
                     deployer_key: chain.chain.deployer.to_bytes(),
                     deployment: chain.deployment.clone(),
                     baseline: chain.baseline.as_ref().map(|baseline| baseline.deployment.clone()),
+                    morpho: chain.morpho.as_ref().map(|market| market.deployment.clone()),
                     accounts: chain
                         .positions
                         .iter()

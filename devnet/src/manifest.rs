@@ -37,6 +37,9 @@ pub struct ChainEntry {
     pub deployment: Deployment,
     /// The baseline twin market (open liquidation only), when deployed.
     pub baseline: Option<Deployment>,
+    /// The Morpho Blue market and its adapter, on the chain that has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub morpho: Option<crate::morpho::MorphoDeployment>,
     pub accounts: Vec<AccountEntry>,
 }
 

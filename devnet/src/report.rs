@@ -50,6 +50,9 @@ pub struct ChainReport {
     pub latency_blocks: Stats,
     /// Wall clock, from the drop's confirmation to the devnet observing the Settled log.
     pub latency_ms: Stats,
+    /// The Morpho Blue market on this chain, if the devnet deployed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub morpho: Option<crate::morpho::MorphoReport>,
 }
 
 /// One collateral across the crash, read from the `OracleRouter` and the engine (all WAD).
@@ -243,6 +246,9 @@ impl Report {
                 chain.latency_ms.p95,
                 chain.latency_ms.max
             );
+            if let Some(morpho) = &chain.morpho {
+                out.push_str(&morpho.render());
+            }
         }
         out
     }

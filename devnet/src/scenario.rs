@@ -134,7 +134,12 @@ impl Devnet {
             let step_started = Instant::now();
             try_join_all(self.chains.iter().zip(progress.iter_mut()).map(|(chain, progress)| async move {
                 let (block, at) = apply_prices(chain, step_prices, "crash").await?;
-                progress.record_step(chain, block, at).await
+                progress.record_step(chain, block, at).await?;
+                // The Morpho market's oracle follows the same drop; its keeper takes what crossed LLTV.
+                if let Some(morpho) = &chain.morpho {
+                    morpho.crash_step(&chain.chain, drop_bps.min(10_000) * (index as u32 + 1) / steps).await?;
+                }
+                Ok::<_, DevnetError>(())
             }))
             .await?;
             after_step(&CrashStep {
@@ -585,6 +590,9 @@ async fn chain_report(
     let mut settlements = Vec::new();
     let mut liquidated: BTreeMap<Address, usize> = BTreeMap::new();
     for (event, log) in logs {
+        if event.marketId != chain.deployment.market_id {
+            continue; // another market on this settlement (Morpho's is reported on its own)
+        }
         *liquidated.entry(event.account).or_default() += 1;
         settlements.push(SettlementRecord {
             account: event.account,
@@ -660,5 +668,9 @@ async fn chain_report(
         latency_blocks: Stats::of(first_blocks),
         latency_ms: Stats::of(first_ms),
         assets: crash.assets.clone(),
+        morpho: match &chain.morpho {
+            Some(morpho) => Some(morpho.report(&chain.chain).await?),
+            None => None,
+        },
     })
 }

@@ -2,8 +2,9 @@
 //! for new blocks, backfills logs from the stored cursor (so a restart or a dead RPC
 //! never skips a block), discovers markets from the settlement contract's registrations
 //! (watching only those the configuration allows), keeps the [`crate::risk`] engine's
-//! positions current from the markets' `PositionChanged` logs, and at the head judges
-//! every account locally and confirms the liquidatable ones on chain.
+//! positions current from the markets' `PositionChanged` logs (and, for a Morpho Blue
+//! market, from Morpho's own events for that market), and at the head judges every
+//! account locally and confirms the liquidatable ones on chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEvent;
-use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry};
+use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, MorphoEvents, SolverRegistry};
 use backstop_protocol::auction::IntentFacts;
 use backstop_protocol::message::Intent;
 use futures::StreamExt as _;
@@ -521,12 +522,32 @@ impl ChainWatcher {
         self.provider.get_logs(&filter).await.map_err(transport(self.config.chain_id))
     }
 
-    /// The settlement, the registry and every watched adapter: what one `eth_getLogs` covers.
+    /// The settlement, the registry, every watched adapter and the Morpho Blue contracts
+    /// behind watched Morpho markets: what one `eth_getLogs` covers. (Morpho's logs of other
+    /// markets come along and are dropped by market id.)
     fn index_addresses(&self) -> Vec<Address> {
         let mut addresses = vec![self.config.settlement];
         addresses.extend(self.config.solver_registry);
         addresses.extend(self.risk.keys().filter_map(|id| self.markets.get(id).map(|market| market.adapter)));
+        for (morpho, _) in self.risk.values().filter_map(MarketRisk::morpho_source) {
+            if !addresses.contains(&morpho) {
+                addresses.push(morpho);
+            }
+        }
         addresses
+    }
+
+    /// Watched Morpho markets by Morpho contract: (Backstop market id, Morpho market id, adapter).
+    fn morpho_markets(&self) -> BTreeMap<Address, Vec<(B256, B256, Address)>> {
+        let mut sources: BTreeMap<Address, Vec<(B256, B256, Address)>> = BTreeMap::new();
+        for (market_id, risk) in &self.risk {
+            let (Some((morpho, morpho_market_id)), Some(market)) = (risk.morpho_source(), self.markets.get(market_id))
+            else {
+                continue;
+            };
+            sources.entry(morpho).or_default().push((*market_id, morpho_market_id, market.adapter));
+        }
+        sources
     }
 
     /// Indexes `from..=to` from its logs (over [`Self::index_addresses`]), then re-reads
@@ -537,6 +558,7 @@ impl ChainWatcher {
         debug_assert!(from <= to);
         let adapters: BTreeMap<Address, B256> =
             self.risk.keys().filter_map(|id| self.markets.get(id).map(|market| (market.adapter, *id))).collect();
+        let morpho_markets = self.morpho_markets();
         let mut committee_changed = false;
         let mut changed: BTreeMap<B256, BTreeSet<Address>> = BTreeMap::new();
         let mut terms_changed: BTreeSet<B256> = BTreeSet::new();
@@ -588,6 +610,17 @@ impl ChainWatcher {
                 if let Some(event) = self.solver_event(&log) {
                     let _ = self.events.send(event).await;
                 }
+            } else if let Some(markets) = morpho_markets.get(&address) {
+                // A Morpho event: the market's totals changed, and perhaps a borrower's position
+                // or opt-in; both are re-read at `to`.
+                for (market_id, morpho_market_id, adapter) in markets {
+                    let Some(touch) = morpho_touch(&log, *morpho_market_id, *adapter) else { continue };
+                    let accounts = changed.entry(*market_id).or_default();
+                    if let Some(account) = touch {
+                        self.store.add_account(chain_id, *adapter, account)?;
+                        accounts.insert(account);
+                    }
+                }
             } else if let Some(market_id) = adapters.get(&address) {
                 match log.topic0() {
                     Some(topic) if *topic == IMarginMarket::PositionChanged::SIGNATURE_HASH => {
@@ -622,6 +655,16 @@ impl ChainWatcher {
             // Positions may predate the registration: backfill the adapter's history.
             let accounts = self.backfill_accounts(adapter, to).await?;
             self.watch_market(market_id, adapter, &accounts, at).await?;
+            // A Morpho market's borrowers are in Morpho's history, not the adapter's.
+            let source = self.risk.get(&market_id).and_then(MarketRisk::morpho_source);
+            if let Some((morpho, morpho_market_id)) = source {
+                let borrowers = self.backfill_morpho_borrowers(morpho, morpho_market_id, adapter, to).await?;
+                if let Some(risk) = self.risk.get_mut(&market_id) {
+                    if let Err(error) = risk.track(&self.provider, &borrowers, at).await {
+                        self.risk_failed(market_id, error)?;
+                    }
+                }
+            }
         }
         for market_id in terms_changed {
             let (Some(market), Some(risk)) = (self.markets.get(&market_id), self.risk.get_mut(&market_id)) else {
@@ -687,6 +730,33 @@ impl ChainWatcher {
                 if let Ok(event) = log.log_decode::<IMarginMarket::PositionChanged>() {
                     self.store.add_account(self.config.chain_id, adapter, event.inner.data.account)?;
                     accounts.insert(event.inner.data.account);
+                }
+            }
+            let Some(next) = end.checked_add(1) else { break };
+            start = next;
+        }
+        Ok(accounts.into_iter().collect())
+    }
+
+    /// Every account Morpho's events for `morpho_market_id` name as a borrower, up to `to`.
+    async fn backfill_morpho_borrowers(
+        &self,
+        morpho: Address,
+        morpho_market_id: B256,
+        adapter: Address,
+        to: u64,
+    ) -> Result<Vec<Address>, ChainError> {
+        let chain_id = self.config.chain_id;
+        let mut start = self.config.start_block;
+        let mut accounts = BTreeSet::new();
+        while start <= to {
+            let end = to.min(start.saturating_add(MAX_LOG_RANGE - 1));
+            let filter = Filter::new().address(morpho).topic1(morpho_market_id).from_block(start).to_block(end);
+            let logs = self.provider.get_logs(&filter).await.map_err(transport(chain_id))?;
+            for log in logs {
+                if let Some(Some(account)) = morpho_touch(&log, morpho_market_id, adapter) {
+                    self.store.add_account(chain_id, adapter, account)?;
+                    accounts.insert(account);
                 }
             }
             let Some(next) = end.checked_add(1) else { break };
@@ -855,6 +925,36 @@ impl ChainWatcher {
     pub fn market_risk(&self, market_id: &B256) -> Option<&MarketRisk> {
         self.risk.get(market_id)
     }
+}
+
+/// What a Morpho Blue log means for one of its markets: `None` when it does not concern
+/// `morpho_market_id` (or the adapter's authorizations); `Some(None)` when only the
+/// market's totals changed (a lender's supply or withdrawal, interest, the fee);
+/// `Some(Some(borrower))` when a borrower's position or opt-in changed too.
+pub fn morpho_touch(log: &Log, morpho_market_id: B256, adapter: Address) -> Option<Option<Address>> {
+    let topic = *log.topic0()?;
+    if topic == MorphoEvents::SetAuthorization::SIGNATURE_HASH {
+        let event = log.log_decode::<MorphoEvents::SetAuthorization>().ok()?.inner.data;
+        return (event.authorized == adapter).then_some(Some(event.authorizer));
+    }
+    if log.topics().get(1) != Some(&morpho_market_id) {
+        return None;
+    }
+    let borrower = if topic == MorphoEvents::Borrow::SIGNATURE_HASH {
+        log.log_decode::<MorphoEvents::Borrow>().ok()?.inner.data.onBehalf
+    } else if topic == MorphoEvents::Repay::SIGNATURE_HASH {
+        log.log_decode::<MorphoEvents::Repay>().ok()?.inner.data.onBehalf
+    } else if topic == MorphoEvents::SupplyCollateral::SIGNATURE_HASH {
+        log.log_decode::<MorphoEvents::SupplyCollateral>().ok()?.inner.data.onBehalf
+    } else if topic == MorphoEvents::WithdrawCollateral::SIGNATURE_HASH {
+        log.log_decode::<MorphoEvents::WithdrawCollateral>().ok()?.inner.data.onBehalf
+    } else if topic == MorphoEvents::Liquidate::SIGNATURE_HASH {
+        log.log_decode::<MorphoEvents::Liquidate>().ok()?.inner.data.borrower
+    } else {
+        // Supply, Withdraw, AccrueInterest, SetFee, CreateMarket: totals only.
+        return Some(None);
+    };
+    Some(Some(borrower))
 }
 
 /// Stops a task when dropped (the head subscription ends with its watcher).

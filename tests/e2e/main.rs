@@ -5,6 +5,8 @@
 mod chain_truth;
 mod crash;
 mod hostile;
+mod morpho;
+mod morpho_model;
 mod node_log;
 mod operator;
 mod outcome;

@@ -22,13 +22,21 @@
 //!   same block) before an intent opens; a disagreement is logged, counted and, when it
 //!   persists, quarantines the market.
 //!
-//! A market whose adapter the node has no model for (anything that is not a
-//! `MarginEngine`) falls back to batched `accountHealth` calls: one JSON-RPC batch per
-//! few hundred accounts instead of one round trip each.
+//! A Morpho Blue market behind Backstop's `MorphoPreLiquidation` adapter is modelled too
+//! ([`morpho`]): borrowers' shares, collateral and opt-in are re-read from Morpho whenever a
+//! Morpho event of that market (or an authorization of the adapter) names them, the market's
+//! totals with every event of the market, and each block the node reads the oracle's price
+//! and the IRM's rate once, accrues interest to the block's timestamp as Morpho does, and
+//! prices every borrower with Morpho's and the adapter's exact arithmetic.
+//!
+//! A market whose adapter the node has no model for (anything that is neither a
+//! `MarginEngine` nor a `MorphoPreLiquidation`) falls back to batched `accountHealth` calls:
+//! one JSON-RPC batch per few hundred accounts instead of one round trip each.
 
 pub mod book;
 pub mod engine;
 pub mod math;
+pub mod morpho;
 pub mod rpc;
 
 use std::collections::BTreeSet;
@@ -37,8 +45,11 @@ use std::time::{Duration, Instant};
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::DynProvider;
+use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
-use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, OracleRouter};
+use backstop_bindings::{
+    IIrm, IMarginMarket, IMorphoOracle, LiquidationSettlement, MarginEngine, Morpho, MorphoPreLiquidation, OracleRouter,
+};
 use serde::Serialize;
 
 use self::book::{EngineBook, ScanReport};
@@ -53,6 +64,8 @@ use crate::config::RiskConfig;
 pub enum ModelKind {
     /// A `MarginEngine`: positions mirrored, health computed locally.
     MarginEngine,
+    /// A `MorphoPreLiquidation` adapter: Morpho positions mirrored, health computed locally.
+    Morpho,
     /// Any other adapter: batched `accountHealth` calls.
     Batched,
 }
@@ -99,7 +112,22 @@ pub struct MarketRisk {
 #[derive(Debug)]
 enum State {
     Engine(Box<EngineState>),
+    Morpho(Box<MorphoState>),
     Batched(BTreeSet<Address>),
+}
+
+#[derive(Debug)]
+struct MorphoState {
+    /// Morpho Blue, as the adapter names it.
+    morpho: Address,
+    /// The Morpho market id (`MarketParamsLib.id`), checked against the parameters.
+    morpho_market_id: alloy::primitives::B256,
+    params: morpho::MarketParams,
+    pre: morpho::PreLiquidationParams,
+    /// The market's stored totals as of the last indexed block.
+    market: morpho::MarketState,
+    book: morpho::MorphoBook,
+    watchlist: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -125,7 +153,10 @@ impl MarketRisk {
     ) -> Result<Self, RiskError> {
         let state = match probe_engine(provider, adapter, &collateral_assets, block).await? {
             Some(state) => State::Engine(Box::new(state)),
-            None => State::Batched(BTreeSet::new()),
+            None => match probe_morpho(provider, adapter, &collateral_assets, block).await? {
+                Some(state) => State::Morpho(Box::new(state)),
+                None => State::Batched(BTreeSet::new()),
+            },
         };
         Ok(Self { adapter, collateral_assets, state, quarantine: Quarantine::default() })
     }
@@ -133,6 +164,7 @@ impl MarketRisk {
     pub fn kind(&self) -> ModelKind {
         match self.state {
             State::Engine(_) => ModelKind::MarginEngine,
+            State::Morpho(_) => ModelKind::Morpho,
             State::Batched(_) => ModelKind::Batched,
         }
     }
@@ -140,6 +172,7 @@ impl MarketRisk {
     pub fn accounts(&self) -> usize {
         match &self.state {
             State::Engine(state) => state.book.len(),
+            State::Morpho(state) => state.book.len(),
             State::Batched(accounts) => accounts.len(),
         }
     }
@@ -148,7 +181,45 @@ impl MarketRisk {
     pub fn position(&self, account: &Address) -> Option<(Vec<U256>, U256)> {
         match &self.state {
             State::Engine(state) => state.book.position(account).map(|(units, debt)| (units.to_vec(), debt)),
-            State::Batched(_) => None,
+            State::Morpho(_) | State::Batched(_) => None,
+        }
+    }
+
+    /// Morpho Blue and the Morpho market id a Morpho market's positions live in: the chain
+    /// watcher indexes that contract's logs for it.
+    pub fn morpho_source(&self) -> Option<(Address, alloy::primitives::B256)> {
+        match &self.state {
+            State::Morpho(state) => Some((state.morpho, state.morpho_market_id)),
+            _ => None,
+        }
+    }
+
+    /// The mirrored Morpho position of `account`; Morpho markets only.
+    pub fn morpho_borrower(&self, account: &Address) -> Option<morpho::Borrower> {
+        match &self.state {
+            State::Morpho(state) => state.book.get(account).copied(),
+            _ => None,
+        }
+    }
+
+    /// The mirrored Morpho market totals (as stored on chain at the last indexed block).
+    pub fn morpho_market(&self) -> Option<morpho::MarketState> {
+        match &self.state {
+            State::Morpho(state) => Some(state.market),
+            _ => None,
+        }
+    }
+
+    /// The local Morpho model at `block` (the oracle's price, the IRM's rate and the block's
+    /// timestamp); `None` for other markets. The differential test values borrowers with it.
+    pub async fn morpho_model(
+        &self,
+        provider: &DynProvider,
+        block: BlockId,
+    ) -> Result<Option<morpho::MorphoModel>, RiskError> {
+        match &self.state {
+            State::Morpho(state) => Ok(Some(state.model(provider, block).await?)),
+            _ => Ok(None),
         }
     }
 
@@ -157,7 +228,7 @@ impl MarketRisk {
     pub async fn engine_model(&self, provider: &DynProvider, block: BlockId) -> Result<Option<EngineModel>, RiskError> {
         match &self.state {
             State::Engine(state) => Ok(Some(state.model(provider, block).await?)),
-            State::Batched(_) => Ok(None),
+            State::Morpho(_) | State::Batched(_) => Ok(None),
         }
     }
 
@@ -192,6 +263,7 @@ impl MarketRisk {
                 tracked.extend(accounts.iter().copied());
                 Ok(())
             }
+            State::Morpho(state) => state.track(provider, self.adapter, accounts, block).await,
             State::Engine(state) => {
                 let width = state.terms.len();
                 let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(accounts.len() * (width + 1));
@@ -243,6 +315,23 @@ impl MarketRisk {
                 state.watchlist = report.at_risk.clone();
                 state.last_model = Some(model);
                 from_report(report)
+            }
+            State::Morpho(state) => {
+                let model = state.model(provider, block).await?;
+                let report = state.book.scan(&model, &state.watchlist, config.at_risk_distance);
+                state.watchlist = report.at_risk.clone();
+                MarketScan {
+                    unhealthy: report
+                        .liquidatable
+                        .into_iter()
+                        .map(|found| Unhealthy { account: found.account, max_repay: Some(found.max_repay) })
+                        .collect(),
+                    scanned: report.scanned,
+                    exact: report.exact,
+                    unpriceable: report.unpriceable,
+                    at_risk: report.at_risk.len(),
+                    duration: Duration::ZERO,
+                }
             }
             State::Batched(accounts) => {
                 let accounts: Vec<Address> = accounts.iter().copied().collect();
@@ -360,6 +449,195 @@ impl EngineState {
         }
         Ok(EngineModel { risk: self.risk, assets })
     }
+}
+
+impl MorphoState {
+    fn irm_market(&self) -> IIrm::Market {
+        let market = &self.market;
+        IIrm::Market {
+            totalSupplyAssets: market.total_supply_assets,
+            totalSupplyShares: market.total_supply_shares,
+            totalBorrowAssets: market.total_borrow_assets,
+            totalBorrowShares: market.total_borrow_shares,
+            lastUpdate: market.last_update,
+            fee: market.fee,
+        }
+    }
+
+    /// One batch (the oracle's `price()` and the IRM's `borrowRateView` over the mirrored
+    /// totals) and the block's header, read concurrently. A reverting oracle or IRM is not
+    /// an error here: the accounts it makes unpriceable are unpriceable on chain too.
+    async fn model(&self, provider: &DynProvider, block: BlockId) -> Result<morpho::MorphoModel, RiskError> {
+        let params = self.params;
+        let mut calls: Vec<(Address, Bytes)> = vec![(params.oracle, IMorphoOracle::priceCall {}.abi_encode().into())];
+        if params.irm != Address::ZERO {
+            let call = IIrm::borrowRateViewCall {
+                marketParams: IIrm::MarketParams {
+                    loanToken: params.loan_token,
+                    collateralToken: params.collateral_token,
+                    oracle: params.oracle,
+                    irm: params.irm,
+                    lltv: params.lltv,
+                },
+                market: self.irm_market(),
+            };
+            calls.push((params.irm, call.abi_encode().into()));
+        }
+        let (answers, header) = tokio::join!(call_raw(provider, &calls, block), provider.get_block(block));
+        let answers = answers?;
+        let header = header
+            .map_err(|error| RiskError::Rpc(BatchError(error.to_string())))?
+            .ok_or_else(|| RiskError::Rpc(BatchError(format!("block {block} not found"))))?;
+        let price = answers[0].as_ref().ok().and_then(|data| IMorphoOracle::priceCall::abi_decode_returns(data).ok());
+        let rate = answers
+            .get(1)
+            .and_then(|answer| answer.as_ref().ok())
+            .and_then(|data| IIrm::borrowRateViewCall::abi_decode_returns(data).ok());
+        Ok(morpho::MorphoModel {
+            params,
+            pre: self.pre,
+            totals: self.market.accrued(params.irm, rate, header.header.timestamp),
+            price,
+        })
+    }
+
+    /// Re-reads the market's totals and, for each of `accounts`, its position and whether it
+    /// authorized the adapter, all at `block` in one batch.
+    async fn track(
+        &mut self,
+        provider: &DynProvider,
+        adapter: Address,
+        accounts: &[Address],
+        block: BlockId,
+    ) -> Result<(), RiskError> {
+        let id = self.morpho_market_id;
+        let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(1 + 2 * accounts.len());
+        calls.push((self.morpho, Morpho::marketCall::new((id,)).abi_encode().into()));
+        for account in accounts {
+            calls.push((self.morpho, Morpho::positionCall::new((id, *account)).abi_encode().into()));
+            calls.push((self.morpho, Morpho::isAuthorizedCall::new((*account, adapter)).abi_encode().into()));
+        }
+        let answers = call_raw(provider, &calls, block).await?;
+        let market = answers[0]
+            .as_ref()
+            .ok()
+            .and_then(|data| Morpho::marketCall::abi_decode_returns(data).ok())
+            .ok_or_else(|| RiskError::Adapter(format!("Morpho {} market({id}) unreadable", self.morpho)))?;
+        if market.lastUpdate == 0 {
+            return Err(RiskError::Adapter(format!("Morpho market {id} does not exist")));
+        }
+        self.market = morpho::MarketState {
+            total_supply_assets: market.totalSupplyAssets,
+            total_supply_shares: market.totalSupplyShares,
+            total_borrow_assets: market.totalBorrowAssets,
+            total_borrow_shares: market.totalBorrowShares,
+            last_update: market.lastUpdate,
+            fee: market.fee,
+        };
+        for (account, answers) in accounts.iter().zip(answers[1..].chunks(2)) {
+            let unreadable = || RiskError::Adapter(format!("reading the Morpho position of {account} failed"));
+            let position = answers[0]
+                .as_ref()
+                .ok()
+                .and_then(|data| Morpho::positionCall::abi_decode_returns(data).ok())
+                .ok_or_else(unreadable)?;
+            let authorized = answers[1]
+                .as_ref()
+                .ok()
+                .and_then(|data| Morpho::isAuthorizedCall::abi_decode_returns(data).ok())
+                .ok_or_else(unreadable)?;
+            let borrower =
+                morpho::Borrower { borrow_shares: position.borrowShares, collateral: position.collateral, authorized };
+            if !self.book.set(*account, borrower) {
+                return Err(RiskError::Adapter(format!(
+                    "more than {} accounts: not tracking more",
+                    morpho::MAX_ACCOUNTS
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the `MorphoPreLiquidation` getters; `None` when the adapter is not one. An adapter
+/// that answers them but disagrees with Morpho (other parameters, a market id that is not
+/// theirs, parameters outside the constructor's bounds) is refused as misbehaving.
+async fn probe_morpho(
+    provider: &DynProvider,
+    adapter: Address,
+    collateral_assets: &[Address],
+    block: BlockId,
+) -> Result<Option<MorphoState>, RiskError> {
+    let getters: [(Address, Bytes); 4] = [
+        (adapter, MorphoPreLiquidation::morphoCall {}.abi_encode().into()),
+        (adapter, MorphoPreLiquidation::morphoMarketIdCall {}.abi_encode().into()),
+        (adapter, MorphoPreLiquidation::marketParamsCall {}.abi_encode().into()),
+        (adapter, MorphoPreLiquidation::preLiquidationParamsCall {}.abi_encode().into()),
+    ];
+    let answers = call_raw(provider, &getters, block).await?;
+    let decoded = (|| {
+        let morpho = MorphoPreLiquidation::morphoCall::abi_decode_returns(answers[0].as_ref().ok()?).ok()?;
+        let id = MorphoPreLiquidation::morphoMarketIdCall::abi_decode_returns(answers[1].as_ref().ok()?).ok()?;
+        let params = MorphoPreLiquidation::marketParamsCall::abi_decode_returns(answers[2].as_ref().ok()?).ok()?;
+        let pre = MorphoPreLiquidation::preLiquidationParamsCall::abi_decode_returns(answers[3].as_ref().ok()?).ok()?;
+        Some((morpho, id, params, pre))
+    })();
+    let Some((morpho_address, morpho_market_id, params, pre)) = decoded else { return Ok(None) };
+    let params = morpho::MarketParams {
+        loan_token: params.loanToken,
+        collateral_token: params.collateralToken,
+        oracle: params.oracle,
+        irm: params.irm,
+        lltv: params.lltv,
+    };
+    let pre = morpho::PreLiquidationParams {
+        pre_lltv: pre.preLltv,
+        pre_lcf1: pre.preLCF1,
+        pre_lcf2: pre.preLCF2,
+        pre_lif1: pre.preLIF1,
+        pre_lif2: pre.preLIF2,
+    };
+    if morpho_address == adapter || morpho_address == Address::ZERO {
+        return Err(RiskError::Adapter(format!("Morpho adapter names {morpho_address} as Morpho")));
+    }
+    if params.id() != morpho_market_id {
+        return Err(RiskError::Adapter(format!(
+            "Morpho adapter's market id {morpho_market_id} is not its parameters' id"
+        )));
+    }
+    let on_morpho =
+        call_many(provider, [(morpho_address, Morpho::idToMarketParamsCall::new((morpho_market_id,)))], block)
+            .await?
+            .pop()
+            .and_then(Result::ok)
+            .ok_or_else(|| RiskError::Adapter(format!("Morpho {morpho_address} idToMarketParams unreadable")))?;
+    let on_morpho = morpho::MarketParams {
+        loan_token: on_morpho.loanToken,
+        collateral_token: on_morpho.collateralToken,
+        oracle: on_morpho.oracle,
+        irm: on_morpho.irm,
+        lltv: on_morpho.lltv,
+    };
+    if on_morpho != params {
+        return Err(RiskError::Adapter(format!(
+            "Morpho {morpho_address} disagrees with the adapter's market parameters"
+        )));
+    }
+    pre.check(params.lltv).map_err(|reason| RiskError::Adapter(format!("Morpho adapter: {reason}")))?;
+    if collateral_assets != [params.collateral_token] {
+        return Err(RiskError::Adapter("Morpho adapter's collateral list is not its market's collateral".into()));
+    }
+    let mut state = MorphoState {
+        morpho: morpho_address,
+        morpho_market_id,
+        params,
+        pre,
+        market: morpho::MarketState::default(),
+        book: morpho::MorphoBook::default(),
+        watchlist: Vec::new(),
+    };
+    state.track(provider, adapter, &[], block).await?;
+    Ok(Some(state))
 }
 
 /// Reads the engine getters; `None` when the adapter is not a `MarginEngine`.
