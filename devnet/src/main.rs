@@ -54,6 +54,10 @@ struct World {
     /// No baseline twin market: Backstop alone (the keepers still watch its fallback path).
     #[arg(long)]
     no_baseline: bool,
+    /// No Morpho Blue market (by default the first chain runs one, protected by
+    /// pre-liquidation auctions, with Morpho's own liquidation as the open path).
+    #[arg(long)]
+    no_morpho: bool,
     /// The auctions' commit window (the protocol allows 500 to 10000).
     #[arg(long, default_value_t = 800, value_name = "MS")]
     commit_ms: u64,
@@ -71,6 +75,7 @@ impl World {
             .population(self.accounts)
             .seed(seed)
             .baseline(!self.no_baseline)
+            .morpho(!self.no_morpho)
             .keepers(default_keepers())
             .auction_windows(AuctionWindows {
                 commit: Duration::from_millis(self.commit_ms),

@@ -579,16 +579,16 @@ pub struct MorphoReport {
     pub pre_liquidations: usize,
     pub pre_liquidated: Vec<Address>,
     /// Premiums those settlements paid the market's beneficiary (loan-token wei).
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "crate::report::decimal")]
     pub premium_total: U256,
     /// The beneficiary's loan-token balance at the snapshot.
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "crate::report::decimal")]
     pub beneficiary_balance: U256,
     /// Liquidations through Morpho's own open path (`Morpho.Liquidate`), beyond LLTV.
     pub morpho_liquidations: usize,
     pub morpho_liquidated: Vec<Address>,
     /// Bad debt Morpho realised in those liquidations (loan-token wei).
-    #[serde(serialize_with = "decimal")]
+    #[serde(serialize_with = "crate::report::decimal")]
     pub bad_debt: U256,
     /// Opted-in or not, borrowers still inside the pre-liquidation band at the snapshot.
     pub still_in_band: Vec<Address>,
@@ -613,9 +613,4 @@ impl MorphoReport {
             self.still_in_band.len(),
         )
     }
-}
-
-/// A `U256` as a decimal string in JSON.
-fn decimal<S: serde::Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&value.to_string())
 }

@@ -139,6 +139,14 @@ impl Devnet {
         for (index, step) in path.iter().enumerate() {
             let step_started = Instant::now();
             let landed = try_join_all(self.chains.iter().map(|chain| apply_step(chain, step))).await?;
+            // The Morpho market (if any) follows WETH's market price; its keeper sweeps after.
+            if let Some(drop_bps) = weth_drop_bps(&self.parameters, step) {
+                for chain in &self.chains {
+                    if let Some(morpho) = &chain.morpho {
+                        morpho.crash_step(&chain.chain, drop_bps).await?;
+                    }
+                }
+            }
             for (chain, block) in self.chains.iter().zip(landed) {
                 steps.push(StepRecord {
                     chain_id: chain.chain.chain_id,
@@ -166,6 +174,11 @@ impl Devnet {
         progress.finish_and_clear();
 
         let ended = self.settle_down(fleet, settings, killed.is_some()).await?;
+        for chain in &self.chains {
+            if let Some(morpho) = &chain.morpho {
+                morpho.sweep(&chain.chain).await?;
+            }
+        }
         let mut end_blocks = BTreeMap::new();
         for chain in &self.chains {
             let head = chain.chain.provider.get_block_number().await.map_err(|e| chain.chain.error("read head", e))?;
@@ -234,6 +247,18 @@ impl Devnet {
     fn under_summary(&self, fleet: &crate::keeper::KeeperFleet) -> String {
         fleet.describe_latest()
     }
+}
+
+/// How far below its starting price the step puts WETH, basis points (None without WETH).
+fn weth_drop_bps(parameters: &crate::market::MarketParameters, step: &PathStep) -> Option<u32> {
+    let index = parameters.collaterals.iter().position(|spec| spec.symbol == "WETH")?;
+    let initial = parameters.collaterals[index].initial_price;
+    let now = *step.market.get(index)?;
+    if initial == 0 {
+        return None;
+    }
+    let kept_bps = now.saturating_mul(10_000) / initial;
+    Some(u32::try_from(10_000u128.saturating_sub(kept_bps)).unwrap_or(10_000))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

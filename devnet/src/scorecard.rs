@@ -156,6 +156,8 @@ pub struct Scorecard {
     pub accounts: Vec<AccountPath>,
     pub timelines: Vec<ChainTimeline>,
     pub keeper_transactions: Vec<KeeperTx>,
+    /// The Morpho Blue market protected by pre-liquidation auctions, when the devnet runs one.
+    pub morpho: Option<(u64, crate::morpho::MorphoReport)>,
 }
 
 struct Liquidation {
@@ -261,6 +263,12 @@ impl Devnet {
             }
             timelines.push(timeline(chain, trace, &scans, &timeline_events, from, to).await?);
         }
+        let mut morpho = None;
+        for chain in &self.chains {
+            if let Some(market) = &chain.morpho {
+                morpho = Some((chain.chain.chain_id, market.report(&chain.chain).await?));
+            }
+        }
         let solvers = self
             .solver_strategies()
             .into_iter()
@@ -281,6 +289,7 @@ impl Devnet {
             accounts,
             timelines,
             keeper_transactions: transactions,
+            morpho,
         })
     }
 }
@@ -697,6 +706,9 @@ impl Scorecard {
                 card.recapture_bps as f64 / 100.0
             );
         }
+        if let Some((chain_id, morpho)) = &self.morpho {
+            let _ = write!(out, "\nchain {chain_id} Morpho Blue:\n{}", morpho.render());
+        }
         let worse = self.worse_points();
         if !worse.is_empty() {
             let _ = writeln!(out, "\nwhere Backstop did worse than the baseline:");
@@ -814,6 +826,7 @@ mod tests {
             ],
             timelines: Vec::new(),
             keeper_transactions: Vec::new(),
+            morpho: None,
         };
         let backstop = scorecard.totals(MarketKind::Backstop);
         assert_eq!((backstop.went_under, backstop.by_auction, backstop.not_liquidated), (5, 4, 1));
