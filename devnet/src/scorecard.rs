@@ -160,6 +160,9 @@ pub struct Scorecard {
     pub morpho: Option<(u64, crate::morpho::MorphoReport)>,
 }
 
+/// One market's liquidations: its kind, its auction settlements and its open-path ones.
+type MarketEvents = (MarketKind, Vec<Liquidation>, Vec<Liquidation>);
+
 struct Liquidation {
     account: Address,
     block: u64,
@@ -198,7 +201,7 @@ impl Devnet {
                 .filter(|scan| scan.chain_id == chain_id)
                 .map(|scan| (scan.block, scan.at_ms.saturating_sub(trace.scan_clock_offset_ms)))
                 .collect();
-            let mut timeline_events: Vec<(MarketKind, Vec<Liquidation>, Vec<Liquidation>)> = Vec::new();
+            let mut timeline_events: Vec<MarketEvents> = Vec::new();
             for book in chain.books() {
                 let settlement = LiquidationSettlement::new(book.settlement, provider);
                 let mut auctions = Vec::new();
@@ -446,7 +449,7 @@ async fn timeline(
     chain: &DevnetChain,
     trace: &RunTrace,
     scans: &[crate::keeper::ScanRecord],
-    events: &[(MarketKind, Vec<Liquidation>, Vec<Liquidation>)],
+    events: &[MarketEvents],
     from: u64,
     to: u64,
 ) -> Result<ChainTimeline, DevnetError> {
@@ -495,7 +498,7 @@ async fn timeline(
                 .map(|book| scan.under.iter().find(|(kind, _)| *kind == book.kind).map_or(0, |(_, count)| *count))
                 .collect();
         }
-        let count = |pick: fn(&(MarketKind, Vec<Liquidation>, Vec<Liquidation>)) -> &Vec<Liquidation>| {
+        let count = |pick: fn(&MarketEvents) -> &Vec<Liquidation>| {
             books
                 .iter()
                 .map(|book| {
