@@ -14,6 +14,8 @@
 
 pub mod binaries;
 pub mod chain;
+// dex: Uniswap V2 pools per chain (issue #14)
+pub mod dex;
 pub mod figures;
 pub mod keys;
 pub mod manifest;
@@ -48,7 +50,10 @@ use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
 
 /// Margins (basis points of the liquidation bonus) of the devnet's default solvers: three
 /// margin bots competing, so the protocol recaptures the bonus minus the tightest margin.
-pub const DEFAULT_MARGIN_BPS: [u32; 3] = [200, 500, 1_000];
+pub const DEFAULT_MARGIN_BPS: [u32; 2] = [200, 500];
+/// The devnet's default flash-swap bot (issue #15): it keeps this many basis points of what
+/// the seized collateral sells for on the chain's Uniswap V2 pools beyond the repay.
+pub const DEFAULT_FLASH_BPS: [u32; 1] = [300];
 
 /// The first chain id; further chains count up from it.
 pub const FIRST_CHAIN_ID: u64 = 31_337;
@@ -77,6 +82,8 @@ pub enum DevnetError {
 pub struct DevnetChain {
     pub chain: LocalChain,
     pub deployment: Deployment,
+    /// The chain's Uniswap V2 pools (`dex`, issue #14).
+    pub dex: dex::DexDeployment,
     pub positions: Vec<Position>,
     /// Bulk-opened accounts ([`population`]), beyond the scenario's profiled `positions`.
     pub population: Vec<Address>,
@@ -197,7 +204,11 @@ impl Default for DevnetBuilder {
             chains: 2,
             nodes: 3,
             threshold: 2,
-            solver_strategies: DEFAULT_MARGIN_BPS.iter().map(|&bps| SolverStrategy::Margin { bps }).collect(),
+            solver_strategies: DEFAULT_MARGIN_BPS
+                .iter()
+                .map(|&bps| SolverStrategy::Margin { bps })
+                .chain(DEFAULT_FLASH_BPS.iter().map(|&bps| SolverStrategy::FlashSwap { bps }))
+                .collect(),
             dir: None,
             first_chain_id: FIRST_CHAIN_ID,
             parameters: MarketParameters::default(),
@@ -235,9 +246,20 @@ impl DevnetBuilder {
     }
 
     /// One margin bot per entry, keeping that many basis points of the liquidation bonus
-    /// (the default: [`DEFAULT_MARGIN_BPS`]).
+    /// (the default: [`DEFAULT_MARGIN_BPS`], with [`DEFAULT_FLASH_BPS`] flash-swap bots).
+    /// Replaces every solver, the default flash-swap bot included (`margin_solvers(&[])`:
+    /// no solver processes); add flash-swap bots after it with [`Self::flash_solvers`].
     pub fn margin_solvers(mut self, margin_bps: &[u32]) -> Self {
         self.solver_strategies = margin_bps.iter().map(|&bps| SolverStrategy::Margin { bps }).collect();
+        self
+    }
+
+    /// One flash-swap bot per entry (issue #15), keeping that many basis points of the DEX
+    /// surplus (the default: [`DEFAULT_FLASH_BPS`]); each gets a `FlashLiquidator` per chain.
+    /// Replaces the flash-swap bots only.
+    pub fn flash_solvers(mut self, flash_bps: &[u32]) -> Self {
+        self.solver_strategies.retain(|strategy| !matches!(strategy, SolverStrategy::FlashSwap { .. }));
+        self.solver_strategies.extend(flash_bps.iter().map(|&bps| SolverStrategy::FlashSwap { bps }));
         self
     }
 
@@ -357,6 +379,8 @@ impl DevnetBuilder {
             let executors = executors.clone();
             async move {
                 let deployment = market::deploy(&chain, parameters, attesters, threshold, &executors).await?;
+                // dex (issue #14): Uniswap V2 pools between every collateral and USD.
+                let dex = dex::deploy(&chain, &deployment, parameters).await?;
                 let positions = market::open_positions(&chain, &deployment, parameters, &accounts).await?;
                 let spec = population::PopulationSpec::new(population_size, seed.wrapping_add(chain.chain_id));
                 let chain_id = chain.chain_id;
@@ -376,7 +400,7 @@ impl DevnetBuilder {
                     deployment.engine,
                     positions.len()
                 );
-                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population })
+                Ok::<_, DevnetError>(DevnetChain { chain, deployment, dex, positions, population })
             }
         }))
         .await?;
@@ -446,7 +470,8 @@ impl DevnetBuilder {
                     (chain.chain_id, chain.rpc_url.clone(), chain.settlement, chain.solver_registry, weth)
                 })
                 .collect();
-            for setup in solver_setups {
+            for mut setup in solver_setups {
+                setup.deploy_flash_liquidators(&devnet.chains).await?; // flash-swap solvers only (issue #15)
                 setup.write(&bootstrap, &chains)?;
                 let process = setup.start(&devnet_binary)?;
                 devnet.solvers.push(SolverProcess { setup, process, ready: None });
@@ -489,6 +514,7 @@ impl Devnet {
                     deployer: chain.chain.deployer_address(),
                     deployer_key: chain.chain.deployer.to_bytes(),
                     deployment: chain.deployment.clone(),
+                    dex: chain.dex.clone(),
                     accounts: chain
                         .positions
                         .iter()

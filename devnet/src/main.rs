@@ -39,8 +39,13 @@ enum Command {
         threshold: usize,
         /// Margin bots (the default solvers): the margin each keeps, in basis points of the
         /// liquidation bonus, comma separated; each bids the bonus minus gas and its margin.
-        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500,1000")]
+        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500")]
         margin_solvers: Vec<u32>,
+        /// Flash-swap bots (issue #15; default one at 300): the share of the DEX surplus each
+        /// keeps, in basis points; each settles through its own FlashLiquidator with a Uniswap
+        /// V2 flash swap and needs no debt inventory.
+        #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "300", conflicts_with = "solvers")]
+        flash_solvers: Vec<u32>,
         /// Fixed-premium solvers instead: the premium of each in basis points of the repay.
         #[arg(long, value_delimiter = ',', num_args = 0.., conflicts_with = "margin_solvers")]
         solvers: Option<Vec<u32>>,
@@ -97,6 +102,7 @@ async fn main() -> eyre::Result<()> {
             nodes,
             threshold,
             margin_solvers,
+            flash_solvers,
             solvers,
             crash_after,
             dir,
@@ -118,7 +124,7 @@ async fn main() -> eyre::Result<()> {
                 .ready_timeout(Duration::from_secs(120));
             let builder = match &solvers {
                 Some(premium_bps) => builder.solvers(premium_bps),
-                None => builder.margin_solvers(&margin_solvers),
+                None => builder.margin_solvers(&margin_solvers).flash_solvers(&flash_solvers),
             };
             let devnet = builder.dir(&dir).start().await.wrap_err("devnet failed to start")?;
             if crash_after > 0 && !no_scenario {

@@ -25,6 +25,8 @@ pub struct ChainEntry {
     pub deployer: Address,
     pub deployer_key: B256,
     pub deployment: Deployment,
+    /// The chain's Uniswap V2 factory and pools (`crate::dex`).
+    pub dex: crate::dex::DexDeployment,
     pub accounts: Vec<AccountEntry>,
 }
 

@@ -74,6 +74,7 @@ impl Bot {
                 executor: executor.clone(),
                 solver_registry: Some(deployment.solver_registry),
                 native_price_asset: deployment.collateral("WETH").map(|collateral| collateral.token),
+                flash_liquidator: None,
             }],
         };
         let handle = SolverClient::start(config, strategy).await?;
