@@ -59,6 +59,11 @@ pub async fn follow_oracle(chain: &crate::DevnetChain, prices: &[u128], fraction
 /// Gas for the arbitrageur's swap, sent before the mint that funds it has landed (both go
 /// in one block), so it cannot be estimated.
 const ARBITRAGE_SWAP_GAS: u64 = 200_000;
+const ARBITRAGE_MINT_GAS: u64 = 100_000;
+/// Tries of one arbitrage trade (see [`Dex::arbitrage_to`]).
+const ARBITRAGE_ATTEMPTS: u32 = 5;
+/// The arbitrageur asks this much less than the exact quote (basis points of the output).
+const ARBITRAGE_CUSHION_BPS: u32 = 20;
 
 /// One chain's DEX, as written to the manifest so outside bots can find the pools.
 #[derive(Debug, Clone, Serialize)]
@@ -236,7 +241,35 @@ impl<'a> Dex<'a> {
     /// `feed_price` (8 decimals; 10,000 = all the way, less models arbitrage lag). It mints
     /// what it sells (the devnet's tokens are faucets) into the pair and swaps. Returns the
     /// trade made.
+    ///
+    /// A liquidation that swaps in the same pool in the same block changes the reserves the
+    /// trade was computed on, and the pair then refuses it (`UniswapV2: K`): the arbitrageur
+    /// skims back what it minted and tries again with fresh reserves, up to five times. It asks
+    /// 0.2% less than the exact quote, so the pool lands that close to the target, not on it.
     pub async fn arbitrage_to(
+        &self,
+        asset: Address,
+        feed_price: u128,
+        fraction_bps: u32,
+    ) -> Result<Rebalance, DevnetError> {
+        let mut attempt = 1;
+        loop {
+            match self.arbitrage_once(asset, feed_price, fraction_bps).await {
+                Ok(trade) => return Ok(trade),
+                Err(error) if attempt >= ARBITRAGE_ATTEMPTS => return Err(error),
+                Err(error) => {
+                    eprintln!("[devnet] arbitrage of {asset} retried ({attempt}/{ARBITRAGE_ATTEMPTS}): {error}");
+                    let pair = UniswapV2Pair::new(self.pair(asset)?, &self.arbitrageur);
+                    let me = self.deployment.arbitrageur;
+                    let nonce = self.next_nonce().await?;
+                    self.chain.confirm("arbitrage: skim", pair.skim(me).nonce(nonce).send().await).await?;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn arbitrage_once(
         &self,
         asset: Address,
         feed_price: u128,
@@ -259,7 +292,11 @@ impl<'a> Dex<'a> {
                 (self.usd, amount, usd_side.amount_out(amount), true)
             }
         };
-        let amount_out = amount_out.ok_or_else(|| self.chain.error("arbitrage", "quote overflow"))?;
+        // A cushion below the exact quote: a small trade landing first in the same block
+        // (a liquidation selling into the pool) does not make the pair refuse this one.
+        let amount_out = amount_out.ok_or_else(|| self.chain.error("arbitrage", "quote overflow"))?
+            * U256::from(BPS - ARBITRAGE_CUSHION_BPS)
+            / U256::from(BPS);
         if amount_out.is_zero() {
             return Ok(Rebalance::None);
         }
@@ -267,12 +304,26 @@ impl<'a> Dex<'a> {
         // The output token is the asset when we sold USD, else USD.
         let out_is_token0 = if asset_out { token0 == asset } else { token0 == self.usd };
         let (amount0, amount1) = if out_is_token0 { (amount_out, U256::ZERO) } else { (U256::ZERO, amount_out) };
-        // Mint and swap are sent back to back (consecutive nonces) so they land in one block.
-        let minted = token.mint(pair_address, amount_in).send().await;
-        let swapped = pair.swap(amount0, amount1, me, Default::default()).gas(ARBITRAGE_SWAP_GAS).send().await;
+        // Mint and swap are sent back to back with explicit consecutive nonces, so they land in
+        // order (in one block when mining is paused for a price step) and the swap never
+        // replaces the pending mint.
+        let nonce = self.next_nonce().await?;
+        let minted = token.mint(pair_address, amount_in).gas(ARBITRAGE_MINT_GAS).nonce(nonce).send().await;
+        let swapped =
+            pair.swap(amount0, amount1, me, Default::default()).gas(ARBITRAGE_SWAP_GAS).nonce(nonce + 1).send().await;
         self.chain.confirm("arbitrage: mint into the pair", minted).await?;
         self.chain.confirm("arbitrage: swap", swapped).await?;
         Ok(trade)
+    }
+
+    /// The arbitrageur's next nonce, counting its pending transactions (its transactions set
+    /// nonces explicitly: see [`Dex::arbitrage_to`]).
+    async fn next_nonce(&self) -> Result<u64, DevnetError> {
+        self.arbitrageur
+            .get_transaction_count(self.deployment.arbitrageur)
+            .pending()
+            .await
+            .map_err(|error| self.chain.error("arbitrage: nonce", error))
     }
 
     /// The liquidity provider burns `bps` of its liquidity in `asset`'s pool: thinner depth,

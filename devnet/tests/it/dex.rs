@@ -40,6 +40,15 @@ async fn pools_open_at_the_oracle_price_and_arbitrage_follows_the_feed() {
         assert!(proceeds > at_oracle * U256::from(9_850u32) / U256::from(10_000u32), "but not more: {proceeds}");
     }
 
+    // Every pool follows a 10% drop of its feed (token0 is the asset in one pair, USD in the other).
+    for (pool, spec) in chain.dex.pools.iter().zip(&devnet.parameters().collaterals) {
+        let dropped = spec.initial_price * 9 / 10;
+        dex.arbitrage_to(pool.asset, dropped, 10_000).await.unwrap();
+        let landed = dex.pool_price(pool.asset).await.unwrap();
+        assert!(close(landed, U256::from(dropped * FEED_TO_WAD), 10), "{} follows its feed: {landed}", pool.symbol);
+        dex.arbitrage_to(pool.asset, spec.initial_price, 10_000).await.unwrap();
+    }
+
     let weth = chain.dex.pools[0].asset;
     let start = devnet.parameters().collaterals[0].initial_price;
     // A 20% crash, arbitraged with lag: half the way, then all of it.
