@@ -124,7 +124,9 @@ pub async fn deploy(
             .await
             .map_err(|error| chain.error(&step("getPair"), error))?;
         // units = depth / price (both WAD-scaled): the pool opens at the oracle price.
-        let units = depth_usd * U256::from(WAD) / (U256::from(spec.initial_price) * U256::from(FEED_TO_WAD));
+        let units = (depth_usd * U256::from(WAD))
+            .checked_div(U256::from(spec.initial_price) * U256::from(FEED_TO_WAD))
+            .ok_or_else(|| chain.error(&step("seed"), "the collateral's initial price is zero"))?;
         let token = TestToken::new(collateral.token, provider);
         chain.confirm(&step("seed"), token.mint(pair, units).send().await).await?;
         chain.confirm(&step("seed"), usd.mint(pair, depth_usd).send().await).await?;
