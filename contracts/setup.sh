@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned contracts toolchain (forge, anvil, cast, solcjs 0.8.28 and, for Morpho Blue, 0.8.19)
-# and Morpho Blue's source (@morpho-org/morpho-blue) from npm into contracts/node_modules.
+# Morpho Blue's source (@morpho-org/morpho-blue) and Uniswap V2's compiled artifacts (@uniswap/v2-core) from npm into contracts/node_modules.
 # Idempotent and quiet when already in sync with package-lock.json.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +23,7 @@ binaries=(
   node_modules/solc/solc.js
   node_modules/solc-0.8.19/soljson.js
   node_modules/@morpho-org/morpho-blue/src/Morpho.sol
+  node_modules/@uniswap/v2-core/build/UniswapV2Pair.json
 )
 lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
 current=1

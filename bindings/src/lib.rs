@@ -157,6 +157,54 @@ sol!(
     "../protocol/abi/FixedRateIrm.json"
 );
 
+sol!(
+    /// Uniswap V2's factory as published on npm (`@uniswap/v2-core` 1.0.1, never recompiled):
+    /// the devnet's DEX on every chain.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    UniswapV2Factory,
+    "../protocol/abi/UniswapV2Factory.json"
+);
+
+sol!(
+    /// A Uniswap V2 pair (`@uniswap/v2-core` 1.0.1): reserves, swaps and flash swaps.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    UniswapV2Pair,
+    "../protocol/abi/UniswapV2Pair.json"
+);
+
+/// The flash liquidator's bindings live in their own module: its ABI names the settlement's
+/// `Award` struct as `LiquidationSettlement.Award`, which `sol!` turns into a
+/// `LiquidationSettlement` module of its own.
+pub mod flash {
+    #![allow(missing_docs)]
+    alloy::sol!(
+        /// A solver's executor that settles awards with a Uniswap V2 flash swap (needs no debt
+        /// inventory): `liquidate(award, signatures, pair, borrowAmount, minProfit)`.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        FlashLiquidator,
+        "../protocol/abi/FlashLiquidator.json"
+    );
+
+    impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
+        fn from(award: backstop_protocol::Award) -> Self {
+            Self {
+                intentId: award.intentId,
+                marketId: award.marketId,
+                account: award.account,
+                nonce: award.nonce,
+                executor: award.executor,
+                repayAmount: award.repayAmount,
+                premium: award.premium,
+                deadline: award.deadline,
+            }
+        }
+    }
+}
+pub use flash::FlashLiquidator;
+
 impl From<backstop_protocol::Award> for LiquidationSettlement::Award {
     fn from(award: backstop_protocol::Award) -> Self {
         Self {

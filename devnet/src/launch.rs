@@ -18,7 +18,8 @@ use crate::node::{AuctionWindows, LogFormat, NodeProcess, NodeSetup, WatchedChai
 use crate::scan::{MarketBook, MarketKind};
 use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
 use crate::{
-    binaries, population, wait_for, Devnet, DevnetChain, DevnetError, LocalChain, DEFAULT_MARGIN_BPS, FIRST_CHAIN_ID,
+    binaries, dex, population, wait_for, Devnet, DevnetChain, DevnetError, LocalChain, DEFAULT_FLASH_BPS,
+    DEFAULT_MARGIN_BPS, FIRST_CHAIN_ID,
 };
 
 /// Builds and starts a [`Devnet`].
@@ -48,7 +49,11 @@ impl Default for DevnetBuilder {
             chains: 2,
             nodes: 3,
             threshold: 2,
-            solver_strategies: DEFAULT_MARGIN_BPS.iter().map(|&bps| SolverStrategy::Margin { bps }).collect(),
+            solver_strategies: DEFAULT_MARGIN_BPS
+                .iter()
+                .map(|&bps| SolverStrategy::Margin { bps })
+                .chain(DEFAULT_FLASH_BPS.iter().map(|&bps| SolverStrategy::FlashSwap { bps }))
+                .collect(),
             dir: None,
             first_chain_id: FIRST_CHAIN_ID,
             parameters: MarketParameters::default(),
@@ -89,9 +94,20 @@ impl DevnetBuilder {
     }
 
     /// One margin bot per entry, keeping that many basis points of the liquidation bonus
-    /// (the default: [`DEFAULT_MARGIN_BPS`]).
+    /// (the default: [`DEFAULT_MARGIN_BPS`], with [`DEFAULT_FLASH_BPS`] flash-swap bots).
+    /// Replaces every solver, the default flash-swap bot included (`margin_solvers(&[])`:
+    /// no solver processes); add flash-swap bots after it with [`Self::flash_solvers`].
     pub fn margin_solvers(mut self, margin_bps: &[u32]) -> Self {
         self.solver_strategies = margin_bps.iter().map(|&bps| SolverStrategy::Margin { bps }).collect();
+        self
+    }
+
+    /// One flash-swap bot per entry (issue #15), keeping that many basis points of the DEX
+    /// surplus (the default: [`DEFAULT_FLASH_BPS`]); each gets a `FlashLiquidator` per chain.
+    /// Replaces the flash-swap bots only.
+    pub fn flash_solvers(mut self, flash_bps: &[u32]) -> Self {
+        self.solver_strategies.retain(|strategy| !matches!(strategy, SolverStrategy::FlashSwap { .. }));
+        self.solver_strategies.extend(flash_bps.iter().map(|&bps| SolverStrategy::FlashSwap { bps }));
         self
     }
 
@@ -241,6 +257,8 @@ impl DevnetBuilder {
             let executors = executors.clone();
             async move {
                 let deployment = market::deploy(&chain, parameters, attesters, threshold, &executors).await?;
+                // Uniswap V2 pools between every collateral and USD.
+                let dex = dex::deploy(&chain, &deployment, parameters).await?;
                 let positions = market::open_positions(&chain, &deployment, parameters, &accounts).await?;
                 let spec = population::PopulationSpec::new(population_size, seed.wrapping_add(chain.chain_id));
                 let chain_id = chain.chain_id;
@@ -308,7 +326,7 @@ impl DevnetBuilder {
                     positions.len()
                 );
                 progress.inc(1);
-                Ok::<_, DevnetError>(DevnetChain { chain, deployment, positions, population, baseline, morpho })
+                Ok::<_, DevnetError>(DevnetChain { chain, deployment, dex, positions, population, baseline, morpho })
             }
         }))
         .await?;
@@ -384,7 +402,8 @@ impl DevnetBuilder {
                     (chain.chain_id, chain.rpc_url.clone(), chain.settlement, chain.solver_registry, weth)
                 })
                 .collect();
-            for setup in solver_setups {
+            for mut setup in solver_setups {
+                setup.deploy_flash_liquidators(&devnet.chains).await?; // flash-swap solvers only
                 setup.write(&bootstrap, &chains)?;
                 let process = setup.start(&devnet_binary)?;
                 devnet.solvers.push(SolverProcess { setup, process, ready: None });

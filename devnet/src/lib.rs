@@ -16,6 +16,8 @@ pub mod baseline;
 pub mod binaries;
 pub mod chain;
 pub mod charts;
+// dex: Uniswap V2 pools per chain (issue #14)
+pub mod dex;
 pub mod figures;
 pub mod keeper;
 pub mod keys;
@@ -56,7 +58,10 @@ use crate::solver::{SolverProcess, SolverStrategy};
 
 /// Margins (basis points of the liquidation bonus) of the devnet's default solvers: three
 /// margin bots competing, so the protocol recaptures the bonus minus the tightest margin.
-pub const DEFAULT_MARGIN_BPS: [u32; 3] = [200, 500, 1_000];
+pub const DEFAULT_MARGIN_BPS: [u32; 2] = [200, 500];
+/// The devnet's default flash-swap bot (issue #15): it keeps this many basis points of what
+/// the seized collateral sells for on the chain's Uniswap V2 pools beyond the repay.
+pub const DEFAULT_FLASH_BPS: [u32; 1] = [300];
 
 /// The first chain id; further chains count up from it.
 pub const FIRST_CHAIN_ID: u64 = 31_337;
@@ -85,6 +90,8 @@ pub enum DevnetError {
 pub struct DevnetChain {
     pub chain: LocalChain,
     pub deployment: Deployment,
+    /// The chain's Uniswap V2 pools (`dex`, issue #14).
+    pub dex: dex::DexDeployment,
     pub positions: Vec<Position>,
     /// Bulk-opened accounts ([`population`]), beyond the scenario's profiled `positions`.
     pub population: Vec<Address>,
@@ -233,6 +240,7 @@ impl Devnet {
                     deployment: chain.deployment.clone(),
                     baseline: chain.baseline.as_ref().map(|baseline| baseline.deployment.clone()),
                     morpho: chain.morpho.as_ref().map(|market| market.deployment.clone()),
+                    dex: chain.dex.clone(),
                     accounts: chain
                         .positions
                         .iter()

@@ -42,8 +42,13 @@ struct World {
     threshold: usize,
     /// Margin bots (the default solvers): the margin each keeps, in basis points of the
     /// liquidation bonus, comma separated; each bids the bonus minus gas and its margin.
-    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500,1000")]
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "200,500")]
     margin_solvers: Vec<u32>,
+    /// Flash-swap bots: the share of the DEX surplus each keeps, in basis points; each
+    /// settles through its own FlashLiquidator with a Uniswap V2 flash swap and needs no
+    /// debt inventory.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "300", conflicts_with = "solvers")]
+    flash_solvers: Vec<u32>,
     /// Fixed-premium solvers instead: the premium of each in basis points of the repay.
     #[arg(long, value_delimiter = ',', num_args = 0.., conflicts_with = "margin_solvers")]
     solvers: Option<Vec<u32>>,
@@ -85,7 +90,7 @@ impl World {
             .ready_timeout(Duration::from_secs(120));
         match &self.solvers {
             Some(premium_bps) => builder.solvers(premium_bps),
-            None => builder.margin_solvers(&self.margin_solvers),
+            None => builder.margin_solvers(&self.margin_solvers).flash_solvers(&self.flash_solvers),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct ChainEntry {
     /// The Morpho Blue market and its adapter, on the chain that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub morpho: Option<crate::morpho::MorphoDeployment>,
+    /// The chain's Uniswap V2 factory and pools (`crate::dex`).
+    pub dex: crate::dex::DexDeployment,
     pub accounts: Vec<AccountEntry>,
 }
 

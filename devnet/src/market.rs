@@ -80,6 +80,8 @@ pub struct MarketParameters {
     pub engine_liquidity: u128,
     /// USD each solver executor starts with (repays and premiums).
     pub executor_float: u128,
+    /// The Uniswap V2 pools of every collateral against USD (`crate::dex`).
+    pub dex: crate::dex::DexSettings,
 }
 
 impl Default for MarketParameters {
@@ -124,6 +126,7 @@ impl Default for MarketParameters {
             reserve_premium: 1_000_000_000_000_000,
             engine_liquidity: 10_000_000 * WAD,
             executor_float: 1_000_000 * WAD,
+            dex: crate::dex::DexSettings::default(),
         }
     }
 }

@@ -133,7 +133,12 @@ impl Devnet {
         for (index, step_prices) in schedule.iter().enumerate() {
             let step_started = Instant::now();
             try_join_all(self.chains.iter().zip(progress.iter_mut()).map(|(chain, progress)| async move {
-                let (block, at) = apply_prices(chain, step_prices, "crash").await?;
+                // dex (issue #14): the arbitrageur moves the pools along with the oracle.
+                let fraction_bps = self.parameters.dex.arbitrage_fraction_bps;
+                let ((block, at), ()) = tokio::try_join!(
+                    apply_prices(chain, step_prices, "crash"),
+                    crate::dex::follow_oracle(chain, step_prices, fraction_bps)
+                )?;
                 progress.record_step(chain, block, at).await?;
                 // The Morpho market's oracle follows the same drop; its keeper takes what crossed LLTV.
                 if let Some(morpho) = &chain.morpho {
@@ -345,8 +350,17 @@ impl Devnet {
 
     /// Reads the outcome back from the chains at their current heads.
     pub async fn report(&self, crash: &Crash, observed: &Observed) -> Result<Report, DevnetError> {
-        let solvers: HashMap<Address, String> =
-            self.solvers.iter().map(|solver| (solver.setup.executor.address(), solver.setup.name.clone())).collect();
+        // A flash-swap solver's awards name its FlashLiquidator contracts (issue #15).
+        let solvers: HashMap<Address, String> = self
+            .solvers
+            .iter()
+            .flat_map(|solver| {
+                let name = solver.setup.name.clone();
+                std::iter::once(solver.setup.executor.address())
+                    .chain(solver.setup.flash_liquidators.values().copied())
+                    .map(move |executor| (executor, name.clone()))
+            })
+            .collect();
         let mut chains = Vec::new();
         for (chain, chain_crash) in self.chains.iter().zip(&crash.chains) {
             chains.push(chain_report(chain, chain_crash, observed, &solvers).await?);

@@ -1,7 +1,9 @@
 //! Solver processes: `backstop-devnet solver --config solver.toml` runs one
 //! `backstop-solver-sdk` client with the SDK's margin strategy (`margin_bps`: bid the
-//! bonus minus gas and that margin) or its fixed-premium one (`premium_bps`). This module
-//! holds the config file format, the setup the devnet writes, and the runner itself.
+//! bonus minus gas and that margin), its flash-swap one (`flash_margin_bps`: value the
+//! seized collateral at the chain's Uniswap V2 pools, settle through a `FlashLiquidator`
+//! with no debt inventory) or its fixed-premium one (`premium_bps`). This module holds the
+//! config file format, the setup the devnet writes, and the runner itself.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +33,11 @@ pub struct SolverFile {
     /// (basis points). Exactly one of `premium_bps` and `margin_bps` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin_bps: Option<u32>,
+    /// Flash-swap strategy: bid what the seized collateral sells for on the chain's DEX,
+    /// minus the repay, gas and this share of the surplus (basis points). Needs every
+    /// chain's `flash_liquidator`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_margin_bps: Option<u32>,
     #[serde(default = "default_listen")]
     pub listen: Vec<String>,
     /// Nodes to dial.
@@ -57,6 +64,9 @@ pub struct SolverChain {
     /// prices gas in debt units with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub native_price_asset: Option<Address>,
+    /// The executor's `FlashLiquidator` on this chain (flash-swap solvers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_liquidator: Option<Address>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -87,18 +97,33 @@ impl SolverFile {
                 reason: "no [[chains]]: a solver must serve at least one chain".into(),
             });
         }
-        file.strategy().map_err(|reason| DevnetError::Config { path: path.into(), reason })?;
+        let strategy = file.strategy().map_err(|reason| DevnetError::Config { path: path.into(), reason })?;
+        if matches!(strategy, SolverStrategy::FlashSwap { .. }) {
+            if let Some(chain) = file.chains.iter().find(|chain| chain.flash_liquidator.is_none()) {
+                return Err(DevnetError::Config {
+                    path: path.into(),
+                    reason: format!(
+                        "flash_margin_bps needs flash_liquidator on every chain (chain {})",
+                        chain.chain_id
+                    ),
+                });
+            }
+        }
         Ok(file)
     }
 
     /// The strategy the file configures.
     pub fn strategy(&self) -> Result<SolverStrategy, String> {
-        match (self.premium_bps, self.margin_bps) {
-            (Some(bps), None) if bps <= 10_000 => Ok(SolverStrategy::FixedPremium { bps }),
-            (None, Some(bps)) if bps <= 10_000 => Ok(SolverStrategy::Margin { bps }),
-            (Some(_), None) => Err("premium_bps above 10000 (100% of the repay)".into()),
-            (None, Some(_)) => Err("margin_bps above 10000 (the whole bonus)".into()),
-            _ => Err("set exactly one of premium_bps (fixed premium) and margin_bps (margin bot)".into()),
+        match (self.premium_bps, self.margin_bps, self.flash_margin_bps) {
+            (Some(bps), None, None) if bps <= 10_000 => Ok(SolverStrategy::FixedPremium { bps }),
+            (None, Some(bps), None) if bps <= 10_000 => Ok(SolverStrategy::Margin { bps }),
+            (None, None, Some(bps)) if bps <= 10_000 => Ok(SolverStrategy::FlashSwap { bps }),
+            (Some(_), None, None) => Err("premium_bps above 10000 (100% of the repay)".into()),
+            (None, Some(_), None) => Err("margin_bps above 10000 (the whole bonus)".into()),
+            (None, None, Some(_)) => Err("flash_margin_bps above 10000 (the whole surplus)".into()),
+            _ => Err("set exactly one of premium_bps (fixed premium), margin_bps (margin bot) and flash_margin_bps \
+                      (flash-swap bot)"
+                .into()),
         }
     }
 }
@@ -110,21 +135,25 @@ pub enum SolverStrategy {
     FixedPremium { bps: u32 },
     /// `backstop_solver_sdk::strategies::Margin`: the bonus minus gas and `bps` of the bonus.
     Margin { bps: u32 },
+    /// `backstop_solver_sdk::strategies::FlashSwap`: the DEX value of the seized collateral
+    /// minus repay, gas and `bps` of the surplus, settled through a `FlashLiquidator`.
+    FlashSwap { bps: u32 },
 }
 
 impl SolverStrategy {
     /// The strategy's basis points (premium or margin).
     pub fn bps(&self) -> u32 {
         match self {
-            Self::FixedPremium { bps } | Self::Margin { bps } => *bps,
+            Self::FixedPremium { bps } | Self::Margin { bps } | Self::FlashSwap { bps } => *bps,
         }
     }
 
-    /// "fixed_premium" or "margin".
+    /// "fixed_premium", "margin" or "flash_swap".
     pub fn name(&self) -> &'static str {
         match self {
             Self::FixedPremium { .. } => "fixed_premium",
             Self::Margin { .. } => "margin",
+            Self::FlashSwap { .. } => "flash_swap",
         }
     }
 }
@@ -136,6 +165,9 @@ pub struct SolverSetup {
     pub strategy: SolverStrategy,
     pub peer: PeerKey,
     pub executor: EvmKey,
+    /// The executor's `FlashLiquidator` per chain id (flash-swap solvers; see
+    /// [`SolverSetup::deploy_flash_liquidators`]).
+    pub flash_liquidators: std::collections::BTreeMap<u64, Address>,
 }
 
 impl SolverSetup {
@@ -144,8 +176,37 @@ impl SolverSetup {
         let name = match strategy {
             SolverStrategy::FixedPremium { bps } => format!("solver-{letter}-{bps}bps"),
             SolverStrategy::Margin { bps } => format!("solver-{letter}-margin-{bps}bps"),
+            SolverStrategy::FlashSwap { bps } => format!("solver-{letter}-flash-{bps}bps"),
         };
-        Self { dir: dir.join(&name), name, strategy, peer: PeerKey::random(), executor: EvmKey::random() }
+        Self {
+            dir: dir.join(&name),
+            name,
+            strategy,
+            peer: PeerKey::random(),
+            executor: EvmKey::random(),
+            flash_liquidators: Default::default(),
+        }
+    }
+
+    /// For a flash-swap solver, deploys on every chain a `FlashLiquidator` owned by its
+    /// executor, on the chain's settlement and Uniswap V2 factory (the devnet does it, as a
+    /// trading team would once per chain with `backstop_solver_sdk::deploy_flash_liquidator`).
+    pub async fn deploy_flash_liquidators(&mut self, chains: &[crate::DevnetChain]) -> Result<(), DevnetError> {
+        if !matches!(self.strategy, SolverStrategy::FlashSwap { .. }) {
+            return Ok(());
+        }
+        for chain in chains {
+            let liquidator = backstop_solver_sdk::deploy_flash_liquidator(
+                &chain.chain.provider,
+                self.executor.address(),
+                chain.deployment.settlement,
+                chain.dex.factory,
+            )
+            .await
+            .map_err(|error| chain.chain.error("deploy FlashLiquidator", error))?;
+            self.flash_liquidators.insert(chain.chain.chain_id, liquidator);
+        }
+        Ok(())
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -174,11 +235,15 @@ impl SolverSetup {
             peer_key: "keys/peer.key".into(),
             premium_bps: match self.strategy {
                 SolverStrategy::FixedPremium { bps } => Some(bps),
-                SolverStrategy::Margin { .. } => None,
+                _ => None,
             },
             margin_bps: match self.strategy {
                 SolverStrategy::Margin { bps } => Some(bps),
-                SolverStrategy::FixedPremium { .. } => None,
+                _ => None,
+            },
+            flash_margin_bps: match self.strategy {
+                SolverStrategy::FlashSwap { bps } => Some(bps),
+                _ => None,
             },
             listen: default_listen(),
             bootstrap: bootstrap.to_vec(),
@@ -192,6 +257,7 @@ impl SolverSetup {
                     executor_key: "keys/executor.key".into(),
                     solver_registry: Some(*registry),
                     native_price_asset: *native_price_asset,
+                    flash_liquidator: self.flash_liquidators.get(chain_id).copied(),
                 })
                 .collect(),
         };
@@ -235,6 +301,7 @@ mod tests {
             peer_key: "keys/peer.key".into(),
             premium_bps,
             margin_bps,
+            flash_margin_bps: None,
             listen: default_listen(),
             bootstrap: Vec::new(),
             ready_file: None,
@@ -249,6 +316,9 @@ mod tests {
         assert!(file(None, None).strategy().is_err());
         assert!(file(Some(150), Some(200)).strategy().is_err());
         assert!(file(None, Some(10_001)).strategy().is_err());
+        let flash = SolverFile { flash_margin_bps: Some(300), ..file(None, None) };
+        assert_eq!(flash.strategy(), Ok(SolverStrategy::FlashSwap { bps: 300 }));
+        assert!(SolverFile { flash_margin_bps: Some(300), ..file(None, Some(200)) }.strategy().is_err());
     }
 
     #[test]

@@ -88,6 +88,7 @@ async fn main() -> eyre::Result<()> {
             executor,
             solver_registry: args.solver_registry,
             native_price_asset: None,
+            flash_liquidator: None,
         }],
     };
     let executor_address = config.chains[0].executor.address();

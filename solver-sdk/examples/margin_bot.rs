@@ -134,6 +134,7 @@ fn read_manifest(path: &PathBuf, executor: &PrivateKeySigner) -> eyre::Result<(V
                 executor: executor.clone(),
                 solver_registry: Some(field(chain, "/deployment/solver_registry")?),
                 native_price_asset: weth,
+                flash_liquidator: None,
             },
             debt_asset: field(chain, "/deployment/usd")?,
         });
@@ -204,6 +205,7 @@ async fn main() -> eyre::Result<()> {
             executor: executor.clone(),
             solver_registry: args.solver_registry,
             native_price_asset: args.native_price_asset,
+            flash_liquidator: None,
         }],
     };
     let min_margin = U256::from(args.min_margin) * U256::from(10u64).pow(U256::from(18));

@@ -70,6 +70,7 @@ mod tests {
             allowance: U256::from(allowance),
             reserved: U256::ZERO,
             native_balance: U256::ZERO,
+            flash_financed: false,
         }
     }
 

@@ -795,7 +795,13 @@ mod tests {
 
     /// An executor that can fund anything.
     fn rich() -> Inventory {
-        Inventory { debt_balance: U256::MAX, allowance: U256::MAX, reserved: U256::ZERO, native_balance: U256::MAX }
+        Inventory {
+            debt_balance: U256::MAX,
+            allowance: U256::MAX,
+            reserved: U256::ZERO,
+            native_balance: U256::MAX,
+            flash_financed: false,
+        }
     }
 
     fn bid(repay: u64, premium: u64) -> Bid {

@@ -15,17 +15,21 @@ use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::sol_types::SolEvent;
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
-use backstop_bindings::{IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry, TestToken};
+use backstop_bindings::{
+    FlashLiquidator, IMarginMarket, LiquidationSettlement, MarginEngine, SolverRegistry, TestToken, UniswapV2Factory,
+    UniswapV2Pair,
+};
 use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTerms, SolverSet};
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Intent, PeerKey};
 
 use crate::book::{Asked, SettleResult};
 use crate::config::ChainEndpoint;
+use crate::dex::Reserves;
 use crate::error::SolverError;
 use crate::observe;
 use crate::outcome::CollateralReceived;
-use crate::pricing::{self, CollateralQuote, Inventory, Pricing};
+use crate::pricing::{self, CollateralQuote, Inventory, PoolQuote, Pricing};
 use crate::votes::{Committee, Quorum};
 
 alloy::sol! {
@@ -75,6 +79,17 @@ const SETTLE_GAS_CAP: u64 = 5_000_000;
 const OUT_OF_GAS_USAGE_PERCENT: u64 = 95;
 const MAX_GAS_RETRIES: u32 = 2;
 
+/// A `FlashLiquidator` executor and the Uniswap V2 factory it trades on (read from it).
+#[derive(Debug, Clone, Copy)]
+struct FlashSetup {
+    liquidator: Address,
+    factory: Address,
+}
+
+/// Smallest profit, in debt units, a flash settle must make or revert (`minProfit`): it
+/// never mines a liquidation that loses debt asset.
+const FLASH_MIN_PROFIT: U256 = U256::from_limbs([1, 0, 0, 0]);
+
 #[derive(Debug, Default)]
 struct Approvals {
     debt_asset_of: HashMap<B256, Address>,
@@ -96,7 +111,12 @@ struct ContextCursor {
 pub(crate) struct Chain {
     pub chain_id: u64,
     pub settlement: Address,
+    /// The executor reveals and awards name: the wallet, or its `FlashLiquidator`.
     pub executor: Address,
+    /// The wallet that signs and pays gas for every transaction.
+    sender: Address,
+    /// Set when the executor is a `FlashLiquidator`.
+    flash: Option<FlashSetup>,
     pub solver_registry: Option<Address>,
     provider: DynProvider,
     context: tokio::sync::Mutex<ContextCursor>,
@@ -145,10 +165,19 @@ impl Chain {
         if code.is_empty() {
             return Err(SolverError::NoSettlementCode { chain_id, settlement: endpoint.settlement });
         }
+        let sender = endpoint.executor.address();
+        let flash = match endpoint.flash_liquidator {
+            None => None,
+            Some(liquidator) => {
+                Some(Self::check_flash(&provider, chain_id, liquidator, sender, endpoint.settlement).await?)
+            }
+        };
         let chain = Self {
             chain_id,
             settlement: endpoint.settlement,
-            executor: endpoint.executor.address(),
+            executor: flash.map_or(sender, |flash| flash.liquidator),
+            sender,
+            flash,
             solver_registry: endpoint.solver_registry,
             context: tokio::sync::Mutex::new(ContextCursor {
                 next_block: 0,
@@ -173,6 +202,29 @@ impl Chain {
             reason,
         })?;
         Ok((chain, context))
+    }
+
+    /// Checks that `liquidator` is a `FlashLiquidator` owned by our wallet for this
+    /// settlement, and reads its factory.
+    async fn check_flash(
+        provider: &DynProvider,
+        chain_id: u64,
+        liquidator: Address,
+        sender: Address,
+        settlement: Address,
+    ) -> Result<FlashSetup, SolverError> {
+        let refuse = |reason: String| SolverError::FlashLiquidator { chain_id, liquidator, reason };
+        let contract = FlashLiquidator::new(liquidator, provider.clone());
+        let owner = contract.owner().call().await.map_err(|error| refuse(format!("owner(): {error}")))?;
+        if owner != sender {
+            return Err(refuse(format!("it is owned by {owner}, not by our executor wallet {sender}")));
+        }
+        let bound = contract.settlement().call().await.map_err(|error| refuse(format!("settlement(): {error}")))?;
+        if bound != settlement {
+            return Err(refuse(format!("it settles on {bound}, not on the configured settlement {settlement}")));
+        }
+        let factory = contract.factory().call().await.map_err(|error| refuse(format!("factory(): {error}")))?;
+        Ok(FlashSetup { liquidator, factory })
     }
 
     /// Brings the chain's context up to the head: markets registered since the last
@@ -265,12 +317,20 @@ impl Chain {
         }
         let bond = registry.minBond().call().await.map_err(|error| format!("minBond(): {error}"))?;
         let _guard = self.send_lock.lock().await;
-        let pending = registry
-            .register(solver)
-            .value(bond)
-            .send()
-            .await
-            .map_err(|error| format!("register(): {error} (does the executor hold {bond} wei for the bond?)"))?;
+        let sent = match self.flash {
+            // The registry binds the key to msg.sender: the liquidator registers itself.
+            Some(flash) => {
+                FlashLiquidator::new(flash.liquidator, self.provider.clone())
+                    .registerSolver(*registry.address(), solver)
+                    .value(bond)
+                    .from(self.sender)
+                    .send()
+                    .await
+            }
+            None => registry.register(solver).value(bond).send().await,
+        };
+        let pending =
+            sent.map_err(|error| format!("register(): {error} (does the executor hold {bond} wei for the bond?)"))?;
         let receipt = pending.get_receipt().await.map_err(|error| format!("register() receipt: {error}"))?;
         if !receipt.status() {
             return Err(format!("register() reverted in {}", receipt.transaction_hash));
@@ -300,6 +360,9 @@ impl Chain {
     /// `market_id`. The asset is read from the chain (settlement → adapter → debtAsset),
     /// never taken from gossip, so a forged intent cannot make us approve arbitrary tokens.
     pub async fn ensure_market_approved(&self, market_id: B256) -> Result<(), String> {
+        if self.flash.is_some() {
+            return Ok(()); // the liquidator approves the settlement itself, per settle
+        }
         let mut approvals = self.approvals.lock().await;
         let asset = match approvals.debt_asset_of.get(&market_id) {
             Some(asset) => *asset,
@@ -335,7 +398,7 @@ impl Chain {
                 let _sending = self.send_lock.lock().await;
                 token
                     .approve(self.settlement, U256::MAX)
-                    .from(self.executor)
+                    .from(self.sender)
                     .send()
                     .await
                     .map_err(|error| format!("approve() on {asset}: {error}"))?
@@ -418,9 +481,8 @@ impl Chain {
                 .map_err(|error| format!("allowance(): {error}"))
         };
         let gas_price = async { self.provider.get_gas_price().await.map_err(|error| format!("eth_gasPrice: {error}")) };
-        let native_balance = async {
-            self.provider.get_balance(self.executor).await.map_err(|error| format!("eth_getBalance: {error}"))
-        };
+        let native_balance =
+            async { self.provider.get_balance(self.sender).await.map_err(|error| format!("eth_getBalance: {error}")) };
         let native_price = async {
             match self.native_price_asset {
                 // Best effort: without it the strategy sees `None` and prices gas itself.
@@ -447,7 +509,13 @@ impl Chain {
             }
         }));
         let debt_decimals = self.decimals_of(intent.debtAsset);
-        let (seized, balance, allowance, gas_price, native_balance, native_price, collaterals, debt_decimals) = tokio::join!(
+        let pools = async {
+            match self.flash {
+                Some(flash) => self.read_pools(flash.factory, &asked.collateral_assets, intent.debtAsset, at).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (seized, balance, allowance, gas_price, native_balance, native_price, collaterals, debt_decimals, pools) = tokio::join!(
             seized,
             balance,
             allowance,
@@ -455,7 +523,8 @@ impl Chain {
             native_balance,
             native_price,
             collaterals,
-            debt_decimals
+            debt_decimals,
+            pools
         );
         let seized_value = seized?;
         let debt_decimals = debt_decimals?;
@@ -497,8 +566,99 @@ impl Chain {
                 allowance: allowance?,
                 reserved: U256::ZERO,
                 native_balance: native_balance?,
+                flash_financed: self.flash.is_some(),
             },
+            pools: pools?,
         })
+    }
+
+    /// Each asset's Uniswap V2 pair against `debt_asset` on `factory` and its reserves at
+    /// `at`, oriented for selling the asset. Assets without a pair are left out.
+    async fn read_pools(
+        &self,
+        factory: Address,
+        assets: &[Address],
+        debt_asset: Address,
+        at: BlockId,
+    ) -> Result<Vec<PoolQuote>, String> {
+        let factory = UniswapV2Factory::new(factory, self.provider.clone());
+        let pools = futures::future::join_all(assets.iter().map(|asset| {
+            let factory = &factory;
+            async move {
+                let pair = factory
+                    .getPair(*asset, debt_asset)
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(|error| format!("getPair({asset}): {error}"))?;
+                if pair == Address::ZERO {
+                    return Ok(None);
+                }
+                let pair_contract = UniswapV2Pair::new(pair, self.provider.clone());
+                let token0 =
+                    pair_contract.token0().block(at).call().await.map_err(|error| format!("token0(): {error}"))?;
+                let reserves = pair_contract
+                    .getReserves()
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(|error| format!("getReserves(): {error}"))?;
+                let reserves = Reserves::for_sale(
+                    U256::from(reserves._reserve0),
+                    U256::from(reserves._reserve1),
+                    token0 == *asset,
+                );
+                Ok::<_, String>(Some(PoolQuote { asset: *asset, pair, reserves }))
+            }
+        }))
+        .await;
+        Ok(pools.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+    }
+
+    /// How to flash-finance `award`: the pair to borrow from (the pool of the collateral the
+    /// award seizes most of, by value at the pool) and how much debt asset to borrow (what
+    /// that collateral sells for there, and at least the repay and premium), read at the head.
+    async fn flash_plan(&self, flash: FlashSetup, award: &backstop_protocol::Award) -> Result<(Address, U256), String> {
+        let market =
+            self.settlement().markets(award.marketId).call().await.map_err(|error| format!("markets(): {error}"))?;
+        if market.adapter == Address::ZERO {
+            return Err(format!("market {} is not registered", award.marketId));
+        }
+        let adapter = IMarginMarket::new(market.adapter, self.provider.clone());
+        let engine = MarginEngine::new(market.adapter, self.provider.clone());
+        let assets = adapter.collateralAssets().call().await.map_err(|error| format!("collateralAssets(): {error}"))?;
+        let head = self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?;
+        let at = BlockId::number(head);
+        let seized_value = adapter
+            .previewSeize(award.account, award.repayAmount)
+            .block(at)
+            .call()
+            .await
+            .map_err(|error| format!("previewSeize(): {error}"))?;
+        let debt_decimals = self.decimals_of(market.debtAsset).await?;
+        let mut holdings = Vec::new();
+        let mut total_value = U256::ZERO;
+        for asset in &assets {
+            let units = engine.collateralOf(award.account, *asset).block(at).call().await.unwrap_or_default();
+            let price = adapter.price(*asset).block(at).call().await.map_err(|error| format!("price(): {error}"))?;
+            let decimals = self.decimals_of(*asset).await?;
+            total_value = total_value.saturating_add(pricing::market_value(units, price, decimals, debt_decimals));
+            holdings.push((*asset, units));
+        }
+        let pools = self.read_pools(flash.factory, &assets, market.debtAsset, at).await?;
+        let cost = award.repayAmount.saturating_add(award.premium);
+        let best = holdings
+            .iter()
+            .filter_map(|(asset, units)| {
+                let pool = pools.iter().find(|pool| pool.asset == *asset)?;
+                let seized = pricing::seized_units(*units, seized_value, total_value);
+                Some((pool.pair, pool.reserves.amount_out(seized)?))
+            })
+            .max_by_key(|(_, proceeds)| *proceeds);
+        let Some((pair, proceeds)) = best else {
+            return Err(format!("no Uniswap V2 pool on factory {} for any collateral of the market", flash.factory));
+        };
+        Ok((pair, proceeds.max(cost)))
     }
 
     /// Sends `settle` for a quorum award from the executor. It is simulated (`eth_call`)
@@ -515,7 +675,38 @@ impl Chain {
             Err(_) => observe::approval_failed("timed out"),
         }
         let settlement = self.settlement();
-        let call = settlement.settle(award.clone().into(), quorum.signatures.clone()).from(self.executor);
+        match self.flash {
+            None => {
+                let call = settlement.settle(award.clone().into(), quorum.signatures.clone()).from(self.sender);
+                self.send_until_mined(&call, deadline_secs).await
+            }
+            Some(flash) => {
+                let (pair, borrow_amount) = match self.flash_plan(flash, award).await {
+                    Ok(plan) => plan,
+                    Err(reason) => {
+                        observe::settle_simulation_reverted(&reason);
+                        return SettleResult::Reverted {
+                            reason: format!("flash swap not possible: {reason}"),
+                            sent: false,
+                        };
+                    }
+                };
+                let liquidator = FlashLiquidator::new(flash.liquidator, self.provider.clone());
+                let call = liquidator
+                    .liquidate(award.clone().into(), quorum.signatures.clone(), pair, borrow_amount, FLASH_MIN_PROFIT)
+                    .from(self.sender);
+                self.send_until_mined(&call, deadline_secs).await
+            }
+        }
+    }
+
+    /// Sends `call` (a settle, directly or through the flash liquidator) until mined or past
+    /// `deadline_secs`: simulated before every send, resent at a higher gas price, retried
+    /// on transport failures.
+    async fn send_until_mined<C>(&self, call: &SolCall<'_, C>, deadline_secs: u64) -> SettleResult
+    where
+        C: alloy::sol_types::SolCall + Clone + Send + Sync,
+    {
         // Every transaction sent for this award: one nonce, rising gas prices.
         let mut sent: Vec<(B256, u64)> = Vec::new();
         let mut nonce: Option<u64> = None;
@@ -544,7 +735,7 @@ impl Chain {
                     nonce = None;
                     last_sent = None;
                 } else {
-                    let reason = self.replay_revert(&call, receipt.block_number).await.unwrap_or_else(|| {
+                    let reason = self.replay_revert(call, receipt.block_number).await.unwrap_or_else(|| {
                         format!("transaction {tx_hash} reverted on-chain (gas used {})", receipt.gas_used)
                     });
                     return SettleResult::Reverted { reason, sent: true };
@@ -561,7 +752,7 @@ impl Chain {
                 }
             }
             attempt += 1;
-            let failure = match self.send_settle(&call, &mut nonce, &mut gas_price, gas_retries).await {
+            let failure = match self.send_settle(call, &mut nonce, &mut gas_price, gas_retries).await {
                 Ok((tx_hash, gas_limit)) => {
                     if sent.is_empty() {
                         observe::settle_sent(tx_hash);
@@ -603,19 +794,22 @@ impl Chain {
 
     /// Simulates, estimates and sends one settle transaction with the award's nonce (taken
     /// on the first send) and a gas price a quarter above the last (see [`next_gas_price`]).
-    async fn send_settle(
+    async fn send_settle<C>(
         &self,
-        call: &SettleCall<'_>,
+        call: &SolCall<'_, C>,
         nonce: &mut Option<u64>,
         gas_price: &mut u128,
         gas_retries: u32,
-    ) -> Result<(B256, u64), SendFailure> {
+    ) -> Result<(B256, u64), SendFailure>
+    where
+        C: alloy::sol_types::SolCall + Clone + Send + Sync,
+    {
         let timed = |what: &str| SendFailure::Transient(format!("{what} timed out after {RPC_TIMEOUT:?}"));
         // The simulation: a call that would revert is never sent.
         match tokio::time::timeout(RPC_TIMEOUT, call.call()).await {
             Err(_) => return Err(timed("settle simulation")),
             Ok(Err(error)) => return Err(classify(&error)),
-            Ok(Ok(_seized_value)) => {}
+            Ok(Ok(_returned)) => {}
         }
         let estimate = match tokio::time::timeout(RPC_TIMEOUT, call.estimate_gas()).await {
             Err(_) => return Err(timed("gas estimate")),
@@ -633,7 +827,7 @@ impl Chain {
         let nonce_value = match *nonce {
             Some(nonce) => nonce,
             None => {
-                let pending = self.provider.get_transaction_count(self.executor).pending();
+                let pending = self.provider.get_transaction_count(self.sender).pending();
                 match tokio::time::timeout(RPC_TIMEOUT, pending).await {
                     Ok(Ok(count)) => count,
                     Ok(Err(error)) => return Err(SendFailure::Transient(format!("eth_getTransactionCount: {error}"))),
@@ -665,7 +859,10 @@ impl Chain {
     }
 
     /// The decoded reason a mined settle reverted, by replaying it on the block before.
-    async fn replay_revert(&self, call: &SettleCall<'_>, block: Option<u64>) -> Option<String> {
+    async fn replay_revert<C>(&self, call: &SolCall<'_, C>, block: Option<u64>) -> Option<String>
+    where
+        C: alloy::sol_types::SolCall + Clone + Send + Sync,
+    {
         let before = block?.checked_sub(1)?;
         match tokio::time::timeout(RPC_TIMEOUT, call.call().block(BlockId::number(before))).await {
             Ok(Err(error)) => match classify(&error) {
@@ -677,7 +874,8 @@ impl Chain {
     }
 
     /// The outcome of a mined settle: the collateral the executor received (ERC-20
-    /// `Transfer` logs to it), gas used and its cost.
+    /// `Transfer` logs to it; through a flash liquidator, what it forwarded to our wallet:
+    /// the profit in the debt asset and any collateral returned in kind), gas used and its cost.
     fn settled(&self, tx_hash: B256, receipt: &TransactionReceipt) -> SettleResult {
         self.settle_gas_seen.fetch_max(receipt.gas_used, Ordering::Relaxed);
         let collateral_received = receipt
@@ -685,7 +883,10 @@ impl Chain {
             .logs()
             .iter()
             .filter_map(|log| log.log_decode::<IERC20Approval::Transfer>().ok())
-            .filter(|transfer| transfer.inner.data.to == self.executor && transfer.inner.data.from != self.executor)
+            .filter(|transfer| {
+                let received_by = if self.flash.is_some() { self.sender } else { self.executor };
+                transfer.inner.data.to == received_by && transfer.inner.data.from != received_by
+            })
             .map(|transfer| CollateralReceived { asset: transfer.inner.address, units: transfer.inner.data.value })
             .collect();
         let gas_cost_wei = U256::from(receipt.gas_used).saturating_mul(U256::from(receipt.effective_gas_price));
@@ -707,7 +908,8 @@ impl Chain {
     }
 }
 
-type SettleCall<'a> = alloy::contract::SolCallBuilder<&'a DynProvider, LiquidationSettlement::settleCall>;
+/// A settle transaction: `LiquidationSettlement.settle`, or `FlashLiquidator.liquidate`.
+type SolCall<'a, C> = alloy::contract::SolCallBuilder<&'a DynProvider, C>;
 
 /// The gas price of a (re)send: the chain's current price, and at least a quarter above
 /// the previous send's (nodes replace a pending transaction only for a bump of 10% or more).
@@ -747,6 +949,9 @@ pub(crate) fn decode_revert(error: &alloy::contract::Error) -> Option<String> {
     if let Some(decoded) = error.as_decoded_interface_error::<MarginEngine::MarginEngineErrors>() {
         return Some(error_name(&decoded));
     }
+    if let Some(decoded) = error.as_decoded_interface_error::<FlashLiquidator::FlashLiquidatorErrors>() {
+        return Some(error_name(&decoded));
+    }
     if let Some(decoded) = error.as_decoded_interface_error::<TestToken::TestTokenErrors>() {
         return Some(error_name(&decoded));
     }
@@ -778,6 +983,21 @@ fn classify(error: &alloy::contract::Error) -> SendFailure {
         alloy::contract::Error::TransportError(other) => SendFailure::Transient(other.to_string()),
         other => SendFailure::Node(other.to_string()),
     }
+}
+
+/// Deploys a `FlashLiquidator` owned by `owner` (the solver's executor wallet, which
+/// `provider` must sign for) that settles on `settlement` with flash swaps on the Uniswap V2
+/// `factory`; returns its address for [`crate::ChainEndpoint::flash_liquidator`]. Deploy one
+/// per chain, once: the contract holds nothing between settles, and the solver registry
+/// bonds the solver key to its address.
+pub async fn deploy_flash_liquidator<P: Provider>(
+    provider: P,
+    owner: Address,
+    settlement: Address,
+    factory: Address,
+) -> Result<Address, alloy::contract::Error> {
+    let contract = FlashLiquidator::deploy(provider, owner, settlement, factory).await?;
+    Ok(*contract.address())
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub struct SolverConfig {
 }
 
 /// One chain the solver bids on and settles on.
+///
+/// `executor` is the wallet that signs every transaction. With a
+/// [`ChainEndpoint::flash_liquidator`] the contract is the executor awards name.
 #[derive(Clone)]
 pub struct ChainEndpoint {
     /// The chain id the RPC must serve (checked at start).
@@ -40,6 +43,13 @@ pub struct ChainEndpoint {
     /// is paid in ETH). When set, [`crate::Pricing::native_price_wad`] carries its oracle
     /// price so strategies can express gas in debt units.
     pub native_price_asset: Option<Address>,
+    /// A `FlashLiquidator` contract owned by `executor` (see [`crate::deploy_flash_liquidator`]).
+    /// When set, the contract is the executor named in reveals and awards; the wallet only
+    /// pays gas and receives the profit. Settles go through `FlashLiquidator.liquidate`: a
+    /// Uniswap V2 flash swap of the liquidator's factory finances the repay and premium,
+    /// so no inventory of the debt asset is needed, and [`crate::Pricing::pools`] carries
+    /// the factory's pools for every collateral. `None`: the wallet itself settles.
+    pub flash_liquidator: Option<Address>,
 }
 
 impl SolverConfig {
@@ -82,6 +92,7 @@ impl std::fmt::Debug for ChainEndpoint {
             .field("executor", &self.executor.address())
             .field("solver_registry", &self.solver_registry)
             .field("native_price_asset", &self.native_price_asset)
+            .field("flash_liquidator", &self.flash_liquidator)
             .finish()
     }
 }

@@ -68,6 +68,19 @@ pub enum SolverError {
         /// What failed (often: the executor lacks the bond in native coin).
         reason: String,
     },
+    /// The configured `flash_liquidator` is not a `FlashLiquidator` our wallet can use.
+    #[error(
+        "chain {chain_id}: flash liquidator {liquidator} cannot be used: {reason}; deploy one owned by the \
+         executor wallet with `deploy_flash_liquidator` (or the flash_swap_bot example)"
+    )]
+    FlashLiquidator {
+        /// The configured chain.
+        chain_id: u64,
+        /// The configured contract.
+        liquidator: Address,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The libp2p swarm could not start (e.g. the listen address is taken).
     #[error("could not join the gossip network: {0}")]
     Gossip(#[from] backstop_net::NetError),

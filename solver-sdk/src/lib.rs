@@ -53,6 +53,8 @@
 //!         solver_registry: Some("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".parse()?),
 //!         // WETH: prices gas (paid in ETH) in debt units.
 //!         native_price_asset: Some("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0".parse()?),
+//!         // Settle from our own inventory (Some(liquidator): finance each settle with a flash swap).
+//!         flash_liquidator: None,
 //!     }],
 //! };
 //! let solver = SolverClient::start(config, EightyPercent).await?;
@@ -78,6 +80,7 @@ mod bidding;
 mod book;
 mod chain;
 mod config;
+pub mod dex;
 mod error;
 mod observe;
 mod outcome;
@@ -92,10 +95,11 @@ mod votes;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use chain::deploy_flash_liquidator;
 pub use config::{ChainEndpoint, SolverConfig};
 pub use error::SolverError;
 pub use outcome::{AuctionOutcome, CollateralReceived, Shortfall};
-pub use pricing::{wei_to_debt_units, CollateralQuote, Inventory, Pricing};
+pub use pricing::{wei_to_debt_units, CollateralQuote, Inventory, PoolQuote, Pricing};
 pub use runtime::{SolverClient, SolverHandle};
 pub use strategy::{Bid, IntentView, Strategy};
 

@@ -186,3 +186,8 @@ pub(crate) fn solver_registered(chain_id: u64, solver: B256, bond: U256) {
 pub(crate) fn chain_read_failed(error: &str) {
     warn!(%error, "could not read the chain to check an intent; ignoring it");
 }
+
+/// A ready-made strategy declined an intent, with its typed reason.
+pub(crate) fn strategy_skipped(intent_id: B256, reason: &dyn std::fmt::Debug) {
+    info!(%intent_id, ?reason, "strategy skips the intent");
+}

@@ -39,12 +39,19 @@ pub struct Inventory {
     pub reserved: U256,
     /// The executor's native-coin balance (wei), which pays gas.
     pub native_balance: U256,
+    /// The executor is a `FlashLiquidator`: a flash swap pays the repay and premium, so
+    /// no debt inventory is needed and the funding check does not apply.
+    pub flash_financed: bool,
 }
 
 impl Inventory {
     /// Debt asset the executor can still commit: balance and allowance, less what open
     /// bids reserve (saturating at zero).
+    /// A flash-financed executor can commit any amount (the pool decides at settlement).
     pub fn available(&self) -> U256 {
+        if self.flash_financed {
+            return U256::MAX;
+        }
         self.debt_balance.min(self.allowance).saturating_sub(self.reserved)
     }
 }
@@ -82,6 +89,38 @@ pub struct Pricing {
     pub native_price_wad: Option<U256>,
     /// The executor's funds.
     pub inventory: Inventory,
+    /// The Uniswap V2 pool of each collateral against the debt asset, read at [`Pricing::block`]
+    /// from the flash liquidator's factory; empty without a
+    /// [`crate::ChainEndpoint::flash_liquidator`]. A collateral without a pool is absent.
+    pub pools: Vec<PoolQuote>,
+}
+
+/// A collateral's Uniswap V2 pool against the debt asset, as the chain reported it (the
+/// reserves are untrusted input: [`crate::dex::Reserves`] math is checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolQuote {
+    /// The collateral token.
+    pub asset: Address,
+    /// The pair contract.
+    pub pair: Address,
+    /// Reserves oriented for selling the collateral: `reserve_in` of it, `reserve_out` of debt.
+    pub reserves: crate::dex::Reserves,
+}
+
+impl Pricing {
+    /// Debt asset the collateral a repay of [`Pricing::repay_amount`] seizes sells for at
+    /// the pools' executable prices (fee and slippage included, each collateral sold into
+    /// its own pool), rounded down. A collateral without a pool or without a seized-units
+    /// estimate counts for nothing (it would come back in kind); `None` on overflow.
+    pub fn executable_value(&self) -> Option<U256> {
+        let mut total = U256::ZERO;
+        for collateral in &self.collaterals {
+            let Some(units) = collateral.seized_units else { continue };
+            let Some(pool) = self.pools.iter().find(|pool| pool.asset == collateral.asset) else { continue };
+            total = total.checked_add(pool.reserves.amount_out(units)?)?;
+        }
+        Some(total)
+    }
 }
 
 impl Pricing {
@@ -187,9 +226,10 @@ mod tests {
     #[test]
     fn available_inventory_is_the_smaller_of_balance_and_allowance_less_reservations() {
         let inventory =
-            Inventory { debt_balance: wad(100), allowance: wad(80), reserved: wad(30), native_balance: U256::ZERO };
+            Inventory { debt_balance: wad(100), allowance: wad(80), reserved: wad(30), ..Default::default() };
         assert_eq!(inventory.available(), wad(50));
         assert_eq!(Inventory { reserved: wad(500), ..inventory }.available(), U256::ZERO);
+        assert_eq!(Inventory { flash_financed: true, ..Default::default() }.available(), U256::MAX, "a pool funds it");
     }
 
     #[test]

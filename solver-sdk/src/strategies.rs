@@ -3,6 +3,9 @@
 //! - [`Margin`]: competes the liquidation bonus back to the protocol, keeping a margin
 //!   over its gas cost. The devnet's default solvers run it.
 //! - [`FixedPremium`]: a fixed share of the repay, whatever the bonus (a baseline).
+//! - [`FlashSwap`]: values the seized collateral at the DEX's executable price (Uniswap V2
+//!   pools, slippage and fee included) instead of the oracle's, for an executor that is a
+//!   `FlashLiquidator` (no debt inventory); skips what it cannot profit from.
 
 use alloy::primitives::U256;
 use backstop_protocol::Intent;
@@ -106,6 +109,106 @@ impl Strategy for Margin {
     }
 }
 
+/// Bids what the seized collateral sells for on the DEX, less the repay, gas and a margin:
+/// `premium = executable − repay − gas − max((executable − repay) × margin_bps / 10⁴, min_margin)`,
+/// where `executable` is [`Pricing::executable_value`]: each seized collateral sold into its
+/// own Uniswap V2 pool at the reserves read at [`Pricing::block`], fee and slippage included
+/// (collateral without a pool counts for nothing). Run it with a
+/// [`crate::ChainEndpoint::flash_liquidator`]: the flash swap then turns exactly that value
+/// into the debt asset at settlement, so the bot needs no inventory, and the liquidator
+/// reverts rather than settle at a loss.
+///
+/// ```
+/// use backstop_solver_sdk::dex::Reserves;
+/// use backstop_solver_sdk::strategies::{FlashDecision, FlashSwap};
+/// use backstop_solver_sdk::{Address, CollateralQuote, PoolQuote, Pricing, U256};
+///
+/// let wad = |whole: u64| U256::from(whole) * U256::from(10u64).pow(U256::from(18));
+/// let weth = Address::repeat_byte(1);
+/// let pricing = Pricing {
+///     repay_amount: wad(10_000),
+///     seized_value: wad(10_500), // 5.25 WETH at $2000
+///     collaterals: vec![CollateralQuote { asset: weth, seized_units: Some(wad(21) / U256::from(4)), ..Default::default() }],
+///     // 1,000 WETH against $2M: selling 5.25 WETH costs the 0.3% fee and ~0.5% of impact.
+///     pools: vec![PoolQuote { asset: weth, pair: Address::repeat_byte(2), reserves: Reserves { reserve_in: wad(1_000), reserve_out: wad(2_000_000) } }],
+///     gas_price_wei: 1_000_000_000,
+///     settle_gas: 500_000,
+///     native_price_wad: Some(wad(2_000)), // gas: $1
+///     debt_decimals: 18,
+///     ..Default::default()
+/// };
+/// let bot = FlashSwap { margin_bps: 300, min_margin: U256::ZERO };
+/// let FlashDecision::Bid(bid) = bot.evaluate(&pricing) else { panic!("profitable") };
+/// assert!(bid.premium > wad(400) && bid.premium < wad(500), "the bonus less slippage, gas and margin");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlashSwap {
+    /// Share of the executable surplus (executable value − repay) kept, in basis points (rounded up).
+    pub margin_bps: u32,
+    /// Smallest margin kept, in debt units.
+    pub min_margin: U256,
+}
+
+/// What [`FlashSwap`] decided for one intent, and why it skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashDecision {
+    /// Bid this.
+    Bid(Bid),
+    /// Nothing to repay.
+    NothingToRepay,
+    /// No collateral of the account has a pool (or no seized-units estimate): nothing to sell.
+    NoPool,
+    /// Gas cannot be priced in debt units (no native price asset configured).
+    GasUnpriced,
+    /// What the collateral sells for does not cover the repay, gas and margin.
+    Unprofitable {
+        /// Debt asset the seized collateral sells for on the DEX.
+        executable_value: U256,
+        /// Repay + gas + margin it would have to cover.
+        needed: U256,
+    },
+}
+
+impl FlashSwap {
+    /// Prices `pricing` at the DEX and decides.
+    pub fn evaluate(&self, pricing: &Pricing) -> FlashDecision {
+        let repay_amount = pricing.repay_amount;
+        if repay_amount.is_zero() {
+            return FlashDecision::NothingToRepay;
+        }
+        let Some(executable_value) = pricing.executable_value() else { return FlashDecision::NoPool };
+        if executable_value.is_zero() {
+            return FlashDecision::NoPool;
+        }
+        let Some(gas_cost) = pricing.gas_cost_in_debt() else { return FlashDecision::GasUnpriced };
+        let surplus = executable_value.saturating_sub(repay_amount);
+        let margin = Margin { margin_bps: self.margin_bps, min_margin: self.min_margin }.margin_on(surplus);
+        let needed = repay_amount.saturating_add(gas_cost).saturating_add(margin);
+        match executable_value.checked_sub(needed) {
+            Some(premium) if !premium.is_zero() => FlashDecision::Bid(Bid { repay_amount, premium }),
+            _ => FlashDecision::Unprofitable { executable_value, needed },
+        }
+    }
+
+    /// The bid for an intent priced as `pricing`; `None` when [`FlashSwap::evaluate`] skips.
+    pub fn bid_for(&self, pricing: &Pricing) -> Option<Bid> {
+        match self.evaluate(pricing) {
+            FlashDecision::Bid(bid) => Some(bid),
+            _ => None,
+        }
+    }
+}
+
+impl Strategy for FlashSwap {
+    async fn bid(&self, view: &IntentView) -> Option<Bid> {
+        let decision = self.evaluate(&view.pricing);
+        if !matches!(decision, FlashDecision::Bid(_)) {
+            crate::observe::strategy_skipped(view.intent_id, &decision);
+        }
+        self.bid_for(&view.pricing)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +271,54 @@ mod tests {
         let tight = Margin { margin_bps: 100, min_margin: U256::ZERO }.bid_for(&pricing()).unwrap();
         let loose = Margin { margin_bps: 800, min_margin: U256::ZERO }.bid_for(&pricing()).unwrap();
         assert!(tight.premium > loose.premium);
+    }
+
+    fn flash_pricing(pool_weth: u64, pool_usd: u64) -> Pricing {
+        use crate::dex::Reserves;
+        use crate::pricing::{CollateralQuote, PoolQuote};
+        let weth = alloy::primitives::Address::repeat_byte(1);
+        Pricing {
+            collaterals: vec![CollateralQuote {
+                asset: weth,
+                seized_units: Some(wad(21) / U256::from(4)),
+                ..Default::default()
+            }],
+            pools: vec![PoolQuote {
+                asset: weth,
+                pair: alloy::primitives::Address::repeat_byte(2),
+                reserves: Reserves { reserve_in: wad(pool_weth), reserve_out: wad(pool_usd) },
+            }],
+            ..pricing()
+        }
+    }
+
+    #[test]
+    fn flash_swap_bids_the_executable_surplus_less_gas_and_margin() {
+        let pricing = flash_pricing(1_000, 2_000_000);
+        let executable = pricing.executable_value().unwrap();
+        assert!(executable < wad(10_500) && executable > wad(10_400), "fee and impact: {executable}");
+        let bot = FlashSwap { margin_bps: 0, min_margin: U256::ZERO };
+        let FlashDecision::Bid(bid) = bot.evaluate(&pricing) else { panic!("profitable") };
+        assert_eq!(bid.premium, executable - wad(10_000) - wad(1));
+        let keeps_more = FlashSwap { margin_bps: 500, min_margin: U256::ZERO }.bid_for(&pricing).unwrap();
+        assert!(keeps_more.premium < bid.premium);
+    }
+
+    #[test]
+    fn flash_swap_skips_a_thin_pool_it_cannot_profit_from() {
+        // 10 WETH against $20k: selling 5.25 WETH moves the price by a third.
+        let decision = FlashSwap { margin_bps: 0, min_margin: U256::ZERO }.evaluate(&flash_pricing(10, 20_000));
+        let FlashDecision::Unprofitable { executable_value, needed } = decision else { panic!("{decision:?}") };
+        assert!(executable_value < needed);
+    }
+
+    #[test]
+    fn flash_swap_skips_without_a_pool_or_a_gas_price() {
+        let bot = FlashSwap { margin_bps: 0, min_margin: U256::ZERO };
+        assert_eq!(bot.evaluate(&pricing()), FlashDecision::NoPool, "no pools read");
+        let unpriced = Pricing { native_price_wad: None, ..flash_pricing(1_000, 2_000_000) };
+        assert_eq!(bot.evaluate(&unpriced), FlashDecision::GasUnpriced);
+        assert_eq!(bot.evaluate(&Pricing::default()), FlashDecision::NothingToRepay);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The `backstop-devnet solver` process: one `backstop-solver-sdk` client with the
-//! margin or the fixed-premium strategy, logging every auction outcome.
+//! margin, flash-swap or fixed-premium strategy, logging every auction outcome.
 
 use std::path::Path;
 
 use alloy::signers::local::PrivateKeySigner;
-use backstop_solver_sdk::strategies::{FixedPremium, Margin};
+use backstop_solver_sdk::strategies::{FixedPremium, FlashSwap, Margin};
 use backstop_solver_sdk::{ChainEndpoint, SolverClient, SolverConfig, SolverHandle, U256};
 use libp2p::Multiaddr;
 
@@ -38,6 +38,7 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
             executor,
             solver_registry: chain.solver_registry,
             native_price_asset: chain.native_price_asset,
+            flash_liquidator: chain.flash_liquidator,
         });
     }
     let config =
@@ -47,6 +48,9 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
         SolverStrategy::FixedPremium { bps } => SolverClient::start(config, FixedPremium { bps }).await,
         SolverStrategy::Margin { bps } => {
             SolverClient::start(config, Margin { margin_bps: bps, min_margin: U256::ZERO }).await
+        }
+        SolverStrategy::FlashSwap { bps } => {
+            SolverClient::start(config, FlashSwap { margin_bps: bps, min_margin: U256::ZERO }).await
         }
     };
     let handle = started.map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;

@@ -2,4 +2,5 @@
 //! seeding and the crash pricing.
 
 mod deployment;
+mod dex;
 mod population;

@@ -87,6 +87,7 @@ async fn solver_never_bids_on_an_intent_for_an_unregistered_market() {
                 executor: executor.clone(),
                 solver_registry: None,
                 native_price_asset: None,
+                flash_liquidator: None,
             }],
         },
         FixedPremium { bps: 100 },

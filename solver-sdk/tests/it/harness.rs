@@ -17,7 +17,12 @@ pub const WAD: u128 = 1_000_000_000_000_000_000;
 
 /// One chain, three nodes (threshold 2), no solver processes.
 pub async fn devnet_without_solvers() -> eyre::Result<Devnet> {
-    Ok(Devnet::builder().chains(1).nodes(3).threshold(2).margin_solvers(&[]).start().await?)
+    devnet_without_solvers_with(backstop_devnet::MarketParameters::default()).await
+}
+
+/// [`devnet_without_solvers`] with other market (and DEX) parameters.
+pub async fn devnet_without_solvers_with(parameters: backstop_devnet::MarketParameters) -> eyre::Result<Devnet> {
+    Ok(Devnet::builder().chains(1).nodes(3).threshold(2).margin_solvers(&[]).parameters(parameters).start().await?)
 }
 
 pub fn chain(devnet: &Devnet) -> &DevnetChain {
@@ -58,6 +63,17 @@ impl Bot {
         executor: PrivateKeySigner,
         strategy: S,
     ) -> eyre::Result<Self> {
+        Self::start_with(devnet, name, executor, None, strategy).await
+    }
+
+    /// [`Bot::start`] with a `FlashLiquidator` owned by `executor` as the executor awards name.
+    pub async fn start_with<S: Strategy>(
+        devnet: &Devnet,
+        name: &'static str,
+        executor: PrivateKeySigner,
+        flash_liquidator: Option<Address>,
+        strategy: S,
+    ) -> eyre::Result<Self> {
         let chain = chain(devnet);
         let deployment = &chain.deployment;
         let bootstrap = devnet.nodes().iter().map(|node| node.setup.listen_addr().parse()).collect::<Result<_, _>>()?;
@@ -74,6 +90,7 @@ impl Bot {
                 executor: executor.clone(),
                 solver_registry: Some(deployment.solver_registry),
                 native_price_asset: deployment.collateral("WETH").map(|collateral| collateral.token),
+                flash_liquidator,
             }],
         };
         let handle = SolverClient::start(config, strategy).await?;

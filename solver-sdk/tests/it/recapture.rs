@@ -1,5 +1,5 @@
-//! Recapture: the devnet's default solvers (three margin bots, margins
-//! `backstop_devnet::DEFAULT_MARGIN_BPS`) compete on the devnet's crash scenario (two
+//! Recapture: the devnet's default solvers (two margin bots, margins
+//! `backstop_devnet::DEFAULT_MARGIN_BPS`, and a flash-swap bot, `DEFAULT_FLASH_BPS`) compete on the devnet's crash scenario (two
 //! chains, both collaterals -25% in three steps). The premium paid to the protocol must be
 //! at least 90% of the liquidation bonus, and no solver may lose money: for each
 //! settlement, seized value − repay − premium − gas (valued at the crashed WETH price).
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alloy::primitives::{I256, U256};
 use alloy::providers::Provider;
-use backstop_devnet::{Devnet, DEFAULT_MARGIN_BPS};
+use backstop_devnet::{Devnet, DEFAULT_FLASH_BPS, DEFAULT_MARGIN_BPS};
 
 use crate::harness::WAD;
 
@@ -32,7 +32,9 @@ async fn three_competing_margin_bots_hand_at_least_90_percent_of_the_bonus_to_th
 async fn measure(devnet: &Devnet) -> eyre::Result<()> {
     let strategies = devnet.solver_strategies();
     assert_eq!(strategies.len(), 3, "the devnet runs three solvers by default");
-    assert!(strategies.iter().all(|(_, strategy, _)| strategy.name() == "margin"), "margin bots: {strategies:?}");
+    let margin_bots = strategies.iter().filter(|(_, strategy, _)| strategy.name() == "margin").count();
+    let flash_bots = strategies.iter().filter(|(_, strategy, _)| strategy.name() == "flash_swap").count();
+    assert_eq!((margin_bots, flash_bots), (2, 1), "two margin bots and a flash-swap bot: {strategies:?}");
 
     let crash = devnet.crash(2_500).await?;
     let observed = devnet.await_settlement(&crash, SETTLE_TIMEOUT).await?;
@@ -76,12 +78,13 @@ async fn measure(devnet: &Devnet) -> eyre::Result<()> {
     assert!(!bonus_total.is_zero(), "the crash liquidated something");
     let recapture_bps = (premium_total * U256::from(10_000u32) / bonus_total).to::<u64>();
     println!(
-        "recapture: {}.{:02}% of the {} USD wei bonus ({} USD wei premium), margins {:?} bps",
+        "recapture: {}.{:02}% of the {} USD wei bonus ({} USD wei premium), margins {:?} bps, flash {:?} bps",
         recapture_bps / 100,
         recapture_bps % 100,
         bonus_total,
         premium_total,
-        DEFAULT_MARGIN_BPS
+        DEFAULT_MARGIN_BPS,
+        DEFAULT_FLASH_BPS
     );
     for (solver, (net, won)) in &profit {
         println!("solver {solver}: {won} settlement(s), net profit {net} USD wei");
