@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::chain::LocalChain;
 use crate::keys::EvmKey;
-use crate::scan::{MarketBook, MarketKind, OpenLiquidation, Scan, Scanner};
+use crate::scan::{MarketBook, MarketKind, OpenLiquidation, PoolRef, Scan, Scanner};
 use crate::DevnetError;
 
 /// Gas a keeper budgets for one `liquidateOpen` when pricing it, and the limit it sends with.
@@ -120,9 +120,16 @@ pub struct Ledger {
 }
 
 /// How a keeper values seized collateral: debt-asset units the market pays for `units`
-/// of collateral `index`. The devnet's DEX when there is one; otherwise the oracle value
-/// less the 0.3% a Uniswap V2 pool charges.
+/// of collateral `index`.
 pub type ExitPricer = Arc<dyn Fn(usize, U256, &Scan) -> U256 + Send + Sync>;
+
+/// What the collateral's DEX pool pays for it at the scanned block (Uniswap V2's formula:
+/// fee and price impact); nothing without a pool.
+pub fn dex_exit() -> ExitPricer {
+    Arc::new(|index, units, scan| {
+        scan.pools.get(index).copied().flatten().and_then(|pool| pool.amount_out(units)).unwrap_or(U256::ZERO)
+    })
+}
 
 /// The oracle value less a 0.3% fee, from the scan's prices and each asset's price scale.
 pub fn oracle_exit() -> ExitPricer {
@@ -147,6 +154,8 @@ pub struct ChainKeepers {
     pub collaterals: Vec<Address>,
     /// Listing index of the collateral whose price converts gas (ether) to USD.
     pub ether_index: Option<usize>,
+    /// Each collateral's DEX pool (listing order): keepers price with it and sell into it.
+    pub pools: Vec<Option<PoolRef>>,
     pub exit: ExitPricer,
 }
 
@@ -347,7 +356,7 @@ async fn run_chain(
         last = Some(head);
         collect_receipts(&chain, from, head, &unmined, &in_flight, &ledger).await;
         lock(&ledger).collected.insert(chain.chain_id, head);
-        let scanned = match scanner.scan(&chain.provider, head, &chain.books, &chain.collaterals).await {
+        let scanned = match scanner.scan(&chain.provider, head, &chain.books, &chain.collaterals, &chain.pools).await {
             Ok(scanned) => scanned,
             Err(error) => {
                 lock(&ledger).errors.push(format!("chain {} block {head}: {error}", chain.chain_id));

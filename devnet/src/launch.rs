@@ -9,13 +9,13 @@ use alloy::primitives::Address;
 use futures::future::try_join_all;
 
 use crate::baseline::{self, BaselineMarket};
-use crate::keeper::{oracle_exit, ChainKeepers, Keeper, KeeperFleet, KeeperSpec};
+use crate::keeper::{dex_exit, ChainKeepers, Keeper, KeeperFleet, KeeperSpec};
 use crate::keys::EvmKey;
 use crate::manifest::Manifest;
 use crate::market::{self, MarketParameters, PositionProfile};
 use crate::morpho::{MorphoMarket, MorphoParameters};
 use crate::node::{AuctionWindows, LogFormat, NodeProcess, NodeSetup, WatchedChain};
-use crate::scan::{MarketBook, MarketKind};
+use crate::scan::{MarketBook, MarketKind, PoolRef};
 use crate::solver::{SolverProcess, SolverSetup, SolverStrategy};
 use crate::{
     binaries, dex, population, wait_for, Devnet, DevnetChain, DevnetError, LocalChain, DEFAULT_FLASH_BPS,
@@ -434,7 +434,19 @@ impl DevnetBuilder {
                     books: chain.books(),
                     collaterals: chain.deployment.collaterals.iter().map(|collateral| collateral.token).collect(),
                     ether_index: chain.deployment.collaterals.iter().position(|collateral| collateral.symbol == "WETH"),
-                    exit: oracle_exit(),
+                    pools: chain
+                        .deployment
+                        .collaterals
+                        .iter()
+                        .map(|collateral| {
+                            chain.dex.pool(collateral.token).map(|pool| PoolRef {
+                                pair: pool.pair,
+                                // Uniswap V2 sorts a pair's tokens by address.
+                                collateral_is_token0: collateral.token < chain.deployment.usd,
+                            })
+                        })
+                        .collect(),
+                    exit: dex_exit(),
                 })
                 .collect();
             devnet.keepers = Some(KeeperFleet::start(keepers, chains)?);

@@ -138,7 +138,25 @@ impl Devnet {
         let mut killed = None;
         for (index, step) in path.iter().enumerate() {
             let step_started = Instant::now();
-            let landed = try_join_all(self.chains.iter().map(|chain| apply_step(chain, step))).await?;
+            let fraction_bps = u32::try_from(
+                u64::from(step.arbitrage_bps) * u64::from(self.parameters.dex.arbitrage_fraction_bps) / 10_000,
+            )
+            .unwrap_or(10_000);
+            let landed = try_join_all(self.chains.iter().map(|chain| async move {
+                // The pools follow the market (not the oracle: in `oracle-lag` they lead it).
+                let (block, ()) = tokio::try_join!(
+                    apply_step(chain, step),
+                    crate::dex::follow_oracle(chain, &step.market, fraction_bps)
+                )?;
+                if step.drain_bps > 0 {
+                    let dex = chain.dex()?;
+                    for pool in &chain.dex.pools {
+                        dex.drain(pool.asset, step.drain_bps).await?;
+                    }
+                }
+                Ok::<_, DevnetError>(block)
+            }))
+            .await?;
             // The Morpho market (if any) follows WETH's market price; its keeper sweeps after.
             if let Some(drop_bps) = weth_drop_bps(&self.parameters, step) {
                 for chain in &self.chains {

@@ -96,6 +96,16 @@ pub struct Scan {
     pub prices_wad: Vec<U256>,
     /// The engine's `priceScaleOf` each collateral: market value = units × price / scale.
     pub scales: Vec<U256>,
+    /// Each collateral's DEX pool against the debt asset, oriented for selling the
+    /// collateral (None: no pool, or unreadable).
+    pub pools: Vec<Option<backstop_solver_sdk::dex::Reserves>>,
+}
+
+/// A collateral's DEX pool: the pair, and whether the collateral is its `token0`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolRef {
+    pub pair: Address,
+    pub collateral_is_token0: bool,
 }
 
 const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
@@ -127,8 +137,10 @@ impl Scanner {
         block: u64,
         markets: &[MarketBook],
         collaterals: &[Address],
+        pools: &[Option<PoolRef>],
     ) -> Result<Scan, String> {
         let prices = read_prices(provider, block, markets, collaterals).await?;
+        let reserves = read_pools(provider, block, pools).await?;
         let full = match &self.full {
             None => true,
             Some((prices_then, then)) => {
@@ -158,7 +170,8 @@ impl Scanner {
                     .collect()
             })
             .collect();
-        let (scan, read) = scan_accounts(provider, block, markets, &selected, collaterals, prices).await?;
+        let (mut scan, read) = scan_accounts(provider, block, markets, &selected, collaterals, prices).await?;
+        scan.pools = reserves;
         for (index, healths) in read.iter().enumerate() {
             for (account, health) in healths {
                 self.last.insert((index, *account), (*health, block));
@@ -166,6 +179,32 @@ impl Scanner {
         }
         Ok(scan)
     }
+}
+
+/// Every pool's reserves at `block`, oriented for selling the collateral.
+async fn read_pools(
+    provider: &DynProvider,
+    block: u64,
+    pools: &[Option<PoolRef>],
+) -> Result<Vec<Option<backstop_solver_sdk::dex::Reserves>>, String> {
+    let listed: Vec<PoolRef> = pools.iter().flatten().copied().collect();
+    let read = call_many(
+        provider,
+        listed.iter().map(|pool| (pool.pair, backstop_bindings::UniswapV2Pair::getReservesCall {})),
+        BlockId::number(block),
+    )
+    .await
+    .map_err(|error| format!("pair.getReserves: {error}"))?;
+    let mut read = listed.iter().zip(read).map(|(pool, reserves)| {
+        reserves.ok().map(|reserves| {
+            backstop_solver_sdk::dex::Reserves::for_sale(
+                U256::from(reserves._reserve0),
+                U256::from(reserves._reserve1),
+                pool.collateral_is_token0,
+            )
+        })
+    });
+    Ok(pools.iter().map(|pool| pool.and_then(|_| read.next().flatten())).collect())
 }
 
 fn moved_more_than(now: U256, then: U256, bps: u128) -> bool {
@@ -261,7 +300,7 @@ async fn scan_accounts(
         let open = price_open(provider, at, market, &open_accounts, collaterals, &prices_wad, &scales).await?;
         scans.push(MarketScan { kind: market.kind, under, open });
     }
-    Ok((Scan { block, markets: scans, prices_wad, scales }, read))
+    Ok((Scan { block, markets: scans, prices_wad, scales, pools: Vec::new() }, read))
 }
 
 async fn price_open(
