@@ -30,8 +30,8 @@ pub struct DexSettings {
     /// Selling x dollars of collateral into it costs about x / depth of price impact, plus
     /// the 0.3% fee.
     pub depth_usd_per_pool: u128,
-    /// How far the arbitrageur moves each pool toward the oracle after every scenario price
-    /// step, basis points of the gap (10,000: all the way; less models arbitrage lag).
+    /// How far the arbitrageur moves each pool toward each scenario price step, basis points
+    /// of the gap (10,000: all the way; less models arbitrage lag).
     pub arbitrage_fraction_bps: u32,
 }
 
@@ -45,7 +45,8 @@ impl Default for DexSettings {
 
 /// Arbitrages every collateral's pool on `chain` toward its new feed price (`prices` in
 /// the order of the deployment's collaterals, 8 decimals) by `fraction_bps` of the gap:
-/// what a scenario calls after each oracle step. A pool the arbitrageur could not move is
+/// what the crash scenario calls at each step, just before the feeds publish it (the market
+/// leads, the oracle follows). A pool the arbitrageur could not move is
 /// reported and left as it is (a lagging DEX), never a failed scenario.
 pub async fn follow_oracle(chain: &crate::DevnetChain, prices: &[u128], fraction_bps: u32) -> Result<(), DevnetError> {
     let dex = chain.dex()?;

@@ -133,12 +133,10 @@ impl Devnet {
         for (index, step_prices) in schedule.iter().enumerate() {
             let step_started = Instant::now();
             try_join_all(self.chains.iter().zip(progress.iter_mut()).map(|(chain, progress)| async move {
-                // dex (issue #14): the arbitrageur moves the pools along with the oracle.
-                let fraction_bps = self.parameters.dex.arbitrage_fraction_bps;
-                let ((block, at), ()) = tokio::try_join!(
-                    apply_prices(chain, step_prices, "crash"),
-                    crate::dex::follow_oracle(chain, step_prices, fraction_bps)
-                )?;
+                // The market moves first, the oracle follows: the arbitrageur trades the pools to
+                // the step's prices, then the feeds publish them.
+                crate::dex::follow_oracle(chain, step_prices, self.parameters.dex.arbitrage_fraction_bps).await?;
+                let (block, at) = apply_prices(chain, step_prices, "crash").await?;
                 progress.record_step(chain, block, at).await?;
                 // The Morpho market's oracle follows the same drop; its keeper takes what crossed LLTV.
                 if let Some(morpho) = &chain.morpho {
