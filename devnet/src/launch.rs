@@ -40,6 +40,7 @@ pub struct DevnetBuilder {
     seed: u64,
     baseline: bool,
     keepers: Vec<KeeperSpec>,
+    no_show: Vec<usize>,
     morpho: bool,
 }
 
@@ -65,6 +66,7 @@ impl Default for DevnetBuilder {
             seed: 1,
             baseline: false,
             keepers: Vec::new(),
+            no_show: Vec::new(),
             morpho: false,
         }
     }
@@ -163,6 +165,13 @@ impl DevnetBuilder {
         self
     }
 
+    /// Solvers (by index, in the order they were added) that win auctions and never settle
+    /// them, to exercise the runner-up path and the fallback.
+    pub fn no_show_solvers(mut self, indices: &[usize]) -> Self {
+        self.no_show = indices.to_vec();
+        self
+    }
+
     /// Seed of the population's draw.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -218,7 +227,11 @@ impl DevnetBuilder {
             .solver_strategies
             .iter()
             .enumerate()
-            .map(|(index, strategy)| SolverSetup::new(&dir.join("solvers"), index, *strategy))
+            .map(|(index, strategy)| {
+                let mut setup = SolverSetup::new(&dir.join("solvers"), index, *strategy);
+                setup.no_show = self.no_show.contains(&index);
+                setup
+            })
             .collect();
         let executors: Vec<Address> = solver_setups.iter().map(|solver| solver.executor.address()).collect();
 

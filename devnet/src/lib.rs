@@ -178,7 +178,12 @@ impl Devnet {
     /// Intents a no-show solver won and deliberately never settled (the `solver-no-show`
     /// scenario): a settlement of one of them is a runner-up's.
     pub fn no_show_intents(&self) -> std::collections::HashSet<B256> {
-        std::collections::HashSet::new()
+        self.solvers
+            .iter()
+            .filter(|solver| solver.setup.no_show)
+            .filter_map(|solver| std::fs::read_to_string(solver.setup.no_show_log_path()).ok())
+            .flat_map(|text| text.lines().filter_map(|line| line.trim().parse::<B256>().ok()).collect::<Vec<_>>())
+            .collect()
     }
 
     /// The committee's node processes, in index order (`node-0`, `node-1`, ...): to kill

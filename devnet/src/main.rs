@@ -150,7 +150,11 @@ async fn main() -> eyre::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Up { world, scenario, seed, dir } => {
-            let devnet = world.builder(seed).dir(&dir).start().await.wrap_err("devnet failed to start")?;
+            let mut builder = world.builder(seed);
+            if scenario == Some(ScenarioKind::SolverNoShow) {
+                builder = builder.no_show_solvers(&[0]);
+            }
+            let devnet = builder.dir(&dir).start().await.wrap_err("devnet failed to start")?;
             print_endpoints(&devnet);
             let result = match scenario {
                 Some(kind) => run_scenario(&devnet, kind, seed, &dir.join("report"), Duration::from_secs(90)).await,
@@ -170,8 +174,12 @@ async fn main() -> eyre::Result<()> {
             for kind in &kinds {
                 let dir = out.join(kind.name());
                 let result = async {
-                    let devnet =
-                        world.builder(seed).dir(dir.join("devnet")).start().await.wrap_err("devnet failed to start")?;
+                    let mut builder = world.builder(seed);
+                    if *kind == ScenarioKind::SolverNoShow {
+                        // The best bidder: the margin bot with the tightest margin.
+                        builder = builder.no_show_solvers(&[0]);
+                    }
+                    let devnet = builder.dir(dir.join("devnet")).start().await.wrap_err("devnet failed to start")?;
                     let result = run_scenario(&devnet, *kind, seed, &dir, Duration::from_secs(settle_timeout)).await;
                     devnet.shutdown();
                     result

@@ -50,7 +50,7 @@ impl RunSettings {
             seed,
             step_interval: Duration::from_secs(1),
             settle_timeout: Duration::from_secs(90),
-            quiet_blocks: 15,
+            quiet_blocks: 30,
         }
     }
 }

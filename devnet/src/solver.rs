@@ -38,6 +38,10 @@ pub struct SolverFile {
     /// chain's `flash_liquidator`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flash_margin_bps: Option<u32>,
+    /// Testing the runner-up path: win auctions but never settle them, appending each such
+    /// intent id (hex, one per line) to this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_show_log: Option<PathBuf>,
     #[serde(default = "default_listen")]
     pub listen: Vec<String>,
     /// Nodes to dial.
@@ -87,6 +91,9 @@ impl SolverFile {
         resolve(&mut file.peer_key);
         if let Some(ready) = file.ready_file.as_mut() {
             resolve(ready);
+        }
+        if let Some(log) = file.no_show_log.as_mut() {
+            resolve(log);
         }
         for chain in &mut file.chains {
             resolve(&mut chain.executor_key);
@@ -168,6 +175,8 @@ pub struct SolverSetup {
     /// The executor's `FlashLiquidator` per chain id (flash-swap solvers; see
     /// [`SolverSetup::deploy_flash_liquidators`]).
     pub flash_liquidators: std::collections::BTreeMap<u64, Address>,
+    /// Wins auctions and never settles them (the `solver-no-show` scenario).
+    pub no_show: bool,
 }
 
 impl SolverSetup {
@@ -185,6 +194,7 @@ impl SolverSetup {
             peer: PeerKey::random(),
             executor: EvmKey::random(),
             flash_liquidators: Default::default(),
+            no_show: false,
         }
     }
 
@@ -221,6 +231,11 @@ impl SolverSetup {
         self.dir.join("solver.log")
     }
 
+    /// Where a no-show solver lists the intents it won and walked away from.
+    pub fn no_show_log_path(&self) -> PathBuf {
+        self.dir.join("no-show.log")
+    }
+
     /// Writes the solver's keys and config; `chains` is `(chain id, RPC, settlement, solver
     /// registry, native price asset)`.
     pub fn write(
@@ -248,6 +263,7 @@ impl SolverSetup {
             listen: default_listen(),
             bootstrap: bootstrap.to_vec(),
             ready_file: Some("ready.json".into()),
+            no_show_log: self.no_show.then(|| "no-show.log".into()),
             chains: chains
                 .iter()
                 .map(|(chain_id, rpc_url, settlement, registry, native_price_asset)| SolverChain {

@@ -191,3 +191,8 @@ pub(crate) fn chain_read_failed(error: &str) {
 pub(crate) fn strategy_skipped(intent_id: B256, reason: &dyn std::fmt::Debug) {
     info!(%intent_id, ?reason, "strategy skips the intent");
 }
+
+/// The strategy declined to settle an award it won ([`crate::Strategy::settles`]).
+pub(crate) fn walked_away() {
+    tracing::warn!("strategy declined to settle an award it won: a no-show");
+}

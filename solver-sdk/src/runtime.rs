@@ -385,6 +385,10 @@ impl<S: Strategy> Runtime<S> {
                     let Some(chain) = self.chains.get(&chain_id).cloned() else {
                         continue;
                     };
+                    if !self.strategy.settles(&quorum.award) {
+                        observe::auction_span(chain_id, intent_id).in_scope(observe::walked_away);
+                        continue;
+                    }
                     let events = self.events.clone();
                     self.tasks.spawn(
                         async move {

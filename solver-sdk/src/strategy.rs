@@ -65,4 +65,13 @@ pub trait Strategy: Send + Sync + 'static {
 
     /// Every outcome, as it happens. Runs on the runtime's task: do not block.
     fn on_outcome(&self, _outcome: &AuctionOutcome) {}
+
+    /// Whether to settle an award this solver won, asked once its votes reach the
+    /// threshold. The default (and what a solver should do) is `true`. `false` walks away:
+    /// nothing is sent, the committee awards the runner-up once the award window has
+    /// passed, and every peer counts a no-show against this solver (two in 30 minutes
+    /// rank its bids last). Meant for testing the network's runner-up path.
+    fn settles(&self, _award: &backstop_protocol::Award) -> bool {
+        true
+    }
 }

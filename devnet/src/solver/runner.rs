@@ -5,7 +5,9 @@ use std::path::Path;
 
 use alloy::signers::local::PrivateKeySigner;
 use backstop_solver_sdk::strategies::{FixedPremium, FlashSwap, Margin};
-use backstop_solver_sdk::{ChainEndpoint, SolverClient, SolverConfig, SolverHandle, U256};
+use backstop_solver_sdk::{
+    AuctionOutcome, Bid, ChainEndpoint, IntentView, SolverClient, SolverConfig, SolverHandle, Strategy, U256,
+};
 use libp2p::Multiaddr;
 
 use super::{SolverFile, SolverStrategy};
@@ -15,6 +17,48 @@ use crate::DevnetError;
 
 /// How long to wait for connections to the bootstrap nodes before reporting ready anyway.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Starts the client with `strategy`, or with it wrapped in [`NoShow`] when a no-show log is set.
+async fn start<S: Strategy>(
+    config: SolverConfig,
+    strategy: S,
+    no_show: Option<std::path::PathBuf>,
+) -> Result<SolverHandle, backstop_solver_sdk::SolverError> {
+    match no_show {
+        Some(log) => SolverClient::start(config, NoShow { inner: strategy, log }).await,
+        None => SolverClient::start(config, strategy).await,
+    }
+}
+
+/// Bids like `inner` and never settles what it wins: the `solver-no-show` scenario's
+/// best bidder. Each intent it walks away from is appended to `log`.
+struct NoShow<S> {
+    inner: S,
+    log: std::path::PathBuf,
+}
+
+impl<S: Strategy> Strategy for NoShow<S> {
+    fn bid(&self, intent: &IntentView) -> impl std::future::Future<Output = Option<Bid>> + Send {
+        self.inner.bid(intent)
+    }
+
+    fn on_outcome(&self, outcome: &AuctionOutcome) {
+        self.inner.on_outcome(outcome);
+    }
+
+    fn settles(&self, award: &backstop_protocol::Award) -> bool {
+        use std::io::Write as _;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .and_then(|mut file| writeln!(file, "{}", award.intentId));
+        if let Err(error) = written {
+            tracing::warn!(log = %self.log.display(), %error, "could not record a no-show");
+        }
+        false
+    }
+}
 
 pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
     let file = SolverFile::load(config_path)?;
@@ -44,13 +88,14 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
     let config =
         SolverConfig { peer_secret_key, listen: parse(&file.listen)?, bootstrap: parse(&file.bootstrap)?, chains };
     let strategy = file.strategy().map_err(config_error)?;
+    let no_show = file.no_show_log.clone();
     let started: Result<SolverHandle, _> = match strategy {
-        SolverStrategy::FixedPremium { bps } => SolverClient::start(config, FixedPremium { bps }).await,
+        SolverStrategy::FixedPremium { bps } => start(config, FixedPremium { bps }, no_show).await,
         SolverStrategy::Margin { bps } => {
-            SolverClient::start(config, Margin { margin_bps: bps, min_margin: U256::ZERO }).await
+            start(config, Margin { margin_bps: bps, min_margin: U256::ZERO }, no_show).await
         }
         SolverStrategy::FlashSwap { bps } => {
-            SolverClient::start(config, FlashSwap { margin_bps: bps, min_margin: U256::ZERO }).await
+            start(config, FlashSwap { margin_bps: bps, min_margin: U256::ZERO }, no_show).await
         }
     };
     let handle = started.map_err(|error| DevnetError::Solver(format!("{} failed to start: {error}", file.name)))?;
