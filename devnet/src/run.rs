@@ -143,11 +143,13 @@ impl Devnet {
             )
             .unwrap_or(10_000);
             let landed = try_join_all(self.chains.iter().map(|chain| async move {
-                // The pools follow the market (not the oracle: in `oracle-lag` they lead it).
-                let (block, ()) = tokio::try_join!(
-                    apply_step(chain, step),
-                    crate::dex::follow_oracle(chain, &step.market, fraction_bps)
-                )?;
+                // The market moves first and the oracle follows: the arbitrageur trades the pools
+                // to the step's market prices (in `oracle-lag` the pools lead the silent feed),
+                // then the feeds publish. One after the other: an arbitrage racing the step's
+                // block was refused by the pairs, and a pool behind the oracle is one a
+                // flash-swap bot would overpay on.
+                crate::dex::follow_oracle(chain, &step.market, fraction_bps).await?;
+                let block = apply_step(chain, step).await?;
                 if step.drain_bps > 0 {
                     let dex = chain.dex()?;
                     for pool in &chain.dex.pools {

@@ -318,6 +318,7 @@ mod tests {
             premium_bps,
             margin_bps,
             flash_margin_bps: None,
+            no_show_log: None,
             listen: default_listen(),
             bootstrap: Vec::new(),
             ready_file: None,
