@@ -319,7 +319,7 @@ async fn collect_receipts(
     }
     let stale: Vec<B256> = lock(unmined)
         .iter()
-        .filter(|(_, (record, _))| record.seen_block + GIVE_UP_BLOCKS < to)
+        .filter(|(_, (record, _))| record.seen_block.saturating_add(GIVE_UP_BLOCKS) < to)
         .map(|(hash, _)| *hash)
         .collect();
     for hash in stale {
@@ -352,7 +352,8 @@ async fn run_chain(
         if last.is_some_and(|last| head <= last) {
             continue;
         }
-        let from = last.map_or(head, |last| last + 1);
+        // At most the last 64 blocks: an RPC that jumps its head far ahead costs no more.
+        let from = last.map_or(head, |last| last + 1).max(head.saturating_sub(64));
         last = Some(head);
         collect_receipts(&chain, from, head, &unmined, &in_flight, &ledger).await;
         lock(&ledger).collected.insert(chain.chain_id, head);

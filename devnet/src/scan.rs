@@ -144,7 +144,7 @@ impl Scanner {
         let full = match &self.full {
             None => true,
             Some((prices_then, then)) => {
-                block >= then + FAR_RESCAN_BLOCKS
+                block >= then.saturating_add(FAR_RESCAN_BLOCKS)
                     || prices
                         .0
                         .iter()

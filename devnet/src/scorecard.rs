@@ -464,7 +464,9 @@ async fn timeline(
     let mut market_price: Vec<f64> = Vec::new();
     let mut under: Vec<usize> = vec![0; books.len()];
     let mut points = Vec::new();
-    let start = from.saturating_sub(1);
+    // A run is minutes long; the cap only bounds what a misbehaving RPC's heads could cost.
+    const MAX_TIMELINE_BLOCKS: u64 = 10_000;
+    let start = from.saturating_sub(1).max(to.saturating_sub(MAX_TIMELINE_BLOCKS));
     for block in start..=to {
         let at = BlockId::number(block);
         let prices = call_many(

@@ -73,8 +73,8 @@ async fn scenario(devnet: &Devnet) -> eyre::Result<()> {
             assert_eq!(premiums, card.premium_total);
             let bonus = settled
                 .iter()
-                .map(|(event, _)| event.seizedValue - event.repayAmount)
-                .chain(open.iter().map(|(event, _)| event.seizedValue - event.repayAmount))
+                .map(|(event, _)| event.seizedValue.saturating_sub(event.repayAmount))
+                .chain(open.iter().map(|(event, _)| event.seizedValue.saturating_sub(event.repayAmount)))
                 .fold(U256::ZERO, |sum, value| sum + value);
             assert_eq!(bonus, card.bonus_total);
             // Premiums go to the insurance fund: without a shortfall it grew by exactly them.
