@@ -130,7 +130,31 @@ pub(crate) struct Chain {
     decimals: std::sync::Mutex<HashMap<Address, u8>>,
     /// Largest gas a settle of ours used on this chain (0: none yet).
     settle_gas_seen: AtomicU64,
+    /// What every intent of one market prices with at one block, read once per
+    /// (block, adapter, debt asset) however many intents a crash brings.
+    snapshots: std::sync::Mutex<HashMap<SnapshotKey, SnapshotCell>>,
 }
+
+/// The part of [`Pricing`] that depends on the market and the block, not on the account:
+/// the executor's inventory, gas, prices, bonuses and pools.
+#[derive(Debug, Clone)]
+struct MarketSnapshot {
+    balance: U256,
+    allowance: U256,
+    gas_price: u128,
+    native_balance: U256,
+    native_price: Option<U256>,
+    /// (asset, price WAD, liquidation bonus WAD, decimals), in the order asked.
+    assets: Vec<(Address, U256, Option<U256>, Option<u8>)>,
+    pools: Vec<PoolQuote>,
+}
+
+/// (block, adapter, debt asset, collateral assets as the intent's market lists them).
+type SnapshotKey = (u64, Address, Address, Vec<Address>);
+type SnapshotCell = std::sync::Arc<tokio::sync::OnceCell<Result<MarketSnapshot, String>>>;
+
+/// Snapshots kept: a block's are dropped once this many newer blocks have been priced.
+const SNAPSHOT_BLOCKS: u64 = 2;
 
 /// How a failed `settle` send should be handled.
 #[derive(Debug, PartialEq, Eq)]
@@ -195,6 +219,7 @@ impl Chain {
             native_price_asset: endpoint.native_price_asset,
             decimals: std::sync::Mutex::new(HashMap::new()),
             settle_gas_seen: AtomicU64::new(0),
+            snapshots: std::sync::Mutex::new(HashMap::new()),
         };
         let context = chain.refresh_context().await.map_err(|reason| SolverError::Committee {
             chain_id,
@@ -459,9 +484,10 @@ impl Chain {
         let at = BlockId::number(block);
         let market = IMarginMarket::new(asked.adapter, self.provider.clone());
         let engine = MarginEngine::new(asked.adapter, self.provider.clone());
-        let debt = IERC20Approval::new(intent.debtAsset, self.provider.clone());
         let repay_amount = intent.maxRepay;
 
+        // Per intent: what the repay seizes and the account's holdings. Everything else is
+        // the market's at this block, shared by every intent priced at it.
         let seized = async {
             market
                 .previewSeize(intent.account, repay_amount)
@@ -470,6 +496,83 @@ impl Chain {
                 .await
                 .map_err(|error| format!("previewSeize(): {error}"))
         };
+        let holdings = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
+            let engine = &engine;
+            // MarginEngine extras; another adapter may not have them.
+            async move { engine.collateralOf(intent.account, *asset).block(at).call().await.ok() }
+        }));
+        let debt_decimals = self.decimals_of(intent.debtAsset);
+        let (seized, holdings, debt_decimals, snapshot) =
+            tokio::join!(seized, holdings, debt_decimals, self.market_snapshot(asked, block));
+        let seized_value = seized?;
+        let debt_decimals = debt_decimals?;
+        let snapshot = snapshot?;
+        let total_value = snapshot.assets.iter().zip(&holdings).fold(
+            U256::ZERO,
+            |sum, ((_, price, _, decimals), units)| match (units, decimals) {
+                (Some(units), Some(decimals)) => {
+                    sum.saturating_add(pricing::market_value(*units, *price, *decimals, debt_decimals))
+                }
+                _ => sum,
+            },
+        );
+        let collaterals = snapshot
+            .assets
+            .iter()
+            .zip(holdings)
+            .map(|((asset, price_wad, liquidation_bonus_wad, _), account_units)| CollateralQuote {
+                asset: *asset,
+                price_wad: *price_wad,
+                liquidation_bonus_wad: *liquidation_bonus_wad,
+                account_units,
+                seized_units: account_units.map(|units| pricing::seized_units(units, seized_value, total_value)),
+            })
+            .collect();
+        let settle_gas = match self.settle_gas_seen.load(Ordering::Relaxed) {
+            0 => DEFAULT_SETTLE_GAS,
+            seen => seen,
+        };
+        Ok(Pricing {
+            block,
+            debt_asset: intent.debtAsset,
+            debt_decimals,
+            repay_amount,
+            seized_value,
+            collaterals,
+            reserve_premium: intent.reservePremium,
+            gas_price_wei: snapshot.gas_price,
+            settle_gas,
+            native_price_wad: snapshot.native_price,
+            inventory: Inventory {
+                debt_balance: snapshot.balance,
+                allowance: snapshot.allowance,
+                reserved: U256::ZERO,
+                native_balance: snapshot.native_balance,
+                flash_financed: self.flash.is_some(),
+            },
+            pools: snapshot.pools,
+        })
+    }
+
+    /// The market's part of the pricing at `block`, read once: concurrent callers for the
+    /// same (block, adapter, debt asset) wait for the first read. A failed read is not
+    /// kept beyond its block.
+    async fn market_snapshot(&self, asked: &Asked, block: u64) -> Result<MarketSnapshot, String> {
+        let key = (block, asked.adapter, asked.intent.debtAsset, asked.collateral_assets.clone());
+        let cell = {
+            let mut snapshots = self.snapshots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            snapshots.retain(|(seen, _, _, _), _| seen.saturating_add(SNAPSHOT_BLOCKS) > block);
+            snapshots.entry(key).or_default().clone()
+        };
+        cell.get_or_init(|| self.read_market_snapshot(asked, block)).await.clone()
+    }
+
+    async fn read_market_snapshot(&self, asked: &Asked, block: u64) -> Result<MarketSnapshot, String> {
+        let intent = &asked.intent;
+        let at = BlockId::number(block);
+        let market = IMarginMarket::new(asked.adapter, self.provider.clone());
+        let engine = MarginEngine::new(asked.adapter, self.provider.clone());
+        let debt = IERC20Approval::new(intent.debtAsset, self.provider.clone());
         let balance = async {
             debt.balanceOf(self.executor).block(at).call().await.map_err(|error| format!("balanceOf(): {error}"))
         };
@@ -490,84 +593,31 @@ impl Chain {
                 None => None,
             }
         };
-        let collaterals = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
+        let assets = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
             let (market, engine) = (&market, &engine);
             async move {
                 let price_wad =
                     market.price(*asset).block(at).call().await.map_err(|error| format!("price({asset}): {error}"))?;
-                // MarginEngine extras; another adapter may not have them.
                 let bonus = engine.collateralParams(*asset).block(at).call().await.ok();
-                let units = engine.collateralOf(intent.account, *asset).block(at).call().await.ok();
                 let decimals = self.decimals_of(*asset).await.ok();
-                Ok::<_, String>((
-                    *asset,
-                    price_wad,
-                    bonus.map(|params| U256::from(params.liquidationBonusWad)),
-                    units,
-                    decimals,
-                ))
+                Ok::<_, String>((*asset, price_wad, bonus.map(|params| U256::from(params.liquidationBonusWad)), decimals))
             }
         }));
-        let debt_decimals = self.decimals_of(intent.debtAsset);
         let pools = async {
             match self.flash {
                 Some(flash) => self.read_pools(flash.factory, &asked.collateral_assets, intent.debtAsset, at).await,
                 None => Ok(Vec::new()),
             }
         };
-        let (seized, balance, allowance, gas_price, native_balance, native_price, collaterals, debt_decimals, pools) = tokio::join!(
-            seized,
-            balance,
-            allowance,
-            gas_price,
-            native_balance,
+        let (balance, allowance, gas_price, native_balance, native_price, assets, pools) =
+            tokio::join!(balance, allowance, gas_price, native_balance, native_price, assets, pools);
+        Ok(MarketSnapshot {
+            balance: balance?,
+            allowance: allowance?,
+            gas_price: gas_price?,
+            native_balance: native_balance?,
             native_price,
-            collaterals,
-            debt_decimals,
-            pools
-        );
-        let seized_value = seized?;
-        let debt_decimals = debt_decimals?;
-        let collaterals = collaterals.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let total_value =
-            collaterals.iter().fold(U256::ZERO, |sum, (_, price, _, units, decimals)| match (units, decimals) {
-                (Some(units), Some(decimals)) => {
-                    sum.saturating_add(pricing::market_value(*units, *price, *decimals, debt_decimals))
-                }
-                _ => sum,
-            });
-        let collaterals = collaterals
-            .into_iter()
-            .map(|(asset, price_wad, liquidation_bonus_wad, account_units, _)| CollateralQuote {
-                asset,
-                price_wad,
-                liquidation_bonus_wad,
-                account_units,
-                seized_units: account_units.map(|units| pricing::seized_units(units, seized_value, total_value)),
-            })
-            .collect();
-        let settle_gas = match self.settle_gas_seen.load(Ordering::Relaxed) {
-            0 => DEFAULT_SETTLE_GAS,
-            seen => seen,
-        };
-        Ok(Pricing {
-            block,
-            debt_asset: intent.debtAsset,
-            debt_decimals,
-            repay_amount,
-            seized_value,
-            collaterals,
-            reserve_premium: intent.reservePremium,
-            gas_price_wei: gas_price?,
-            settle_gas,
-            native_price_wad: native_price,
-            inventory: Inventory {
-                debt_balance: balance?,
-                allowance: allowance?,
-                reserved: U256::ZERO,
-                native_balance: native_balance?,
-                flash_financed: self.flash.is_some(),
-            },
+            assets: assets.into_iter().collect::<Result<Vec<_>, _>>()?,
             pools: pools?,
         })
     }
