@@ -26,6 +26,10 @@ use crate::store::Store;
 const TICK: Duration = Duration::from_millis(50);
 /// Longest a chain check of a peer's intent may take; past it the intent is ignored.
 const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest a vote may take to sign and reach the disk. Past it the core hears a failure
+/// and moves on to later ranks; a flush that completes afterwards only makes the
+/// double-sign guard stricter, and the vote is never published unflushed.
+const SIGN_TIMEOUT: Duration = Duration::from_secs(3);
 /// Results of off-core work buffered before their tasks wait.
 const RESULTS_BUFFER: usize = 4096;
 /// How often the operator status (open auctions, peers) is refreshed.
@@ -213,10 +217,11 @@ impl Runtime {
                 let span = tracing::info_span!("intent", chain_id, intent_id = %award.intentId);
                 tasks.spawn(tracing::Instrument::instrument(
                     async move {
-                        let result = committee
-                            .sign(chain_id, settlement, &award, clock.now_ms())
-                            .await
-                            .map_err(|error| error.to_string());
+                        let signed = committee.sign(chain_id, settlement, &award, clock.now_ms());
+                        let result = match tokio::time::timeout(SIGN_TIMEOUT, signed).await {
+                            Ok(result) => result.map_err(|error| error.to_string()),
+                            Err(_) => Err(format!("the vote did not reach the disk within {SIGN_TIMEOUT:?}")),
+                        };
                         let _ = results.send(Input::VoteSigned { chain_id, award, result }).await;
                     },
                     span,

@@ -17,6 +17,8 @@ pub enum StoreError {
     Open { path: String, source: sled::Error },
     #[error("database error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("the flush task failed: {0}")]
+    Flush(String),
     #[error("corrupt record in tree {tree}: {reason}")]
     Corrupt { tree: &'static str, reason: String },
 }
@@ -209,7 +211,13 @@ impl Store {
         let mut value = record.signature.to_vec();
         value.extend_from_slice(&record.award.abi_encode());
         self.votes.insert(record.award.intentId, value)?;
-        self.db.flush_async().await?;
+        // Not `flush_async`: in sled 0.34 concurrent callers can sleep forever
+        // (spacejam/sled#1308), and a crash signs dozens of votes at once. A blocking flush
+        // on the blocking pool serialises inside sled and always returns.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|error| StoreError::Flush(error.to_string()))??;
         Ok(())
     }
 }
@@ -232,6 +240,48 @@ fn u64_from(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use alloy::primitives::U256;
+
+    /// sled 0.34's `flush_async` can leave concurrent callers asleep forever
+    /// (spacejam/sled#1308): a crash's burst of votes then never got signed, and every
+    /// later rank of those auctions was skipped. Many concurrent durable writes must all
+    /// come back, and each must be on disk.
+    #[test]
+    fn concurrent_durable_votes_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        // On its own thread and runtime: a lost wake-up must fail the test, not hang it.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+            let store = Store::open(&path).unwrap();
+            runtime.block_on(async {
+                for burst in 0..8u8 {
+                    let writes = (0..64u8).map(|index| {
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            let award = Award { intentId: B256::repeat_byte(index), ..Default::default() };
+                            store.put_vote_durably(&VoteRecord { award, signature: [burst; 65] }).await
+                        })
+                    });
+                    let results = futures::future::join_all(writes).await;
+                    assert_eq!(results.len(), 64);
+                    for result in results {
+                        result.unwrap().unwrap();
+                    }
+                }
+            });
+            drop(store);
+            let _ = done.send(());
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a burst of durable vote writes never completed (lost flush wake-up)");
+        let store = Store::open(dir.path()).unwrap();
+        for index in 0..64u8 {
+            let vote = store.vote(B256::repeat_byte(index)).unwrap().expect("every vote is on disk");
+            assert_eq!(vote.signature, [7; 65], "the last burst's vote for intent {index}");
+        }
+    }
 
     #[tokio::test]
     async fn state_survives_reopening_the_database() {

@@ -507,15 +507,15 @@ impl Chain {
         let seized_value = seized?;
         let debt_decimals = debt_decimals?;
         let snapshot = snapshot?;
-        let total_value = snapshot.assets.iter().zip(&holdings).fold(
-            U256::ZERO,
-            |sum, ((_, price, _, decimals), units)| match (units, decimals) {
-                (Some(units), Some(decimals)) => {
-                    sum.saturating_add(pricing::market_value(*units, *price, *decimals, debt_decimals))
+        let total_value =
+            snapshot.assets.iter().zip(&holdings).fold(U256::ZERO, |sum, ((_, price, _, decimals), units)| {
+                match (units, decimals) {
+                    (Some(units), Some(decimals)) => {
+                        sum.saturating_add(pricing::market_value(*units, *price, *decimals, debt_decimals))
+                    }
+                    _ => sum,
                 }
-                _ => sum,
-            },
-        );
+            });
         let collaterals = snapshot
             .assets
             .iter()
@@ -600,7 +600,12 @@ impl Chain {
                     market.price(*asset).block(at).call().await.map_err(|error| format!("price({asset}): {error}"))?;
                 let bonus = engine.collateralParams(*asset).block(at).call().await.ok();
                 let decimals = self.decimals_of(*asset).await.ok();
-                Ok::<_, String>((*asset, price_wad, bonus.map(|params| U256::from(params.liquidationBonusWad)), decimals))
+                Ok::<_, String>((
+                    *asset,
+                    price_wad,
+                    bonus.map(|params| U256::from(params.liquidationBonusWad)),
+                    decimals,
+                ))
             }
         }));
         let pools = async {

@@ -12,7 +12,7 @@ pub mod recovery;
 pub mod registry;
 pub mod voting;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use alloy::primitives::{Address, B256};
 use backstop_net::Inbound;
@@ -140,8 +140,10 @@ pub struct Core {
     pub(crate) committee_member: bool,
     /// Votes that arrived before the local decision: auction id -> held messages.
     held_votes: HashMap<B256, Vec<Inbound>>,
-    /// Awards with a signature in flight, so each is signed once at a time.
-    pub(crate) signing: HashSet<B256>,
+    /// Auctions with a signature in flight, so each signs one award at a time, and the
+    /// later rank that fell due meanwhile (signed as soon as the first returns: a slow
+    /// disk must delay a runner-up's vote, never lose it).
+    pub(crate) signing: HashMap<B256, Option<(u64, Award)>>,
     /// Highest rank voted per auction (restored from the store after a restart).
     pub(crate) voted: HashMap<B256, Award>,
     pub(crate) origination: origination::Origination,
@@ -157,7 +159,7 @@ impl Core {
             books: chains.into_iter().map(|context| (context.chain_id, ChainBook::new(context))).collect(),
             committee_member,
             held_votes: HashMap::new(),
-            signing: HashSet::new(),
+            signing: HashMap::new(),
             voted: HashMap::new(),
             origination: origination::Origination::default(),
         }
@@ -302,7 +304,7 @@ impl Core {
                         observe::auction_decided(chain_id, id, commits, bids, winner.as_ref());
                         decided.push(id);
                     }
-                    Progress::RankDue { id, rank, award } => due.push((chain_id, id, rank, award)),
+                    Progress::RankDue { id, award, .. } => due.push((chain_id, id, award)),
                     Progress::Exhausted { id, next_round_at_ms } => {
                         observe::auction_failed(chain_id, id, next_round_at_ms);
                         effects.push(Effect::SetStatus { id, status: AuctionStatus::Failed });
@@ -316,8 +318,8 @@ impl Core {
                 self.on_gossip(inbound, now_ms, effects);
             }
         }
-        for (chain_id, id, rank, award) in due {
-            self.on_rank_due(chain_id, id, rank, award, effects);
+        for (chain_id, id, award) in due {
+            self.on_rank_due(chain_id, id, award, effects);
         }
         // Peer-fed maps follow the books' bounds: nothing outlives its auction.
         let books = &self.books;

@@ -226,6 +226,55 @@ fn the_committee_member_votes_each_rank_on_schedule_and_publishes_only_signed_vo
     ));
 }
 
+/// A slow disk (or a lost flush wake-up) once kept rank 0's signature in flight while
+/// rank 1 fell due, and rank 1 was dropped for good: no later rank was ever signed.
+#[test]
+fn a_rank_due_while_a_signature_is_in_flight_is_signed_when_it_returns() {
+    let mut harness = harness();
+    let auction = intent(OPEN, 10);
+    accept_intent(&mut harness.core, &auction, facts(&auction), OPEN);
+    bid(&mut harness.core, &auction, 2, 10);
+    bid(&mut harness.core, &auction, 3, 30);
+    let first = sign_requests(&harness.core.handle(Input::Tick, auction.decide_at_ms()));
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].executor, Address::repeat_byte(3));
+
+    // Rank 1 falls due while rank 0 is still being written: nothing is signed twice at once.
+    let second = auction.award_window(1);
+    assert!(sign_requests(&harness.core.handle(Input::Tick, second.start_ms)).is_empty());
+
+    let signature = harness.attesters[0].sign_hash_sync(&first[0].signing_hash(CHAIN, settlement())).unwrap();
+    let effects = harness.core.handle(
+        Input::VoteSigned { chain_id: CHAIN, award: first[0].clone(), result: Ok(signature.as_bytes()) },
+        second.start_ms + 10,
+    );
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Vote, .. })));
+    let queued = sign_requests(&effects);
+    assert_eq!(queued.len(), 1, "the rank that fell due meanwhile is signed now");
+    assert_eq!(queued[0].executor, Address::repeat_byte(2));
+    assert_eq!(queued[0].deadline, U256::from(second.deadline_secs));
+}
+
+#[test]
+fn a_failed_signature_does_not_block_later_ranks() {
+    let mut harness = harness();
+    let auction = intent(OPEN, 10);
+    accept_intent(&mut harness.core, &auction, facts(&auction), OPEN);
+    bid(&mut harness.core, &auction, 2, 10);
+    bid(&mut harness.core, &auction, 3, 30);
+    let first = sign_requests(&harness.core.handle(Input::Tick, auction.decide_at_ms()));
+    assert_eq!(first.len(), 1);
+    let effects = harness.core.handle(
+        Input::VoteSigned { chain_id: CHAIN, award: first[0].clone(), result: Err("disk timed out".into()) },
+        auction.decide_at_ms() + 5,
+    );
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Vote, .. })));
+    let second = auction.award_window(1);
+    let requests = sign_requests(&harness.core.handle(Input::Tick, second.start_ms));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].executor, Address::repeat_byte(2));
+}
+
 #[test]
 fn a_restarted_node_does_not_sign_a_rank_it_already_signed() {
     let mut harness = harness();

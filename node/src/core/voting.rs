@@ -11,15 +11,13 @@ use super::{Core, Effect};
 use crate::observe;
 
 impl Core {
-    pub(crate) fn on_rank_due(
-        &mut self,
-        chain_id: u64,
-        id: B256,
-        rank: usize,
-        award: Award,
-        effects: &mut Vec<Effect>,
-    ) {
-        if !self.committee_member || self.signing.contains(&id) {
+    pub(crate) fn on_rank_due(&mut self, chain_id: u64, id: B256, award: Award, effects: &mut Vec<Effect>) {
+        if !self.committee_member {
+            return;
+        }
+        if let Some(queued) = self.signing.get_mut(&id) {
+            // Ranks only move forward: the latest due award replaces an older queued one.
+            *queued = Some((chain_id, award));
             return;
         }
         if self.voted.get(&id).is_some_and(|voted| voted.deadline >= award.deadline) {
@@ -27,8 +25,7 @@ impl Core {
         }
         let Some(book) = self.books.get(&chain_id) else { return };
         let settlement = book.context.settlement;
-        self.signing.insert(id);
-        let _ = rank;
+        self.signing.insert(id, None);
         effects.push(Effect::SignVote { chain_id, settlement, award });
     }
 
@@ -40,7 +37,21 @@ impl Core {
         effects: &mut Vec<Effect>,
     ) {
         let id = award.intentId;
-        self.signing.remove(&id);
+        let queued = self.signing.remove(&id).flatten();
+        self.publish_signed(chain_id, award, result, effects);
+        if let Some((chain_id, later)) = queued {
+            self.on_rank_due(chain_id, id, later, effects);
+        }
+    }
+
+    fn publish_signed(
+        &mut self,
+        chain_id: u64,
+        award: Award,
+        result: Result<[u8; 65], String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let id = award.intentId;
         match result {
             Ok(signature) => {
                 observe::vote_signed(chain_id, id, award.executor, award.deadline);
