@@ -145,7 +145,11 @@ enum Command {
 async fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // alloy's block pollers (behind pending transactions) report the chains going
+            // away at shutdown as errors; the devnet's own messages say what matters.
+            "info,alloy_rpc_client::poller=off".into()
+        }))
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {

@@ -164,6 +164,15 @@ enum OurBid {
     Revealed(Sealed),
 }
 
+/// An auction the chain closed: an award settled it, or the open path consumed its nonce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The auction.
+    pub intent_id: B256,
+    /// `(executor, premium)` of the settled award; `None` for the open path.
+    pub settled: Option<(Address, U256)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
     /// Nothing reported yet.
@@ -469,6 +478,32 @@ impl Book {
         }
         ours.leave();
         vec![Action::Report(AuctionOutcome::TooLate { chain_id, intent_id: id })]
+    }
+
+    /// The chain closed these auctions (an award settled, or the open path consumed the
+    /// nonce): they are over on every peer. Closing them keeps our view of the no-show
+    /// ledger the nodes' (a winner who settled is no no-show), so our awards match theirs
+    /// and their votes count. An auction we were still in is `Lost` to the settled
+    /// award's premium (`None` for the open path); our own settlement reports itself.
+    pub fn on_closed(&mut self, chain_id: u64, closed: &[Closed]) -> Vec<Action> {
+        let Some(chain) = self.chains.get_mut(&chain_id) else { return Vec::new() };
+        let executor = chain.params.executor;
+        let mut actions = Vec::new();
+        for closed in closed {
+            let id = closed.intent_id;
+            chain.core.close(id);
+            let Some(ours) = chain.ours.get_mut(&id) else { continue };
+            if closed.settled.is_some_and(|(settled_by, _)| settled_by == executor) {
+                continue; // ours: the settle task reports it
+            }
+            let in_the_running = matches!(ours.bid, OurBid::Revealed(_)) && ours.standing == Standing::Open;
+            ours.standing = Standing::Done;
+            if in_the_running {
+                let winning_premium = closed.settled.map(|(_, premium)| premium);
+                actions.push(Action::Report(AuctionOutcome::Lost { chain_id, intent_id: id, winning_premium }));
+            }
+        }
+        actions
     }
 
     /// A settle started by [`Action::Settle`] ended.
@@ -980,6 +1015,42 @@ mod tests {
                 "{actions:?}"
             );
         }
+    }
+
+    /// We used to learn of no settlement but our own: a rival's auction stayed open in our
+    /// book until its last award window passed, the rival counted as a no-show, and after
+    /// two of those our ranking (and so every award we expected) differed from the nodes'.
+    /// Their votes were refused as "not the local award" and we reported `AwardExpired`
+    /// for auctions long settled.
+    #[test]
+    fn a_rival_that_settled_is_lost_to_and_never_a_no_show() {
+        let mut fixture = fixture();
+        let first = intent(OPEN_MS, 10);
+        fixture.auction(&first, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 20)]);
+        fixture.book.tick(first.decide_at_ms());
+        let settled = Closed { intent_id: first.id(), settled: Some((rival_executor(), U256::from(20))) };
+        assert_eq!(fixture.book.on_closed(CHAIN, &[settled.clone()]), vec![Action::Report(lost(&first, 20))]);
+        assert!(fixture.book.on_closed(CHAIN, &[settled]).is_empty(), "reported once");
+        assert!(fixture.core().round(&first.id()).is_none(), "closed");
+        let long_after = first.exhausted_at_ms(2) + 60_000;
+        assert!(fixture.book.tick(long_after).is_empty(), "no AwardExpired for a settled auction");
+        assert_eq!(fixture.core().no_shows().count(&rival_key(), long_after), 0);
+        assert_eq!(fixture.core().no_shows().count(&our_key(), long_after), 0);
+
+        // The open path consumed the nonce of an auction we were in: lost, to no premium.
+        let mut second = intent(long_after, 30);
+        second.account = Address::repeat_byte(0xad);
+        fixture.auction(&second, Some(bid(1_000, 9)), &[]);
+        let open = Closed { intent_id: second.id(), settled: None };
+        let expected = AuctionOutcome::Lost { chain_id: CHAIN, intent_id: second.id(), winning_premium: None };
+        assert_eq!(fixture.book.on_closed(CHAIN, &[open]), vec![Action::Report(expected)]);
+
+        // Our own settlement is the settle task's to report.
+        let mut third = intent(long_after + 10_000, 40);
+        third.account = Address::repeat_byte(0xae);
+        fixture.auction(&third, Some(bid(1_000, 9)), &[]);
+        let ours = Closed { intent_id: third.id(), settled: Some((our_executor(), U256::from(9))) };
+        assert!(fixture.book.on_closed(CHAIN, &[ours]).is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use backstop_protocol::auction::{Admission, ChainContext, IntentFacts, MarketTer
 use backstop_protocol::timing::now_ms;
 use backstop_protocol::{Intent, PeerKey};
 
-use crate::book::{Asked, SettleResult};
+use crate::book::{Asked, Closed, SettleResult};
 use crate::config::ChainEndpoint;
 use crate::dex::Reserves;
 use crate::error::SolverError;
@@ -104,7 +104,13 @@ const MAX_LOG_RANGE: u64 = 2_000;
 struct ContextCursor {
     next_block: u64,
     context: ChainContext,
+    /// Auctions the chain closed since the runtime last took them.
+    closed: std::collections::VecDeque<Closed>,
 }
+
+/// Closed auctions remembered between two takes; older ones are dropped beyond it (the
+/// first refresh reads the settlement's whole history).
+const MAX_CLOSED_PENDING: usize = 65_536;
 
 /// A connected chain.
 #[derive(Debug)]
@@ -212,6 +218,7 @@ impl Chain {
                     },
                     ..ChainContext::new(chain_id, endpoint.settlement)
                 },
+                closed: std::collections::VecDeque::new(),
             }),
             provider,
             send_lock: tokio::sync::Mutex::new(()),
@@ -265,6 +272,13 @@ impl Chain {
             let filter = Filter::new().address(addresses.clone()).from_block(from).to_block(to);
             let logs = self.provider.get_logs(&filter).await.map_err(|error| format!("eth_getLogs: {error}"))?;
             for log in logs {
+                if let Some(closed) = self.closed_by(&log) {
+                    if cursor.closed.len() >= MAX_CLOSED_PENDING {
+                        cursor.closed.pop_front();
+                    }
+                    cursor.closed.push_back(closed);
+                    continue;
+                }
                 self.apply_log(&mut cursor.context, &log).await?;
             }
             // A hostile RPC may claim any head: never step past u64::MAX.
@@ -275,6 +289,36 @@ impl Chain {
         let committee = self.committee().await?;
         cursor.context.committee = committee;
         Ok(cursor.context.clone())
+    }
+
+    /// The auctions the chain closed since the last call (see [`Chain::refresh_context`]).
+    pub async fn take_closed(&self) -> Vec<Closed> {
+        self.context.lock().await.closed.drain(..).collect()
+    }
+
+    /// A settlement log that closes an auction: `Settled`, or `OpenLiquidated` (which
+    /// consumed the nonce the auction's id was made of).
+    fn closed_by(&self, log: &alloy::rpc::types::Log) -> Option<Closed> {
+        if log.address() != self.settlement {
+            return None;
+        }
+        let topic = log.topic0()?;
+        if *topic == LiquidationSettlement::Settled::SIGNATURE_HASH {
+            let settled = log.log_decode::<LiquidationSettlement::Settled>().ok()?.inner.data;
+            return Some(Closed { intent_id: settled.intentId, settled: Some((settled.executor, settled.premium)) });
+        }
+        if *topic == LiquidationSettlement::OpenLiquidated::SIGNATURE_HASH {
+            let open = log.log_decode::<LiquidationSettlement::OpenLiquidated>().ok()?.inner.data;
+            let intent_id = backstop_protocol::id::intent_id(
+                self.chain_id,
+                self.settlement,
+                open.marketId,
+                open.account,
+                open.nonce,
+            );
+            return Some(Closed { intent_id, settled: None });
+        }
+        None
     }
 
     async fn apply_log(&self, context: &mut ChainContext, log: &alloy::rpc::types::Log) -> Result<(), String> {

@@ -104,5 +104,6 @@ pub use runtime::{SolverClient, SolverHandle};
 pub use strategy::{Bid, IntentView, Strategy};
 
 pub use alloy::primitives::{Address, B256, U256};
+pub use backstop_net::{KindStats, NetStats};
 pub use backstop_protocol::{self as protocol, Intent};
 pub use libp2p::{Multiaddr, PeerId};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, PublishError, Verdict};
+use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, NetStats, PublishError, Verdict};
 use backstop_protocol::auction::{ChainContext, IntentFacts};
 use backstop_protocol::envelope::peer_key;
 use backstop_protocol::timing::now_ms;
@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
-use crate::book::{Action, Book, ChainParams, Handled, SettleResult};
+use crate::book::{Action, Book, ChainParams, Closed, Handled, SettleResult};
 use crate::chain::Chain;
 use crate::config::SolverConfig;
 use crate::error::SolverError;
@@ -156,6 +156,12 @@ impl SolverHandle {
         self.outcomes.subscribe()
     }
 
+    /// The gossip transport's counters: messages received, accepted and dropped per kind
+    /// (over a peer's budget, or because the runtime fell behind), peers and penalties.
+    pub fn network_stats(&self) -> NetStats {
+        self.gossip.stats()
+    }
+
     /// Connected gossip peers.
     pub async fn peer_count(&self) -> usize {
         self.gossip.peer_count().await
@@ -187,7 +193,7 @@ enum Event {
     StrategyTimedOut { chain_id: u64, intent_id: B256 },
     PublishFailed { chain_id: u64, intent_id: B256 },
     Settled { chain_id: u64, intent_id: B256, award: Box<Award>, result: SettleResult },
-    Context { chain_id: u64, context: Box<ChainContext> },
+    Context { chain_id: u64, context: Box<ChainContext>, closed: Vec<Closed> },
     IntentFacts { chain_id: u64, origin: PeerKey, intent: Box<Intent>, facts: Option<IntentFacts> },
 }
 
@@ -281,14 +287,16 @@ impl<S: Strategy> Runtime<S> {
             Event::Settled { chain_id, intent_id, award, result } => {
                 self.book.on_settled(chain_id, intent_id, &award, result)
             }
-            Event::Context { chain_id, context } => {
+            Event::Context { chain_id, context, closed } => {
                 let committee = context.committee.clone();
                 if self.committees.get(&chain_id) != Some(&committee) {
                     observe::chain_span(chain_id)
                         .in_scope(|| observe::committee_loaded(committee.threshold, committee.attesters.len()));
                     self.committees.insert(chain_id, committee);
                 }
-                self.book.set_context(chain_id, *context)
+                let mut actions = self.book.on_closed(chain_id, &closed);
+                actions.extend(self.book.set_context(chain_id, *context));
+                actions
             }
             Event::IntentFacts { chain_id, origin, intent, facts } => {
                 let held = self.held_intents.remove(&intent.payload_hash());
@@ -458,7 +466,8 @@ async fn refresh_context(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
         match chain.refresh_context().instrument(span.clone()).await {
             Ok(context) => {
                 let context = Box::new(context);
-                if events.send(Event::Context { chain_id: chain.chain_id, context }).await.is_err() {
+                let closed = chain.take_closed().await;
+                if events.send(Event::Context { chain_id: chain.chain_id, context, closed }).await.is_err() {
                     return;
                 }
             }

@@ -153,7 +153,18 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
             },
         }
     }
-    tracing::info!(solver = %file.name, outcomes = ?tally, "shutting down");
+    let net = handle.network_stats();
+    let dropped = |kind: &backstop_solver_sdk::KindStats| (kind.dropped_over_budget, kind.dropped_queue_full);
+    tracing::info!(
+        solver = %file.name,
+        outcomes = ?tally,
+        intents_received = net.intent.received,
+        dropped_intents = ?dropped(&net.intent),
+        dropped_commits = ?dropped(&net.commit),
+        dropped_reveals = ?dropped(&net.reveal),
+        dropped_votes = ?dropped(&net.vote),
+        "shutting down (dropped: over a peer's budget, runtime behind)"
+    );
     handle.shutdown().await;
     Ok(())
 }

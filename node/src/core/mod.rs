@@ -307,6 +307,8 @@ impl Core {
                     Progress::RankDue { id, award, .. } => due.push((chain_id, id, award)),
                     Progress::Exhausted { id, next_round_at_ms } => {
                         observe::auction_failed(chain_id, id, next_round_at_ms);
+                        let bids = book.round(&id).map_or(0, |round| round.ranking().len());
+                        self.origination.round_exhausted(id, bids, next_round_at_ms, now_ms);
                         effects.push(Effect::SetStatus { id, status: AuctionStatus::Failed });
                         self.held_votes.remove(&id);
                     }

@@ -19,6 +19,9 @@ use crate::observe;
 pub struct Origination {
     /// Candidates waiting out the jitter: intent id -> (when to open, candidate).
     pending: HashMap<B256, (u64, Candidate)>,
+    /// Auctions whose rounds ended without a valid bid: intent id -> (such rounds in a
+    /// row, no round of ours before this instant).
+    backoff: HashMap<B256, (u32, u64)>,
     /// Before this instant (unix ms) the node opens no intents of its own.
     quiet_until_ms: u64,
     rng: StdRng,
@@ -26,16 +29,62 @@ pub struct Origination {
 
 impl Default for Origination {
     fn default() -> Self {
-        Self { pending: HashMap::new(), quiet_until_ms: 0, rng: StdRng::from_entropy() }
+        Self { pending: HashMap::new(), backoff: HashMap::new(), quiet_until_ms: 0, rng: StdRng::from_entropy() }
     }
 }
 
 /// Most candidates waiting out their jitter at once (one per account and nonce).
 const MAX_PENDING_OPENS: usize = 16_384;
+/// Extra wait (beyond the protocol's earliest instant) before our next round of an
+/// auction whose last round drew no valid bid, doubling with each such round in a row up to [`MAX_EMPTY_ROUND_BACKOFF_MS`]. Rounds
+/// nobody bids on (a bonus below every solver's gas and margin, or solvers swamped by
+/// a crash) used to reopen every two seconds; each costs every peer a chain check and
+/// every solver a pricing, and swamped solvers then missed more rounds. The protocol's
+/// own floor ([`backstop_protocol::timing::RETRY_GAP_MS`]) is unchanged: this is our
+/// origination policy, and a peer's earlier round is still accepted.
+const EMPTY_ROUND_BACKOFF_MS: u64 = 1_000;
+const MAX_EMPTY_ROUND_BACKOFF_MS: u64 = 16_000;
+/// Auctions with a backoff remembered at once; the oldest go first beyond it.
+const MAX_BACKOFFS: usize = 16_384;
 
 impl Origination {
     pub fn forget(&mut self, id: &B256) {
         self.pending.remove(id);
+    }
+
+    /// The auction closed (settled, or liquidated through the open path).
+    pub fn closed(&mut self, id: &B256) {
+        self.pending.remove(id);
+        self.backoff.remove(id);
+    }
+
+    /// A round of `id` was exhausted at `now_ms` with `bids` valid bids; a new round may
+    /// open from `next_round_at_ms` by the protocol.
+    pub fn round_exhausted(&mut self, id: B256, bids: usize, next_round_at_ms: u64, now_ms: u64) {
+        if bids > 0 {
+            // Solvers bid and did not settle: the no-show ledger handles them, and the
+            // next round should come as soon as the protocol allows.
+            self.backoff.remove(&id);
+            return;
+        }
+        if self.backoff.len() >= MAX_BACKOFFS && !self.backoff.contains_key(&id) {
+            if let Some(oldest) = self.backoff.iter().min_by_key(|(_, (_, until))| *until).map(|(id, _)| *id) {
+                self.backoff.remove(&oldest);
+            }
+        }
+        let (empty_rounds, until) = self.backoff.entry(id).or_insert((0, 0));
+        *empty_rounds = empty_rounds.saturating_add(1);
+        let wait = EMPTY_ROUND_BACKOFF_MS
+            .checked_shl(empty_rounds.saturating_sub(1).min(16))
+            .unwrap_or(MAX_EMPTY_ROUND_BACKOFF_MS)
+            .min(MAX_EMPTY_ROUND_BACKOFF_MS);
+        *until = next_round_at_ms.max(now_ms).saturating_add(wait);
+        self.pending.remove(&id);
+    }
+
+    /// Whether our next round of `id` must still wait (see [`EMPTY_ROUND_BACKOFF_MS`]).
+    pub fn backing_off(&self, id: &B256, now_ms: u64) -> bool {
+        self.backoff.get(id).is_some_and(|(_, until)| now_ms < *until)
     }
 
     pub fn seed(&mut self, seed: u64) {
@@ -87,7 +136,10 @@ impl Core {
             book.reopen(id);
             effects.push(Effect::ResetAuction { id });
         }
-        if !book.may_open(&id, now_ms) || self.origination.pending.contains_key(&id) {
+        if !book.may_open(&id, now_ms)
+            || self.origination.pending.contains_key(&id)
+            || self.origination.backing_off(&id, now_ms)
+        {
             return;
         }
         if self.origination.pending.len() >= MAX_PENDING_OPENS {

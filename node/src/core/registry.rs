@@ -61,7 +61,7 @@ impl Core {
         if let Some(book) = self.books.get_mut(&chain_id) {
             book.close(intent_id);
         }
-        self.origination.forget(&intent_id);
+        self.origination.closed(&intent_id);
         self.voted.remove(&intent_id);
         effects.push(Effect::SetStatus { id: intent_id, status: AuctionStatus::Settled });
     }

@@ -341,6 +341,49 @@ fn a_restarted_node_opens_no_intent_of_its_own_during_the_quiet_period() {
     assert_eq!(harness.core.auction_ids().len(), 1);
 }
 
+fn opens_intent(effects: &[Effect]) -> bool {
+    effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. }))
+}
+
+/// Our next round of an auction nobody bid on waits 1 s, then 2 s, 4 s... beyond the
+/// protocol's earliest instant; a round with bids does not slow the next one.
+#[test]
+fn rounds_nobody_bids_on_reopen_with_a_doubling_backoff() {
+    let mut harness = harness();
+    let mut now = OPEN;
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10))), now);
+    assert!(opens_intent(&harness.core.handle(Input::Tick, now)));
+    let id = intent(OPEN, 10).id();
+    let mut previous_open = now;
+    for (round, extra_ms) in [(1u64, 1_000u64), (2, 2_000), (3, 4_000)] {
+        let round_intent = harness.core.book(CHAIN).unwrap().round(&id).unwrap().intent().clone();
+        assert_eq!(round_intent.openTimeMs, previous_open, "round {round} opened when due");
+        // Nobody bids: the round is exhausted at its decision.
+        now = round_intent.decide_at_ms();
+        harness.core.handle(Input::Tick, now);
+        let floor = round_intent.next_round_at_ms(0);
+        assert!(floor > now, "the protocol's own gap");
+        for early in [floor, floor + extra_ms - 1] {
+            harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10 + round))), early);
+            assert!(!opens_intent(&harness.core.handle(Input::Tick, early)), "round {round}: not before {extra_ms} ms");
+        }
+        now = floor + extra_ms;
+        harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10 + round))), now);
+        assert!(opens_intent(&harness.core.handle(Input::Tick, now)), "round {round}: due after {extra_ms} ms");
+        previous_open = now;
+    }
+
+    // A round with a bid resets it: the winner failing to settle is the no-show ledger's business.
+    let round_intent = harness.core.book(CHAIN).unwrap().round(&id).unwrap().intent().clone();
+    bid(&mut harness.core, &round_intent, 2, 10);
+    let exhausted = round_intent.exhausted_at_ms(1);
+    harness.core.handle(Input::Tick, round_intent.decide_at_ms());
+    harness.core.handle(Input::Tick, exhausted);
+    let next = round_intent.next_round_at_ms(1);
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(20))), next);
+    assert!(opens_intent(&harness.core.handle(Input::Tick, next)), "no backoff after a round with bids");
+}
+
 #[test]
 fn a_settled_auction_closes_and_a_settlement_reorged_out_is_auctioned_again() {
     let mut harness = harness();
