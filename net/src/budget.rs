@@ -32,14 +32,18 @@ impl Budget {
     }
 }
 
-/// Budgets per message kind, applied to every peer separately.
+/// Budgets per message kind, applied to every peer separately, for **one chain**: the
+/// transport multiplies them by the number of chains it serves (topics of every chain
+/// share a peer's bucket of a kind).
 ///
-/// The defaults size a bad crash on a busy network: up to ~20 intents per second
-/// sustained (a block that takes dozens of accounts under maintenance at once is the
-/// burst), each drawing commits and reveals from ~20 solvers and votes from ~10 committee
-/// members. That is 20 intents, 400 commits, 400 reveals and 200 votes per second; the
-/// intent budget leaves 2.5× headroom, the others match, and every burst is two seconds'
-/// worth (one auction's commit window plus reveal window).
+/// The defaults size a bad crash on one chain: a block that takes a hundred accounts
+/// under maintenance at once, each announced by up to four nodes in the same instant
+/// (every committee member sees the block; copies are distinct messages), each drawing
+/// commits and reveals from ~20 solvers and votes from ~10 committee members across its
+/// rounds. The devnet's default crash (3 chains of ~200 accounts, 4 nodes) peaks near
+/// 300 intents per second per chain; the old 50 a second for all chains together made
+/// honest relayers go over budget, lose score and drop out of the meshes. Every burst is
+/// two seconds' worth (one auction's commit window plus reveal window).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerLimits {
     pub intent: Budget,
@@ -53,16 +57,30 @@ pub struct PeerLimits {
 impl Default for PeerLimits {
     fn default() -> Self {
         Self {
-            intent: Budget::new(50, 100),
-            commit: Budget::new(400, 800),
-            reveal: Budget::new(400, 800),
-            vote: Budget::new(200, 400),
-            outcome: Budget::new(50, 100),
+            intent: Budget::new(400, 800),
+            commit: Budget::new(800, 1_600),
+            reveal: Budget::new(800, 1_600),
+            vote: Budget::new(800, 1_600),
+            outcome: Budget::new(400, 800),
         }
     }
 }
 
 impl PeerLimits {
+    /// These limits for `chains` chains served (at least one).
+    pub fn for_chains(&self, chains: usize) -> Self {
+        let factor = u32::try_from(chains.max(1)).unwrap_or(u32::MAX);
+        let scale =
+            |budget: Budget| Budget::new(budget.per_second.saturating_mul(factor), budget.burst.saturating_mul(factor));
+        Self {
+            intent: scale(self.intent),
+            commit: scale(self.commit),
+            reveal: scale(self.reveal),
+            vote: scale(self.vote),
+            outcome: scale(self.outcome),
+        }
+    }
+
     pub fn budget(&self, kind: Kind) -> Budget {
         match kind {
             Kind::Intent => self.intent,

@@ -32,7 +32,8 @@ pub struct GossipConfig {
     pub chains: Vec<u64>,
     /// Gossipsub heartbeat; short on devnets where auctions last about a second.
     pub heartbeat: Duration,
-    /// Per-peer message budgets, checked before a message reaches the application.
+    /// Per-peer message budgets for one chain (multiplied by the chains served), checked
+    /// before a message reaches the application.
     pub limits: PeerLimits,
     /// Inbound messages buffered for the application. When full, further messages are
     /// dropped (reported Ignore, counted) rather than stalling the swarm.

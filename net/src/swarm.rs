@@ -235,7 +235,7 @@ pub(crate) async fn spawn(config: GossipConfig) -> Result<(GossipHandle, mpsc::R
         bootstrap,
         inbound: inbound_tx,
         counters,
-        budgets: Budgets::new(config.limits.clone()),
+        budgets: Budgets::new(config.limits.for_chains(config.chains.len())),
         ledger: Ledger::default(),
         bans: Bans::default(),
         ban_duration: config.ban_duration,

@@ -34,7 +34,17 @@ pub(crate) fn message_refused(
     verdict: backstop_protocol::Verdict,
     rejection: &backstop_protocol::Rejection,
 ) {
-    debug!(kind = kind.name(), ?verdict, rule = rejection.label(), %rejection, "gossip message refused");
+    match verdict {
+        // The delivering peer is penalised: an operator should see why.
+        backstop_protocol::Verdict::Reject => warn!(
+            kind = kind.name(),
+            rule = rejection.label(),
+            penalty = ?rejection.penalty(),
+            %rejection,
+            "gossip message rejected; peer penalised"
+        ),
+        _ => debug!(kind = kind.name(), ?verdict, rule = rejection.label(), %rejection, "gossip message refused"),
+    }
 }
 
 pub(crate) fn own_bid_refused(rejection: &backstop_protocol::Rejection) {
