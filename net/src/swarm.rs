@@ -95,6 +95,12 @@ fn gossipsub_config(heartbeat: Duration) -> Result<gossipsub::Config, NetError> 
         // sequence number on the wire.
         .validation_mode(ValidationMode::Anonymous)
         .message_id_fn(|message| message_id(&message.data))
+        // Anonymous and content-addressed, one of our own envelopes can come back to us
+        // honestly (a peer that got it from a third peer first relays it to us). By
+        // default gossipsub takes that for a forgery "from ourselves" and counts it as an
+        // invalid message against the relayer: in a crash's burst honest nodes crossed
+        // the graylist that way and were banned. It is only a duplicate.
+        .allow_self_origin(true)
         .validate_messages()
         // The envelope plus the protobuf framing of one message and its topic.
         .max_transmit_size(MAX_ENVELOPE_LEN + 512)
@@ -527,5 +533,19 @@ impl Transport {
 
     fn update_peer_gauges(&self) {
         self.counters.set_peers(self.swarm.connected_peers().count(), self.bans.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Our own envelope relayed back to us is a duplicate, never an invalid message held
+    /// against the honest relayer (see `gossipsub_config`).
+    #[test]
+    fn our_own_messages_coming_back_are_not_offences() {
+        let config = gossipsub_config(Duration::from_millis(200)).expect("valid config");
+        assert!(config.allow_self_origin());
+        assert!(matches!(config.validation_mode(), ValidationMode::Anonymous));
     }
 }
