@@ -95,6 +95,9 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
     // A stored cursor means this data dir ran before: a restart, not a first start.
     let restarted = config.chains.iter().any(|chain| matches!(store.cursor(chain.chain_id), Ok(Some(_))));
     let mut core = Core::new(peer_key, config.auction.clone(), contexts, committee.is_some());
+    if let Some(committee) = &committee {
+        core.set_attester(committee.address());
+    }
     let mut restored = 0;
     for id in store.open_auctions()? {
         let envelopes = store.auction_messages(id)?;

@@ -139,6 +139,8 @@ pub(crate) struct Chain {
     /// What every intent of one market prices with at one block, read once per
     /// (block, adapter, debt asset) however many intents a crash brings.
     snapshots: std::sync::Mutex<HashMap<SnapshotKey, SnapshotCell>>,
+    /// Recent intent chain checks, shared by the copies of one round (see `intent_facts`).
+    facts: std::sync::Mutex<HashMap<FactsKey, (std::time::Instant, FactsCell)>>,
 }
 
 /// The part of [`Pricing`] that depends on the market and the block, not on the account:
@@ -161,6 +163,14 @@ type SnapshotCell = std::sync::Arc<tokio::sync::OnceCell<Result<MarketSnapshot, 
 
 /// Snapshots kept: a block's are dropped once this many newer blocks have been priced.
 const SNAPSHOT_BLOCKS: u64 = 2;
+
+/// (adapter, account, collateral asset, observed block) of an intent's chain check.
+type FactsKey = (Address, Address, Address, u64);
+type FactsCell = std::sync::Arc<tokio::sync::OnceCell<Result<IntentFacts, String>>>;
+/// How long one chain check serves further copies of the same claims.
+const FACTS_REUSE: Duration = Duration::from_secs(1);
+/// Chain checks remembered at once (a second's worth of a bad crash).
+const MAX_CACHED_FACTS: usize = 4096;
 
 /// How a failed `settle` send should be handled.
 #[derive(Debug, PartialEq, Eq)]
@@ -227,6 +237,7 @@ impl Chain {
             decimals: std::sync::Mutex::new(HashMap::new()),
             settle_gas_seen: AtomicU64::new(0),
             snapshots: std::sync::Mutex::new(HashMap::new()),
+            facts: std::sync::Mutex::new(HashMap::new()),
         };
         let context = chain.refresh_context().await.map_err(|reason| SolverError::Committee {
             chain_id,
@@ -410,7 +421,29 @@ impl Chain {
 
     /// What the chain says about a peer's intent (see `backstop_bindings::read_intent_facts`).
     pub async fn intent_facts(&self, adapter: Address, intent: &Intent) -> Result<IntentFacts, String> {
-        backstop_bindings::read_intent_facts(&self.provider, adapter, intent).await
+        // Up to one copy per node of each round arrives, all claiming the same facts of the
+        // same block: read them once. The head part (the nonce) may be a second old, which
+        // at worst lets us bid on an auction that just settled (the settle simulation
+        // refuses it); the claims at `observedBlock` are immutable.
+        let key: FactsKey = (adapter, intent.account, intent.collateralAsset, intent.observedBlock);
+        let cell = {
+            let mut cache = self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = std::time::Instant::now();
+            cache.retain(|_, (read_at, _)| now.duration_since(*read_at) < FACTS_REUSE);
+            if cache.len() >= MAX_CACHED_FACTS {
+                cache.clear();
+            }
+            cache.entry(key).or_insert_with(|| (now, std::sync::Arc::default())).1.clone()
+        };
+        let facts = cell
+            .get_or_init(|| async { backstop_bindings::read_intent_facts(&self.provider, adapter, intent).await })
+            .await
+            .clone();
+        if facts.is_err() {
+            // A failed read is not reused: the next copy asks the chain again.
+            self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
+        }
+        facts
     }
 
     fn settlement(&self) -> LiquidationSettlement::LiquidationSettlementInstance<DynProvider> {

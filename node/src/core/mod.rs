@@ -138,6 +138,8 @@ pub struct Core {
     pub(crate) books: HashMap<u64, ChainBook>,
     /// Whether this node signs awards (it holds an attester key).
     pub(crate) committee_member: bool,
+    /// Our attester address, which places us in each account's opener order.
+    pub(crate) attester: Option<alloy::primitives::Address>,
     /// Votes that arrived before the local decision: auction id -> held messages.
     held_votes: HashMap<B256, Vec<Inbound>>,
     /// Auctions with a signature in flight, so each signs one award at a time, and the
@@ -158,6 +160,7 @@ impl Core {
             config,
             books: chains.into_iter().map(|context| (context.chain_id, ChainBook::new(context))).collect(),
             committee_member,
+            attester: None,
             held_votes: HashMap::new(),
             signing: HashMap::new(),
             voted: HashMap::new(),

@@ -46,6 +46,27 @@ const EMPTY_ROUND_BACKOFF_MS: u64 = 1_000;
 const MAX_EMPTY_ROUND_BACKOFF_MS: u64 = 16_000;
 /// Auctions with a backoff remembered at once; the oldest go first beyond it.
 const MAX_BACKOFFS: usize = 16_384;
+/// Wait per place in an account's opener order (see [`opener_rank`]): the first node
+/// opens at once, the next only if no copy arrived within this, and so on.
+pub const OPENER_STEP_MS: u64 = 250;
+
+/// Our place among the chain's committee members in the order that opens the auction
+/// `id`: members sorted by `keccak256(id ‖ attester)`. Every node computes the same
+/// order from the chain, so one of them opens each auction first and the others hold
+/// back one step each; without it, every member saw the same block, opened its own copy
+/// and every peer checked and relayed four copies of every casualty in a crash. A node
+/// outside the committee comes last. This is origination policy: any copy is valid.
+pub fn opener_rank(
+    id: B256,
+    attester: Option<alloy::primitives::Address>,
+    committee: &[alloy::primitives::Address],
+) -> usize {
+    let Some(attester) = attester.filter(|attester| committee.contains(attester)) else { return committee.len() };
+    let place =
+        |member: &alloy::primitives::Address| alloy::primitives::keccak256([id.as_slice(), member.as_slice()].concat());
+    let ours = place(&attester);
+    committee.iter().filter(|member| place(member) < ours).count()
+}
 
 impl Origination {
     pub fn forget(&mut self, id: &B256) {
@@ -102,6 +123,11 @@ impl Origination {
 }
 
 impl Core {
+    /// Our attester address, which places us in each auction's opener order.
+    pub fn set_attester(&mut self, attester: alloy::primitives::Address) {
+        self.attester = Some(attester);
+    }
+
     /// Seeds the open jitter's randomness (deterministic simulations and tests).
     pub fn seed_jitter(&mut self, seed: u64) {
         self.origination.seed(seed);
@@ -146,7 +172,10 @@ impl Core {
             return;
         }
         let jitter_ms = u64::try_from(self.config.open_jitter.as_millis()).unwrap_or(u64::MAX);
-        let delay = if jitter_ms == 0 { 0 } else { self.origination.rng.gen_range(0..=jitter_ms) };
+        let jitter = if jitter_ms == 0 { 0 } else { self.origination.rng.gen_range(0..=jitter_ms) };
+        let committee: Vec<alloy::primitives::Address> = book.context.committee.attesters.iter().copied().collect();
+        let rank = u64::try_from(opener_rank(id, self.attester, &committee)).unwrap_or(u64::MAX);
+        let delay = jitter.saturating_add(rank.saturating_mul(OPENER_STEP_MS));
         self.origination.pending.insert(id, (now_ms.saturating_add(delay), candidate));
     }
 

@@ -95,6 +95,11 @@ fn harness() -> Harness {
     let config = AuctionConfig { open_jitter: Duration::ZERO, ..AuctionConfig::default() };
     let mut core = Core::new(SigningKey::from_bytes(&[9; 32]), config, vec![context], true);
     let _ = core.handle(Input::Chain(ChainEvent::Market(market())), OPEN);
+    // First in the opener order of the auction most tests run, so it opens at once.
+    let members: Vec<Address> = attesters.iter().map(PrivateKeySigner::address).collect();
+    let id = intent(OPEN, 10).id();
+    let first = members.iter().find(|member| super::origination::opener_rank(id, Some(**member), &members) == 0);
+    core.set_attester(*first.expect("someone is first"));
     Harness { core, attesters }
 }
 
@@ -339,6 +344,51 @@ fn a_restarted_node_opens_no_intent_of_its_own_during_the_quiet_period() {
     let effects = harness.core.handle(Input::Tick, OPEN + 10_001);
     assert!(effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. })));
     assert_eq!(harness.core.auction_ids().len(), 1);
+}
+
+/// Each committee member has its own place in every auction's opener order, the places
+/// are spread over members, and a node outside the committee comes last.
+#[test]
+fn the_opener_order_gives_each_member_one_place_and_spreads_first_places() {
+    use super::origination::opener_rank;
+    let members: Vec<Address> = (1..=4u8).map(Address::repeat_byte).collect();
+    let mut first = std::collections::HashSet::new();
+    for seed in 0..64u8 {
+        let id = B256::repeat_byte(seed);
+        let mut places: Vec<usize> = members.iter().map(|member| opener_rank(id, Some(*member), &members)).collect();
+        first.insert(places.iter().position(|place| *place == 0).unwrap());
+        places.sort_unstable();
+        assert_eq!(places, vec![0, 1, 2, 3], "auction {seed}: one place each");
+        assert_eq!(opener_rank(id, Some(Address::repeat_byte(9)), &members), 4);
+        assert_eq!(opener_rank(id, None, &members), 4);
+    }
+    assert_eq!(first.len(), 4, "every member opens some auctions first");
+}
+
+/// The member second in an auction's order opens one step late, and not at all once
+/// the first member's copy arrived.
+#[test]
+fn a_later_opener_waits_its_turn_and_yields_to_an_earlier_copy() {
+    use super::origination::{opener_rank, OPENER_STEP_MS};
+    let id = intent(OPEN, 10).id();
+    let mut late = harness();
+    let members: Vec<Address> = late.attesters.iter().map(PrivateKeySigner::address).collect();
+    let second = *members.iter().find(|member| opener_rank(id, Some(**member), &members) == 1).unwrap();
+    late.core.set_attester(second);
+    late.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10))), OPEN);
+    assert!(!opens_intent(&late.core.handle(Input::Tick, OPEN + OPENER_STEP_MS - 1)));
+    assert!(opens_intent(&late.core.handle(Input::Tick, OPEN + OPENER_STEP_MS)));
+
+    let mut harness = harness();
+    let members: Vec<Address> = harness.attesters.iter().map(PrivateKeySigner::address).collect();
+    let second = *members.iter().find(|member| opener_rank(id, Some(**member), &members) == 1).unwrap();
+    harness.core.set_attester(second);
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10))), OPEN);
+    let copy = intent(OPEN + 20, 10);
+    accept_intent(&mut harness.core, &copy, facts(&copy), OPEN + 20);
+    let effects = harness.core.handle(Input::Tick, OPEN + OPENER_STEP_MS);
+    assert!(!opens_intent(&effects), "the earlier member's copy is the auction");
+    assert_eq!(harness.core.auction_ids(), vec![id]);
 }
 
 fn opens_intent(effects: &[Effect]) -> bool {
