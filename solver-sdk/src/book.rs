@@ -1029,7 +1029,10 @@ mod tests {
         fixture.auction(&first, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 20)]);
         fixture.book.tick(first.decide_at_ms());
         let settled = Closed { intent_id: first.id(), settled: Some((rival_executor(), U256::from(20))) };
-        assert_eq!(fixture.book.on_closed(CHAIN, &[settled.clone()]), vec![Action::Report(lost(&first, 20))]);
+        assert_eq!(
+            fixture.book.on_closed(CHAIN, std::slice::from_ref(&settled)),
+            vec![Action::Report(lost(&first, 20))]
+        );
         assert!(fixture.book.on_closed(CHAIN, &[settled]).is_empty(), "reported once");
         assert!(fixture.core().round(&first.id()).is_none(), "closed");
         let long_after = first.exhausted_at_ms(2) + 60_000;

@@ -231,10 +231,9 @@ fn the_committee_member_votes_each_rank_on_schedule_and_publishes_only_signed_vo
     ));
 }
 
-/// A slow disk (or a lost flush wake-up) once kept rank 0's signature in flight while
-/// rank 1 fell due, and rank 1 was dropped for good: no later rank was ever signed.
-#[test]
-fn a_rank_due_while_a_signature_is_in_flight_is_signed_when_it_returns() {
+/// An auction with bids of 10 (executor 2) and 30 (executor 3), decided: the node asked
+/// to sign rank 0 and nothing else.
+fn decided_with_two_bids() -> (Harness, Intent, Vec<Award>) {
     let mut harness = harness();
     let auction = intent(OPEN, 10);
     accept_intent(&mut harness.core, &auction, facts(&auction), OPEN);
@@ -242,6 +241,14 @@ fn a_rank_due_while_a_signature_is_in_flight_is_signed_when_it_returns() {
     bid(&mut harness.core, &auction, 3, 30);
     let first = sign_requests(&harness.core.handle(Input::Tick, auction.decide_at_ms()));
     assert_eq!(first.len(), 1);
+    (harness, auction, first)
+}
+
+/// A slow disk (or a lost flush wake-up) once kept rank 0's signature in flight while
+/// rank 1 fell due, and rank 1 was dropped for good: no later rank was ever signed.
+#[test]
+fn a_rank_due_while_a_signature_is_in_flight_is_signed_when_it_returns() {
+    let (mut harness, auction, first) = decided_with_two_bids();
     assert_eq!(first[0].executor, Address::repeat_byte(3));
 
     // Rank 1 falls due while rank 0 is still being written: nothing is signed twice at once.
@@ -262,13 +269,7 @@ fn a_rank_due_while_a_signature_is_in_flight_is_signed_when_it_returns() {
 
 #[test]
 fn a_failed_signature_does_not_block_later_ranks() {
-    let mut harness = harness();
-    let auction = intent(OPEN, 10);
-    accept_intent(&mut harness.core, &auction, facts(&auction), OPEN);
-    bid(&mut harness.core, &auction, 2, 10);
-    bid(&mut harness.core, &auction, 3, 30);
-    let first = sign_requests(&harness.core.handle(Input::Tick, auction.decide_at_ms()));
-    assert_eq!(first.len(), 1);
+    let (mut harness, auction, first) = decided_with_two_bids();
     let effects = harness.core.handle(
         Input::VoteSigned { chain_id: CHAIN, award: first[0].clone(), result: Err("disk timed out".into()) },
         auction.decide_at_ms() + 5,
