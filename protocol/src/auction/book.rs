@@ -110,6 +110,8 @@ struct Tracked {
     outcomes_seen: HashSet<PeerKey>,
     /// Highest rank reported as due, so each is reported once.
     rank_reported: Option<usize>,
+    /// Top ranks already recorded as no-shows (their award window passed unsettled).
+    no_shows_recorded: usize,
     exhausted_at_ms: Option<u64>,
 }
 
@@ -121,6 +123,7 @@ impl Tracked {
             votes_seen: HashSet::new(),
             outcomes_seen: HashSet::new(),
             rank_reported: None,
+            no_shows_recorded: 0,
             exhausted_at_ms: None,
         }
     }
@@ -501,6 +504,16 @@ impl ChainBook {
             if let Some(rank) = round.rank_at(now_ms) {
                 if tracked.rank_reported.is_none_or(|reported| reported < rank) {
                     tracked.rank_reported = Some(rank);
+                    // Every rank before it had its award window and did not settle: a
+                    // no-show from this instant, not only once the whole round is over
+                    // (a winner that never settles used to keep winning a crash's
+                    // auctions for as long as its first ones took to exhaust).
+                    if rank > tracked.no_shows_recorded {
+                        let ranking = round.ranking();
+                        no_shows
+                            .extend(ranking.iter().take(rank).skip(tracked.no_shows_recorded).map(|bid| bid.solver));
+                        tracked.no_shows_recorded = rank;
+                    }
                     if let Some(award) = round.award_for_rank(rank) {
                         progress.push(Progress::RankDue { id: *id, rank, award });
                     }
@@ -508,7 +521,10 @@ impl ChainBook {
             }
             if round.is_exhausted(now_ms) {
                 tracked.exhausted_at_ms = Some(now_ms);
-                no_shows.extend(round.no_shows(round.ranking().len()));
+                // Committed and never revealed, and the ranks not recorded yet.
+                no_shows.extend(round.no_shows(0));
+                no_shows.extend(round.ranking().iter().skip(tracked.no_shows_recorded).map(|bid| bid.solver));
+                tracked.no_shows_recorded = round.ranking().len();
                 progress.push(Progress::Exhausted { id: *id, next_round_at_ms: round.next_round_at_ms() });
             }
         }

@@ -304,7 +304,14 @@ fn the_runner_up_is_awarded_when_the_winner_does_not_settle() {
     let second_start = first.next_start_ms();
     assert_eq!(second_start / 1000, first.deadline_secs + DEADLINE_SLACK_SECS + 1);
     assert_eq!(due_ranks(&world.book.tick(second_start)), vec![(1, executor_of(11))]);
-    let progress = world.book.tick(auction.award_window(1).next_start_ms());
+    // The winner is a no-show from the moment its window passed, not once the round is over.
+    let (winner, runner_up) = (peer_key(&key(10)), peer_key(&key(11)));
+    assert_eq!(world.book.no_shows().count(&winner, second_start), 1);
+    assert_eq!(world.book.no_shows().count(&runner_up, second_start), 0);
+    let exhausted = auction.award_window(1).next_start_ms();
+    let progress = world.book.tick(exhausted);
+    assert_eq!(world.book.no_shows().count(&winner, exhausted), 1, "counted once");
+    assert_eq!(world.book.no_shows().count(&runner_up, exhausted), 1);
     let next_round = progress.iter().find_map(|progress| match progress {
         Progress::Exhausted { next_round_at_ms, .. } => Some(*next_round_at_ms),
         _ => None,
