@@ -439,8 +439,9 @@ impl Chain {
             .get_or_init(|| async { backstop_bindings::read_intent_facts(&self.provider, adapter, intent).await })
             .await
             .clone();
-        if facts.is_err() {
-            // A failed read is not reused: the next copy asks the chain again.
+        // A failed read, or one from an RPC whose head has not reached the observed block
+        // yet, is not reused: the next copy asks the chain again.
+        if facts.as_ref().map_or(true, |facts| facts.head_block < intent.observedBlock) {
             self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
         }
         facts
