@@ -209,12 +209,51 @@ impl NodeProcess {
 }
 
 /// A loopback TCP port that was free a moment ago. Chosen up front so every node's
-/// config can name every other node.
+/// config can name every other node, and below the kernel's ephemeral range: a port the
+/// kernel hands out for outgoing connections (the deployment opens hundreds of them
+/// before the nodes start) could be taken by one by the time the node binds it.
 pub fn free_port() -> Result<u16, DevnetError> {
+    use rand::Rng;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u16, ephemeral_start.saturating_sub(1));
+    let mut rng = rand::thread_rng();
+    if low < high {
+        for _ in 0..256 {
+            let port = rng.gen_range(low..=high);
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
+    // No room below the ephemeral range (an unusual kernel setting): any free port.
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|source| DevnetError::Io { path: PathBuf::from("127.0.0.1:0"), source })?;
     listener
         .local_addr()
         .map(|address| address.port())
         .map_err(|source| DevnetError::Io { path: PathBuf::from("127.0.0.1:0"), source })
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::free_port;
+
+    #[test]
+    fn free_ports_are_bindable_and_outside_the_ephemeral_range() {
+        let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+            .unwrap_or(32_768);
+        for _ in 0..16 {
+            let port = free_port().expect("a free port");
+            assert!(port >= 10_000, "port {port}");
+            if ephemeral_start > 10_001 {
+                assert!(port < ephemeral_start, "port {port} is in the ephemeral range from {ephemeral_start}");
+            }
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+        }
+    }
 }

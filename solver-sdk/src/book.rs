@@ -51,6 +51,8 @@ pub(crate) struct Asked {
     pub adapter: Address,
     /// The adapter's collateral assets.
     pub collateral_assets: Vec<Address>,
+    /// The chain head the intent's check read, if any: pricing reads at it.
+    pub head_block: Option<u64>,
 }
 
 impl Asked {
@@ -334,6 +336,7 @@ impl Book {
                     reserved,
                     adapter,
                     collateral_assets,
+                    head_block: facts.map(|facts| facts.head_block),
                 };
                 (Verdict::Accept, vec![Action::AskStrategy(asked)])
             }

@@ -126,14 +126,18 @@ pub(crate) struct Chain {
     pub solver_registry: Option<Address>,
     provider: DynProvider,
     context: tokio::sync::Mutex<ContextCursor>,
-    /// Serialises the executor's transactions so concurrent sends never pick the same nonce.
-    send_lock: tokio::sync::Mutex<()>,
+    /// Serialises the executor's transactions so concurrent sends never pick the same
+    /// nonce, and holds the nonce of the next new one when our last send set it (`None`:
+    /// ask the chain for the pending count, after a failure or a send that did not track it).
+    send_lock: tokio::sync::Mutex<Option<u64>>,
     /// Held across the lookup and the approval so each asset is approved once.
     approvals: tokio::sync::Mutex<Approvals>,
     /// A collateral asset priced like the chain's native coin (to convert gas costs).
     native_price_asset: Option<Address>,
     /// Token decimals read so far (they do not change).
     decimals: std::sync::Mutex<HashMap<Address, u8>>,
+    /// Uniswap V2 pairs found so far, (factory, asset, debt asset) -> (pair, token0).
+    pairs: std::sync::Mutex<HashMap<PairKey, (Address, Address)>>,
     /// Largest gas a settle of ours used on this chain (0: none yet).
     settle_gas_seen: AtomicU64,
     /// What every intent of one market prices with at one block, read once per
@@ -156,6 +160,9 @@ struct MarketSnapshot {
     assets: Vec<(Address, U256, Option<U256>, Option<u8>)>,
     pools: Vec<PoolQuote>,
 }
+
+/// (factory, asset, debt asset) of a Uniswap V2 pair.
+type PairKey = (Address, Address, Address);
 
 /// (block, adapter, debt asset, collateral assets as the intent's market lists them).
 type SnapshotKey = (u64, Address, Address, Vec<Address>);
@@ -231,10 +238,11 @@ impl Chain {
                 closed: std::collections::VecDeque::new(),
             }),
             provider,
-            send_lock: tokio::sync::Mutex::new(()),
+            send_lock: tokio::sync::Mutex::new(None),
             approvals: tokio::sync::Mutex::new(Approvals::default()),
             native_price_asset: endpoint.native_price_asset,
             decimals: std::sync::Mutex::new(HashMap::new()),
+            pairs: std::sync::Mutex::new(HashMap::new()),
             settle_gas_seen: AtomicU64::new(0),
             snapshots: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
@@ -396,7 +404,9 @@ impl Chain {
             ));
         }
         let bond = registry.minBond().call().await.map_err(|error| format!("minBond(): {error}"))?;
-        let _guard = self.send_lock.lock().await;
+        let mut next_nonce = self.send_lock.lock().await;
+        // The filler picks this one's nonce; the next send asks the chain again.
+        *next_nonce = None;
         let sent = match self.flash {
             // The registry binds the key to msg.sender: the liquidator registers itself.
             Some(flash) => {
@@ -498,7 +508,8 @@ impl Chain {
             .map_err(|error| format!("allowance() of {asset}: {error}"))?;
         if allowance < UNLIMITED_ALLOWANCE {
             let pending = {
-                let _sending = self.send_lock.lock().await;
+                let mut next_nonce = self.send_lock.lock().await;
+                *next_nonce = None;
                 token
                     .approve(self.settlement, U256::MAX)
                     .from(self.sender)
@@ -558,7 +569,11 @@ impl Chain {
     /// price, the native coin's price and the executor's inventory.
     pub async fn price(&self, asked: &Asked) -> Result<Pricing, String> {
         let intent = &asked.intent;
-        let block = self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?;
+        // The head the intent's chain check just read: one round trip fewer in the commit window.
+        let block = match asked.head_block {
+            Some(block) => block,
+            None => self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?,
+        };
         let at = BlockId::number(block);
         let market = IMarginMarket::new(asked.adapter, self.provider.clone());
         let engine = MarginEngine::new(asked.adapter, self.provider.clone());
@@ -674,10 +689,10 @@ impl Chain {
         let assets = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
             let (market, engine) = (&market, &engine);
             async move {
-                let price_wad =
-                    market.price(*asset).block(at).call().await.map_err(|error| format!("price({asset}): {error}"))?;
-                let bonus = engine.collateralParams(*asset).block(at).call().await.ok();
-                let decimals = self.decimals_of(*asset).await.ok();
+                let (price, params) = (market.price(*asset).block(at), engine.collateralParams(*asset).block(at));
+                let (price_wad, bonus, decimals) = tokio::join!(price.call(), params.call(), self.decimals_of(*asset));
+                let price_wad = price_wad.map_err(|error| format!("price({asset}): {error}"))?;
+                let (bonus, decimals) = (bonus.ok(), decimals.ok());
                 Ok::<_, String>((
                     *asset,
                     price_wad,
@@ -714,38 +729,61 @@ impl Chain {
         debt_asset: Address,
         at: BlockId,
     ) -> Result<Vec<PoolQuote>, String> {
-        let factory = UniswapV2Factory::new(factory, self.provider.clone());
-        let pools = futures::future::join_all(assets.iter().map(|asset| {
-            let factory = &factory;
-            async move {
-                let pair = factory
-                    .getPair(*asset, debt_asset)
-                    .block(at)
-                    .call()
-                    .await
-                    .map_err(|error| format!("getPair({asset}): {error}"))?;
-                if pair == Address::ZERO {
-                    return Ok(None);
-                }
-                let pair_contract = UniswapV2Pair::new(pair, self.provider.clone());
-                let token0 =
-                    pair_contract.token0().block(at).call().await.map_err(|error| format!("token0(): {error}"))?;
-                let reserves = pair_contract
-                    .getReserves()
-                    .block(at)
-                    .call()
-                    .await
-                    .map_err(|error| format!("getReserves(): {error}"))?;
-                let reserves = Reserves::for_sale(
-                    U256::from(reserves._reserve0),
-                    U256::from(reserves._reserve1),
-                    token0 == *asset,
-                );
-                Ok::<_, String>(Some(PoolQuote { asset: *asset, pair, reserves }))
-            }
+        let pools = futures::future::join_all(assets.iter().map(|asset| async move {
+            let Some((pair, token0)) = self.pair_of(factory, *asset, debt_asset, at).await? else {
+                return Ok(None);
+            };
+            let pair_contract = UniswapV2Pair::new(pair, self.provider.clone());
+            let reserves = pair_contract
+                .getReserves()
+                .block(at)
+                .call()
+                .await
+                .map_err(|error| format!("getReserves(): {error}"))?;
+            let reserves =
+                Reserves::for_sale(U256::from(reserves._reserve0), U256::from(reserves._reserve1), token0 == *asset);
+            Ok::<_, String>(Some(PoolQuote { asset: *asset, pair, reserves }))
         }))
         .await;
         Ok(pools.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect())
+    }
+
+    /// The Uniswap V2 pair of `asset` against `debt_asset` on `factory` and its `token0`,
+    /// or `None` if there is none yet. A pair's address and tokens never change once
+    /// created, so they are read once; a missing pair is asked again next time.
+    async fn pair_of(
+        &self,
+        factory: Address,
+        asset: Address,
+        debt_asset: Address,
+        at: BlockId,
+    ) -> Result<Option<(Address, Address)>, String> {
+        let key = (factory, asset, debt_asset);
+        if let Some(known) = self.pairs.lock().ok().and_then(|pairs| pairs.get(&key).copied()) {
+            return Ok(Some(known));
+        }
+        let factory = UniswapV2Factory::new(factory, self.provider.clone());
+        let pair = factory
+            .getPair(asset, debt_asset)
+            .block(at)
+            .call()
+            .await
+            .map_err(|error| format!("getPair({asset}): {error}"))?;
+        if pair == Address::ZERO {
+            return Ok(None);
+        }
+        let token0 = UniswapV2Pair::new(pair, self.provider.clone())
+            .token0()
+            .block(at)
+            .call()
+            .await
+            .map_err(|error| format!("token0(): {error}"))?;
+        if let Ok(mut pairs) = self.pairs.lock() {
+            if pairs.len() < MAX_CACHED_MARKETS {
+                pairs.insert(key, (pair, token0));
+            }
+        }
+        Ok(Some((pair, token0)))
     }
 
     /// How to flash-finance `award`: the pair to borrow from (the pool of the collateral the
@@ -875,6 +913,10 @@ impl Chain {
                 }
             }
             if now_ms() / 1000 > deadline_secs {
+                if !sent.is_empty() {
+                    // Ours may never be mined: let the next send ask the chain for its nonce.
+                    *self.send_lock.lock().await = None;
+                }
                 return SettleResult::Expired;
             }
             // A pending transaction gets its time before a resend.
@@ -938,28 +980,31 @@ impl Chain {
         C: alloy::sol_types::SolCall + Clone + Send + Sync,
     {
         let timed = |what: &str| SendFailure::Transient(format!("{what} timed out after {RPC_TIMEOUT:?}"));
-        // The simulation: a call that would revert is never sent.
-        match tokio::time::timeout(RPC_TIMEOUT, call.call()).await {
-            Err(_) => return Err(timed("settle simulation")),
-            Ok(Err(error)) => return Err(classify(&error)),
-            Ok(Ok(_returned)) => {}
-        }
-        let estimate = match tokio::time::timeout(RPC_TIMEOUT, call.estimate_gas()).await {
-            Err(_) => return Err(timed("gas estimate")),
+        // The simulation: `eth_estimateGas` executes the call and fails if it reverts, so a
+        // call that would revert is never sent. The gas price is read meanwhile.
+        let (estimate, current_price) = tokio::join!(
+            tokio::time::timeout(RPC_TIMEOUT, call.estimate_gas()),
+            tokio::time::timeout(RPC_TIMEOUT, self.provider.get_gas_price())
+        );
+        let estimate = match estimate {
+            Err(_) => return Err(timed("settle simulation (eth_estimateGas)")),
             Ok(Err(error)) => return Err(classify(&error)),
             Ok(Ok(estimate)) => estimate,
         };
-        let gas_limit = settle_gas_limit(estimate, gas_retries);
-        let _sending = self.send_lock.lock().await;
-        let current_price = match tokio::time::timeout(RPC_TIMEOUT, self.provider.get_gas_price()).await {
+        let current_price = match current_price {
             Ok(Ok(price)) => price,
             Ok(Err(error)) => return Err(SendFailure::Transient(format!("eth_gasPrice: {error}"))),
             Err(_) => return Err(timed("eth_gasPrice")),
         };
+        let gas_limit = settle_gas_limit(estimate, gas_retries);
         let price = next_gas_price(current_price, *gas_price);
-        let nonce_value = match *nonce {
-            Some(nonce) => nonce,
-            None => {
+        // Under the lock only the submission (and a nonce lookup when untracked): a burst
+        // of won auctions settles one round trip apart, not four.
+        let mut next_nonce = self.send_lock.lock().await;
+        let nonce_value = match (*nonce, *next_nonce) {
+            (Some(nonce), _) => nonce,
+            (None, Some(next)) => next,
+            (None, None) => {
                 let pending = self.provider.get_transaction_count(self.sender).pending();
                 match tokio::time::timeout(RPC_TIMEOUT, pending).await {
                     Ok(Ok(count)) => count,
@@ -969,13 +1014,25 @@ impl Chain {
             }
         };
         let transaction = call.clone().gas(gas_limit).gas_price(price).nonce(nonce_value);
-        match tokio::time::timeout(RPC_TIMEOUT, transaction.send()).await {
+        let submitted = match tokio::time::timeout(RPC_TIMEOUT, transaction.send()).await {
             Err(_) => Err(timed("settle submission")),
             Ok(Err(error)) => Err(classify(&error)),
-            Ok(Ok(pending)) => {
+            Ok(Ok(pending)) => Ok(*pending.tx_hash()),
+        };
+        match submitted {
+            Ok(tx_hash) => {
+                if nonce.is_none() {
+                    *next_nonce = Some(nonce_value.saturating_add(1));
+                }
                 *nonce = Some(nonce_value);
                 *gas_price = price;
-                Ok((*pending.tx_hash(), gas_limit))
+                Ok((tx_hash, gas_limit))
+            }
+            Err(failure) => {
+                // Whatever the node made of it ("nonce too low", a timeout that went
+                // through), the chain knows the next nonce better than we do.
+                *next_nonce = None;
+                Err(failure)
             }
         }
     }
