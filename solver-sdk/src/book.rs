@@ -296,6 +296,17 @@ impl Book {
                 }
                 refused(topic_kind, Rejection::PastCommits, late)
             }
+            Err(Rejection::VoteNotLocalAward) => {
+                // Our own bid's award, signed by the committee, counts whatever our ranking
+                // says: learning of a settlement late can leave our no-show ledger, and so
+                // our ranking, apart from the nodes' for a while. The contract judges the
+                // signatures, and we settle only the terms we bid.
+                let actions = match &verified.message {
+                    Message::Vote(vote) => chain.count_own_vote(chain_id, executor, &vote.award, &vote.signature),
+                    _ => Vec::new(),
+                };
+                refused(topic_kind, Rejection::VoteNotLocalAward, actions)
+            }
             Err(rejection) => refused(topic_kind, rejection, Vec::new()),
         }
     }
@@ -602,6 +613,25 @@ impl ChainBook {
             }
             Tally::Duplicate | Tally::Full => Vec::new(),
         }
+    }
+
+    /// A committee vote our core did not compute itself (see `on_message`): counted only
+    /// if it awards our executor exactly our revealed bid and a current attester signed it,
+    /// so nobody outside the committee can fill our tally.
+    fn count_own_vote(&mut self, chain_id: u64, executor: Address, award: &Award, signature: &[u8]) -> Vec<Action> {
+        let Some(ours) = self.ours.get(&award.intentId) else { return Vec::new() };
+        let OurBid::Revealed(sealed) = &ours.bid else { return Vec::new() };
+        if award.executor != executor
+            || award.repayAmount != sealed.bid.repay_amount
+            || award.premium != sealed.bid.premium
+        {
+            return Vec::new();
+        }
+        let Ok(signer) = award.recover_signer(chain_id, self.params.settlement, signature) else { return Vec::new() };
+        if !self.core.context.committee.attesters.contains(&signer) {
+            return Vec::new();
+        }
+        self.count_vote(chain_id, executor, award, signature)
     }
 
     fn reveal_if_due(
@@ -1428,6 +1458,47 @@ mod tests {
             }]
         );
         assert!(fixture.core().is_closed(&intent.id()));
+    }
+
+    /// Our ranking can differ from the nodes' for a while (a settlement we learn of late
+    /// counts its winner as a no-show in our ledger only). Their votes for our bid are
+    /// still an award the contract honours: we settled none of them and the account went
+    /// to the open path.
+    #[test]
+    fn committee_votes_for_our_bid_settle_even_when_our_ranking_put_us_second() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 20)]);
+        fixture.book.tick(intent.decide_at_ms());
+        // Locally the rival (premium 20) is rank 0 and we are rank 1.
+        assert_eq!(fixture.award(&intent, 0).executor, rival_executor());
+        let mut theirs = fixture.award(&intent, 1);
+        assert_eq!(theirs.executor, our_executor());
+        // The nodes ranked us first: our bid, rank 0's deadline.
+        theirs.deadline = fixture.award(&intent, 0).deadline;
+        let now = intent.decide_at_ms() + 10;
+
+        let first = fixture.vote(0, &theirs, now);
+        assert_eq!(first.verdict, Some(Rejection::VoteNotLocalAward.verdict()));
+        assert!(first.actions.is_empty(), "one of two is no quorum: {first:?}");
+        let second = fixture.vote(1, &theirs, now);
+        let [Action::Settle { quorum, .. }] = second.actions.as_slice() else {
+            panic!("the committee's quorum for our bid settles, got {second:?}")
+        };
+        assert_eq!(quorum.award, theirs);
+        assert_eq!(quorum.signatures.len(), 2);
+
+        // Not for terms we did not bid, nor signed by a stranger.
+        let mut richer = theirs.clone();
+        richer.premium = U256::from(8);
+        richer.deadline += U256::from(1);
+        assert!(fixture.vote(0, &richer, now).actions.is_empty());
+        assert!(fixture.vote(1, &richer, now).actions.is_empty());
+        let mut other = theirs.clone();
+        other.deadline += U256::from(2);
+        let stranger = PrivateKeySigner::random();
+        assert!(fixture.deliver(node_key(), vote(&stranger, &other), now).actions.is_empty());
+        assert!(fixture.vote(2, &other, now).actions.is_empty(), "a stranger's signature is no second vote");
     }
 
     #[test]
