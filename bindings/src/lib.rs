@@ -233,10 +233,15 @@ sol!(
 /// collateral's price at its observed block, and the settlement's nonce at the head.
 /// Nodes and solvers both use it; the verdict is the auction core's
 /// (`backstop_protocol::auction::check_claims`), this only reads.
+///
+/// `known_head` is a head the caller learnt moments ago (a head poller's): when it has
+/// reached the observed block, the head is not asked again and the check is one round
+/// trip. Otherwise (`None`, or a head behind the intent) it is read first.
 pub async fn read_intent_facts<P: alloy::providers::Provider + Clone>(
     provider: &P,
     adapter: alloy::primitives::Address,
     intent: &backstop_protocol::Intent,
+    known_head: Option<u64>,
 ) -> Result<backstop_protocol::auction::IntentFacts, String> {
     use std::future::IntoFuture;
 
@@ -244,7 +249,10 @@ pub async fn read_intent_facts<P: alloy::providers::Provider + Clone>(
     use alloy::primitives::U256;
     use backstop_protocol::auction::{check_observed_block, IntentFacts};
 
-    let head_block = provider.get_block_number().await.map_err(|error| error.to_string())?;
+    let head_block = match known_head {
+        Some(head) if head >= intent.observedBlock => head,
+        _ => provider.get_block_number().await.map_err(|error| error.to_string())?,
+    };
     if check_observed_block(intent, head_block).is_err() {
         // Nothing to read at that block; `check_claims` names the reason from the head.
         return Ok(IntentFacts {

@@ -181,10 +181,15 @@ pub async fn read_intent_facts(
     adapter: Address,
     intent: &Intent,
 ) -> Result<IntentFacts, ChainError> {
-    backstop_bindings::read_intent_facts(provider, adapter, intent)
+    backstop_bindings::read_intent_facts(provider, adapter, intent, None)
         .await
         .map_err(|reason| ChainError::Rpc { chain_id: intent.chainId, reason })
 }
+
+/// Accounts the core wants confirmed again at the next block, without waiting out
+/// [`RECONFIRM_AFTER_BLOCKS`]: (chain id, market id, account) of an auction whose round
+/// ended unsettled, so its next round can open as soon as the protocol allows.
+pub type ReconfirmRequests = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(u64, B256, Address)>>>;
 
 /// Everything a watcher is handed by the node.
 #[derive(Clone)]
@@ -196,6 +201,7 @@ pub struct WatcherContext {
     pub events: mpsc::Sender<ChainEvent>,
     pub metrics: SharedMetrics,
     pub status: SharedStatus,
+    pub reconfirm: ReconfirmRequests,
 }
 
 pub struct ChainWatcher {
@@ -214,6 +220,7 @@ pub struct ChainWatcher {
     pending_scan: Option<(u64, u64)>,
     /// Accounts handed to the core as candidates, and the block of that confirmation.
     emitted: std::collections::HashMap<(B256, Address), u64>,
+    reconfirm: ReconfirmRequests,
 }
 
 /// Unix ms now.
@@ -236,6 +243,7 @@ impl ChainWatcher {
             resync_positions: false,
             pending_scan: None,
             emitted: std::collections::HashMap::new(),
+            reconfirm: context.reconfirm,
         }
     }
 
@@ -773,6 +781,16 @@ impl ChainWatcher {
         let started = Instant::now();
         self.pending_scan = Some((block, seen_at_ms));
         let now = Instant::now();
+        {
+            let mut requests = self.reconfirm.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            requests.retain(|(chain, market, account)| {
+                if *chain != chain_id {
+                    return true;
+                }
+                self.emitted.remove(&(*market, *account));
+                false
+            });
+        }
         let ids: Vec<B256> = self.risk.keys().copied().collect();
         let mut quarantined = 0;
         for market_id in ids {
@@ -1071,6 +1089,7 @@ mod tests {
             events: events_tx,
             metrics: Default::default(),
             status: SharedStatus::default(),
+            reconfirm: Default::default(),
         });
 
         assert!(watcher.poll().await.unwrap(), "caught up with the head");
@@ -1120,6 +1139,7 @@ mod tests {
             events,
             metrics: Default::default(),
             status: SharedStatus::default(),
+            reconfirm: Default::default(),
         });
         let task = tokio::spawn(watcher.run());
         let head_at = |block: u64| {

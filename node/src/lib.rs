@@ -126,6 +126,7 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
 
     let (events_tx, events_rx) = mpsc::channel(4096);
     let mut chain_providers = HashMap::new();
+    let reconfirm = chain::ReconfirmRequests::default();
     for (chain, provider) in providers {
         chain_providers.insert(chain.chain_id, provider.clone());
         status.chain(chain.chain_id, |_| {});
@@ -137,6 +138,7 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
             events: events_tx.clone(),
             metrics: metrics.clone(),
             status: status.clone(),
+            reconfirm: reconfirm.clone(),
         }));
     }
     drop(events_tx);
@@ -157,6 +159,7 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         metrics: metrics.clone(),
         status: status.clone(),
         confirmed: Default::default(),
+        reconfirm,
     };
     let task = tokio::spawn(runtime.run(inbound, events_rx));
     Ok(RunningNode { peer_id, listen_addrs, api_addr, metrics, status, task })

@@ -50,6 +50,8 @@ pub struct Runtime {
     /// peer's intent about the same account at the same block without asking the chain
     /// again (see [`Runtime::cached_facts`]).
     pub confirmed: ConfirmedFacts,
+    /// Shared with the chain watchers (see [`crate::chain::ReconfirmRequests`]).
+    pub reconfirm: crate::chain::ReconfirmRequests,
 }
 
 /// Our own confirmations, per chain: the latest head, and per (market, account) the block,
@@ -162,6 +164,11 @@ impl Runtime {
                 if let Err(error) = self.store.reset_auction(id) {
                     observe::store_failed("reset auction", id, &error);
                 }
+            }
+            Effect::Reconfirm { chain_id, market_id, account } => {
+                let mut requests = self.reconfirm.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                // Bounded by the auctions the core tracks; drained every block.
+                requests.insert((chain_id, market_id, account));
             }
             Effect::SetStatus { id, status } => {
                 if let Err(error) = self.store.set_status(id, status) {

@@ -84,9 +84,14 @@ pub(crate) enum Action {
     AskStrategy(Asked),
     /// Read the chain's view of a peer's intent and answer with [`Book::on_intent_facts`];
     /// the message's gossip verdict waits for it.
+    ///
+    /// The runtime may start pricing the intent at the same time (the market is known; the
+    /// claims are not verified yet): [`Action::AskStrategy`] then finds the reads done.
     CheckIntent {
         chain_id: u64,
         adapter: Address,
+        /// The market's collateral assets, for the speculative pricing.
+        collateral_assets: Vec<Address>,
         origin: PeerKey,
         intent: Intent,
     },
@@ -263,11 +268,14 @@ impl Book {
         let executor = chain.params.executor;
         match chain.core.on_message(topic_kind, &verified, now_ms) {
             Ok(Judged::CheckIntent { origin, intent }) => {
-                let Some(adapter) = chain.core.context.markets.get(&intent.marketId).map(|market| market.adapter)
-                else {
+                let Some(market) = chain.core.context.markets.get(&intent.marketId) else {
                     return refused(topic_kind, Rejection::UnknownMarket, Vec::new());
                 };
-                Handled { verdict: None, actions: vec![Action::CheckIntent { chain_id, adapter, origin, intent }] }
+                let (adapter, collateral_assets) = (market.adapter, market.collateral_assets.clone());
+                Handled {
+                    verdict: None,
+                    actions: vec![Action::CheckIntent { chain_id, adapter, collateral_assets, origin, intent }],
+                }
             }
             Ok(Judged::HoldVote) => {
                 // Nodes hold and forward it once decided; we only count it.
@@ -1101,6 +1109,7 @@ mod tests {
                 actions: vec![Action::CheckIntent {
                     chain_id: CHAIN,
                     adapter: market().adapter,
+                    collateral_assets: market().collateral_assets,
                     origin: node_key(),
                     intent: intent.clone(),
                 }],

@@ -145,6 +145,10 @@ pub(crate) struct Chain {
     snapshots: std::sync::Mutex<HashMap<SnapshotKey, SnapshotCell>>,
     /// Recent intent chain checks, shared by the copies of one round (see `intent_facts`).
     facts: std::sync::Mutex<HashMap<FactsKey, (std::time::Instant, FactsCell)>>,
+    /// The chain head as last polled (0: not yet), so an intent check need not ask for it.
+    head: AtomicU64,
+    /// Pricing started while an intent's claims are checked (see `speculate`).
+    speculations: std::sync::Mutex<HashMap<SpeculationKey, (std::time::Instant, PricingCell)>>,
 }
 
 /// The part of [`Pricing`] that depends on the market and the block, not on the account:
@@ -178,6 +182,14 @@ type FactsCell = std::sync::Arc<tokio::sync::OnceCell<Result<IntentFacts, String
 const FACTS_REUSE: Duration = Duration::from_secs(1);
 /// Chain checks remembered at once (a second's worth of a bad crash).
 const MAX_CACHED_FACTS: usize = 4096;
+
+/// (intent id, observed block, max repay): every copy of a round with these prices alike.
+type SpeculationKey = (B256, u64, U256);
+type PricingCell = std::sync::Arc<tokio::sync::OnceCell<Result<Pricing, String>>>;
+/// How long a speculative pricing waits for its intent's claims to verify.
+const SPECULATION_TTL: Duration = Duration::from_secs(3);
+/// Speculative pricings in flight or waiting at once; beyond it intents are priced on demand.
+const MAX_SPECULATIONS: usize = 4096;
 
 /// How a failed `settle` send should be handled.
 #[derive(Debug, PartialEq, Eq)]
@@ -246,6 +258,8 @@ impl Chain {
             settle_gas_seen: AtomicU64::new(0),
             snapshots: std::sync::Mutex::new(HashMap::new()),
             facts: std::sync::Mutex::new(HashMap::new()),
+            head: AtomicU64::new(0),
+            speculations: std::sync::Mutex::new(HashMap::new()),
         };
         let context = chain.refresh_context().await.map_err(|reason| SolverError::Committee {
             chain_id,
@@ -446,15 +460,70 @@ impl Chain {
             cache.entry(key).or_insert_with(|| (now, std::sync::Arc::default())).1.clone()
         };
         let facts = cell
-            .get_or_init(|| async { backstop_bindings::read_intent_facts(&self.provider, adapter, intent).await })
+            .get_or_init(|| async {
+                backstop_bindings::read_intent_facts(&self.provider, adapter, intent, self.known_head()).await
+            })
             .await
             .clone();
+        if let Ok(facts) = &facts {
+            self.head.fetch_max(facts.head_block, Ordering::Relaxed);
+        }
         // A failed read, or one from an RPC whose head has not reached the observed block
         // yet, is not reused: the next copy asks the chain again.
         if facts.as_ref().map_or(true, |facts| facts.head_block < intent.observedBlock) {
             self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
         }
         facts
+    }
+
+    /// The head as last polled or read, if any.
+    pub fn known_head(&self) -> Option<u64> {
+        match self.head.load(Ordering::Relaxed) {
+            0 => None,
+            head => Some(head),
+        }
+    }
+
+    /// Asks the chain for its head and remembers it (a reorg may lower it). A failed poll
+    /// forgets the head: a stale one must not stand in for the chain's.
+    pub async fn poll_head(&self) -> Result<u64, String> {
+        let head = tokio::time::timeout(RPC_TIMEOUT, self.provider.get_block_number())
+            .await
+            .map_err(|_| "eth_blockNumber timed out".to_string())
+            .and_then(|read| read.map_err(|error| format!("eth_blockNumber: {error}")));
+        self.head.store(*head.as_ref().unwrap_or(&0), Ordering::Relaxed);
+        head
+    }
+
+    /// Starts pricing `intent` before its claims are verified, so that pricing and the
+    /// chain check share one round trip's wait instead of following each other. Returns
+    /// the work to drive (on a task the runtime owns), or `None` when a copy of the same
+    /// round is already being priced or too many are. [`Chain::price`] picks the result
+    /// up; one that is never asked for (the claims were false) is dropped after
+    /// [`SPECULATION_TTL`]. It reads at the polled head (the chain check reads there too).
+    pub fn speculate(
+        self: &std::sync::Arc<Self>,
+        intent: &Intent,
+        adapter: Address,
+        collateral_assets: Vec<Address>,
+    ) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
+        let key: SpeculationKey = (intent.id(), intent.observedBlock, intent.maxRepay);
+        let cell = {
+            let mut speculations = self.speculations.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = std::time::Instant::now();
+            speculations.retain(|_, (started, _)| now.duration_since(*started) < SPECULATION_TTL);
+            if speculations.contains_key(&key) || speculations.len() >= MAX_SPECULATIONS {
+                return None;
+            }
+            let cell = PricingCell::default();
+            speculations.insert(key, (now, cell.clone()));
+            cell
+        };
+        let block = self.known_head().map_or(intent.observedBlock, |head| head.max(intent.observedBlock));
+        let (chain, intent) = (self.clone(), intent.clone());
+        Some(async move {
+            cell.get_or_init(|| chain.price_at(&intent, adapter, &collateral_assets, block)).await;
+        })
     }
 
     fn settlement(&self) -> LiquidationSettlement::LiquidationSettlementInstance<DynProvider> {
@@ -569,14 +638,46 @@ impl Chain {
     /// price, the native coin's price and the executor's inventory.
     pub async fn price(&self, asked: &Asked) -> Result<Pricing, String> {
         let intent = &asked.intent;
+        let key: SpeculationKey = (asked.intent_id, intent.observedBlock, intent.maxRepay);
+        let speculation = self
+            .speculations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .map(|(_, cell)| cell.clone());
         // The head the intent's chain check just read: one round trip fewer in the commit window.
         let block = match asked.head_block {
             Some(block) => block,
             None => self.provider.get_block_number().await.map_err(|error| format!("eth_blockNumber: {error}"))?,
         };
+        let fresh = || self.price_at(intent, asked.adapter, &asked.collateral_assets, block);
+        let pricing = match speculation {
+            // Started with the chain check (or, if that task was lost, started here).
+            Some(cell) => match cell.get_or_init(fresh).await.clone() {
+                Ok(pricing) => Ok(pricing),
+                // Perhaps read before the RPC had the block: once more, at the checked head.
+                Err(_) => fresh().await,
+            },
+            None => fresh().await,
+        };
+        pricing.map(|mut pricing| {
+            // Copies of a round agree on what is priced; the reserve is this copy's.
+            pricing.reserve_premium = intent.reservePremium;
+            pricing
+        })
+    }
+
+    /// Prices a repay of `intent.maxRepay` at `block` (see [`Chain::price`]).
+    async fn price_at(
+        &self,
+        intent: &Intent,
+        adapter: Address,
+        collateral_assets: &[Address],
+        block: u64,
+    ) -> Result<Pricing, String> {
         let at = BlockId::number(block);
-        let market = IMarginMarket::new(asked.adapter, self.provider.clone());
-        let engine = MarginEngine::new(asked.adapter, self.provider.clone());
+        let market = IMarginMarket::new(adapter, self.provider.clone());
+        let engine = MarginEngine::new(adapter, self.provider.clone());
         let repay_amount = intent.maxRepay;
 
         // Per intent: what the repay seizes and the account's holdings. Everything else is
@@ -589,14 +690,14 @@ impl Chain {
                 .await
                 .map_err(|error| format!("previewSeize(): {error}"))
         };
-        let holdings = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
+        let holdings = futures::future::join_all(collateral_assets.iter().map(|asset| {
             let engine = &engine;
             // MarginEngine extras; another adapter may not have them.
             async move { engine.collateralOf(intent.account, *asset).block(at).call().await.ok() }
         }));
         let debt_decimals = self.decimals_of(intent.debtAsset);
         let (seized, holdings, debt_decimals, snapshot) =
-            tokio::join!(seized, holdings, debt_decimals, self.market_snapshot(asked, block));
+            tokio::join!(seized, holdings, debt_decimals, self.market_snapshot(adapter, intent.debtAsset, collateral_assets, block));
         let seized_value = seized?;
         let debt_decimals = debt_decimals?;
         let snapshot = snapshot?;
@@ -650,22 +751,33 @@ impl Chain {
     /// The market's part of the pricing at `block`, read once: concurrent callers for the
     /// same (block, adapter, debt asset) wait for the first read. A failed read is not
     /// kept beyond its block.
-    async fn market_snapshot(&self, asked: &Asked, block: u64) -> Result<MarketSnapshot, String> {
-        let key = (block, asked.adapter, asked.intent.debtAsset, asked.collateral_assets.clone());
+    async fn market_snapshot(
+        &self,
+        adapter: Address,
+        debt_asset: Address,
+        collateral_assets: &[Address],
+        block: u64,
+    ) -> Result<MarketSnapshot, String> {
+        let key = (block, adapter, debt_asset, collateral_assets.to_vec());
         let cell = {
             let mut snapshots = self.snapshots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             snapshots.retain(|(seen, _, _, _), _| seen.saturating_add(SNAPSHOT_BLOCKS) > block);
             snapshots.entry(key).or_default().clone()
         };
-        cell.get_or_init(|| self.read_market_snapshot(asked, block)).await.clone()
+        cell.get_or_init(|| self.read_market_snapshot(adapter, debt_asset, collateral_assets, block)).await.clone()
     }
 
-    async fn read_market_snapshot(&self, asked: &Asked, block: u64) -> Result<MarketSnapshot, String> {
-        let intent = &asked.intent;
+    async fn read_market_snapshot(
+        &self,
+        adapter: Address,
+        debt_asset: Address,
+        collateral_assets: &[Address],
+        block: u64,
+    ) -> Result<MarketSnapshot, String> {
         let at = BlockId::number(block);
-        let market = IMarginMarket::new(asked.adapter, self.provider.clone());
-        let engine = MarginEngine::new(asked.adapter, self.provider.clone());
-        let debt = IERC20Approval::new(intent.debtAsset, self.provider.clone());
+        let market = IMarginMarket::new(adapter, self.provider.clone());
+        let engine = MarginEngine::new(adapter, self.provider.clone());
+        let debt = IERC20Approval::new(debt_asset, self.provider.clone());
         let balance = async {
             debt.balanceOf(self.executor).block(at).call().await.map_err(|error| format!("balanceOf(): {error}"))
         };
@@ -686,7 +798,7 @@ impl Chain {
                 None => None,
             }
         };
-        let assets = futures::future::join_all(asked.collateral_assets.iter().map(|asset| {
+        let assets = futures::future::join_all(collateral_assets.iter().map(|asset| {
             let (market, engine) = (&market, &engine);
             async move {
                 let (price, params) = (market.price(*asset).block(at), engine.collateralParams(*asset).block(at));
@@ -703,7 +815,7 @@ impl Chain {
         }));
         let pools = async {
             match self.flash {
-                Some(flash) => self.read_pools(flash.factory, &asked.collateral_assets, intent.debtAsset, at).await,
+                Some(flash) => self.read_pools(flash.factory, collateral_assets, debt_asset, at).await,
                 None => Ok(Vec::new()),
             }
         };

@@ -100,6 +100,10 @@ pub(crate) fn priced(pricing: &Pricing) {
     );
 }
 
+pub(crate) fn head_poll_failed(error: &str) {
+    warn!(%error, "could not poll the chain head; intent checks ask for it until it answers again");
+}
+
 pub(crate) fn pricing_failed(error: &str) {
     warn!(%error, "could not read the chain to price the intent; not bidding");
 }

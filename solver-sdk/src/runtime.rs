@@ -40,6 +40,8 @@ const PUBLISH_RETRY: Duration = Duration::from_millis(50);
 /// the head: a market registered or a solver bonded a block ago must be judged as the
 /// nodes judge it.
 const CONTEXT_REFRESH: Duration = Duration::from_secs(1);
+/// How often each chain's head is polled (a fifth of a devnet block).
+const HEAD_POLL: Duration = Duration::from_millis(200);
 /// Longest a chain check of an intent may take; past it the intent is ignored (an
 /// auction's commit window is shorter than this anyway).
 const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -221,6 +223,7 @@ impl<S: Strategy> Runtime<S> {
     ) {
         for chain in self.chains.values() {
             self.tasks.spawn(refresh_context(chain.clone(), self.events.clone()));
+            self.tasks.spawn(follow_head(chain.clone()));
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -348,10 +351,14 @@ impl<S: Strategy> Runtime<S> {
                         .instrument(span),
                     );
                 }
-                Action::CheckIntent { chain_id, adapter, origin, intent } => {
+                Action::CheckIntent { chain_id, adapter, collateral_assets, origin, intent } => {
                     let Some(chain) = self.chains.get(&chain_id).cloned() else {
                         continue;
                     };
+                    // Priced while the claims are checked: the commit window is short.
+                    if let Some(pricing) = chain.speculate(&intent, adapter, collateral_assets) {
+                        self.tasks.spawn(pricing.instrument(observe::auction_span(chain_id, intent.id())));
+                    }
                     let events = self.events.clone();
                     self.tasks.spawn(async move {
                         let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, chain.intent_facts(adapter, &intent));
@@ -473,6 +480,24 @@ async fn refresh_context(chain: Arc<Chain>, events: mpsc::Sender<Event>) {
             }
             Err(error) => span.in_scope(|| observe::committee_refresh_failed(&error)),
         }
+    }
+}
+
+/// Keeps the chain's head fresh, so an intent's check reads its claims without asking
+/// for the head first. A failed poll only costs that round trip back.
+async fn follow_head(chain: Arc<Chain>) {
+    let span = observe::chain_span(chain.chain_id);
+    let mut failing = false;
+    loop {
+        match chain.poll_head().await {
+            Ok(_) => failing = false,
+            Err(error) if !failing => {
+                failing = true;
+                span.in_scope(|| observe::head_poll_failed(&error));
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(HEAD_POLL).await;
     }
 }
 

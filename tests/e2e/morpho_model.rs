@@ -90,6 +90,7 @@ async fn local_morpho_health_matches_the_adapter_on_random_borrowers_actions_pri
         events,
         metrics: Default::default(),
         status: SharedStatus::default(),
+        reconfirm: Default::default(),
     });
 
     let morpho_contract = Morpho::new(deployment.morpho, &chain.provider);

@@ -78,6 +78,7 @@ async fn local_health_matches_the_contract_on_random_accounts_actions_and_prices
         events,
         metrics: Default::default(),
         status: SharedStatus::default(),
+        reconfirm: Default::default(),
     });
 
     let engine = MarginEngine::new(deployment.engine, &chain.provider);

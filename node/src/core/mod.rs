@@ -90,6 +90,13 @@ pub enum Effect {
         id: B256,
         status: AuctionStatus,
     },
+    /// Have the chain watcher confirm this account again at its next block: the round
+    /// ended unsettled, and the next one should not wait for the periodic reconfirmation.
+    Reconfirm {
+        chain_id: u64,
+        market_id: B256,
+        account: alloy::primitives::Address,
+    },
     /// Read the chain's view of a peer's intent and answer with [`Input::IntentFacts`].
     CheckIntent {
         chain_id: u64,
@@ -313,6 +320,14 @@ impl Core {
                         let bids = book.round(&id).map_or(0, |round| round.ranking().len());
                         self.origination.round_exhausted(id, bids, next_round_at_ms, now_ms);
                         effects.push(Effect::SetStatus { id, status: AuctionStatus::Failed });
+                        if let Some(round) = book.round(&id) {
+                            let intent = round.intent();
+                            effects.push(Effect::Reconfirm {
+                                chain_id,
+                                market_id: intent.marketId,
+                                account: intent.account,
+                            });
+                        }
                         self.held_votes.remove(&id);
                     }
                 }

@@ -36,7 +36,8 @@ impl Default for Origination {
 /// Most candidates waiting out their jitter at once (one per account and nonce).
 const MAX_PENDING_OPENS: usize = 16_384;
 /// Extra wait (beyond the protocol's earliest instant) before our next round of an
-/// auction whose last round drew no valid bid, doubling with each such round in a row up to [`MAX_EMPTY_ROUND_BACKOFF_MS`]. Rounds
+/// auction whose last rounds drew no valid bid: none after the first such round, then
+/// this, doubling with each further one in a row up to [`MAX_EMPTY_ROUND_BACKOFF_MS`]. Rounds
 /// nobody bids on (a bonus below every solver's gas and margin, or solvers swamped by
 /// a crash) used to reopen every two seconds; each costs every peer a chain check and
 /// every solver a pricing, and swamped solvers then missed more rounds. The protocol's
@@ -95,10 +96,16 @@ impl Origination {
         }
         let (empty_rounds, until) = self.backoff.entry(id).or_insert((0, 0));
         *empty_rounds = empty_rounds.saturating_add(1);
-        let wait = EMPTY_ROUND_BACKOFF_MS
-            .checked_shl(empty_rounds.saturating_sub(1).min(16))
-            .unwrap_or(MAX_EMPTY_ROUND_BACKOFF_MS)
-            .min(MAX_EMPTY_ROUND_BACKOFF_MS);
+        // The first empty round is retried as soon as the protocol allows: in a crash it is
+        // usually one that swamped solvers reached too late, and its account is still
+        // sinking. Only empty rounds in a row back off.
+        let wait = match *empty_rounds {
+            0 | 1 => 0,
+            rounds => EMPTY_ROUND_BACKOFF_MS
+                .checked_shl((rounds - 2).min(16))
+                .unwrap_or(MAX_EMPTY_ROUND_BACKOFF_MS)
+                .min(MAX_EMPTY_ROUND_BACKOFF_MS),
+        };
         *until = next_round_at_ms.max(now_ms).saturating_add(wait);
         self.pending.remove(&id);
     }

@@ -396,8 +396,9 @@ fn opens_intent(effects: &[Effect]) -> bool {
     effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. }))
 }
 
-/// Our next round of an auction nobody bid on waits 1 s, then 2 s, 4 s... beyond the
-/// protocol's earliest instant; a round with bids does not slow the next one.
+/// Our next round of an auction nobody bid on opens at the protocol's earliest instant,
+/// and further empty rounds in a row wait 1 s, then 2 s... beyond it; a round with bids
+/// does not slow the next one.
 #[test]
 fn rounds_nobody_bids_on_reopen_with_a_doubling_backoff() {
     let mut harness = harness();
@@ -406,15 +407,23 @@ fn rounds_nobody_bids_on_reopen_with_a_doubling_backoff() {
     assert!(opens_intent(&harness.core.handle(Input::Tick, now)));
     let id = intent(OPEN, 10).id();
     let mut previous_open = now;
-    for (round, extra_ms) in [(1u64, 1_000u64), (2, 2_000), (3, 4_000)] {
+    for (round, extra_ms) in [(1u64, 0u64), (2, 1_000), (3, 2_000), (4, 4_000)] {
         let round_intent = harness.core.book(CHAIN).unwrap().round(&id).unwrap().intent().clone();
         assert_eq!(round_intent.openTimeMs, previous_open, "round {round} opened when due");
-        // Nobody bids: the round is exhausted at its decision.
+        // Nobody bids: the round is exhausted at its decision, and the watcher is asked to
+        // confirm the account at its next block rather than after its periodic wait.
         now = round_intent.decide_at_ms();
-        harness.core.handle(Input::Tick, now);
+        let effects = harness.core.handle(Input::Tick, now);
+        assert!(
+            effects.iter().any(|effect| matches!(effect,
+                Effect::Reconfirm { chain_id, market_id, account }
+                    if *chain_id == CHAIN && *market_id == round_intent.marketId && *account == round_intent.account)),
+            "round {round}: reconfirmation asked"
+        );
         let floor = round_intent.next_round_at_ms(0);
         assert!(floor > now, "the protocol's own gap");
-        for early in [floor, floor + extra_ms - 1] {
+        let early_instants = if extra_ms == 0 { vec![floor - 1] } else { vec![floor, floor + extra_ms - 1] };
+        for early in early_instants {
             harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(10 + round))), early);
             assert!(!opens_intent(&harness.core.handle(Input::Tick, early)), "round {round}: not before {extra_ms} ms");
         }

@@ -489,7 +489,7 @@ impl ChainBook {
                 continue;
             }
             let round = &mut tracked.round;
-            if !round.is_decided() && now_ms >= round.intent().decide_at_ms() {
+            if !round.is_decided() && round.may_decide(now_ms) {
                 round.decide(&deprioritised);
                 progress.push(Progress::Decided {
                     id: *id,

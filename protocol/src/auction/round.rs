@@ -174,6 +174,18 @@ impl Round {
         self.ranking.is_some()
     }
 
+    /// Whether the ranking may be frozen at `now_ms`: at `decideAt`, or earlier once
+    /// commits are closed (`commitEnd + disparity` has passed) and every accepted commit
+    /// has a valid reveal. From then on nothing can change this peer's ranking — no
+    /// further commit is accepted, and a reveal must open an accepted commit — so the
+    /// early decision is the one `decideAt` would give, up to `revealMs` sooner.
+    pub fn may_decide(&self, now_ms: u64) -> bool {
+        if now_ms >= self.intent.decide_at_ms() {
+            return true;
+        }
+        self.intent.is_past_commits(now_ms) && !self.commits.is_empty() && self.reveals.len() == self.commits.len()
+    }
+
     /// Freezes the ranking; the solvers in `deprioritised` rank after all others.
     /// Idempotent: the first decision stands.
     pub fn decide(&mut self, deprioritised: &HashSet<PeerKey>) -> &[RevealedBid] {
@@ -219,12 +231,14 @@ impl Round {
         (0..self.bids()).find(|rank| self.award_for_rank(*rank).as_ref() == Some(award))
     }
 
-    /// The rank that may be awarded at `now_ms` (see [`Intent::rank_at`]).
+    /// The rank that may be awarded at `now_ms` (see [`Intent::rank_at`]). A round decided
+    /// early (see [`Round::may_decide`]) awards rank 0 from its decision: only rank 0's
+    /// start moves, never a deadline.
     pub fn rank_at(&self, now_ms: u64) -> Option<usize> {
         if !self.is_decided() {
             return None;
         }
-        self.intent.rank_at(self.bids(), now_ms)
+        self.intent.rank_at(self.bids(), now_ms.max(self.intent.decide_at_ms()))
     }
 
     /// Decided, and past the last award's death (or no valid bid).

@@ -319,6 +319,72 @@ fn the_runner_up_is_awarded_when_the_winner_does_not_settle() {
     assert_eq!(next_round, Some(auction.next_round_at_ms(2)), "only after the last bid's award");
 }
 
+fn decided(progress: &[Progress]) -> Option<(usize, Option<Address>)> {
+    progress.iter().find_map(|progress| match progress {
+        Progress::Decided { bids, winner, .. } => Some((*bids, winner.as_ref().map(|award| award.executor))),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_round_whose_every_commit_is_revealed_is_decided_once_commits_close() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    bid(&mut world.book, &auction, 10, 50);
+    bid(&mut world.book, &auction, 11, 20);
+    let commits_close = auction.commit_end_ms() + 500;
+    // Until commits close a new commit could still arrive: no decision, however complete.
+    assert_eq!(decided(&world.book.tick(commits_close)), None);
+    let early = commits_close + 1;
+    assert!(early < auction.decide_at_ms());
+    let progress = world.book.tick(early);
+    assert_eq!(decided(&progress), Some((2, Some(executor_of(10)))));
+    assert_eq!(due_ranks(&progress), vec![(0, executor_of(10))], "rank 0 is due from the decision");
+    // Only rank 0's start moved: the deadlines, and so the runner-up's window, did not.
+    let award = progress
+        .iter()
+        .find_map(|progress| match progress {
+            Progress::RankDue { award, .. } => Some(award.clone()),
+            _ => None,
+        })
+        .expect("rank 0 due");
+    assert_eq!(award.deadline, U256::from(auction.award_window(0).deadline_secs));
+    assert!(due_ranks(&world.book.tick(auction.decide_at_ms())).is_empty(), "rank 0 is not due twice");
+    assert_eq!(due_ranks(&world.book.tick(auction.award_window(1).start_ms)), vec![(1, executor_of(11))]);
+    // The decision is frozen: a late reveal or a second decision cannot change it.
+    let (_, late) = sealed_bid(&auction, 10, 50);
+    assert!(world.book.on_message(Kind::Reveal, &verified(10, Message::Reveal(late)), early + 10).is_err());
+}
+
+#[test]
+fn a_round_with_an_unrevealed_commit_waits_for_decide_at() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    bid(&mut world.book, &auction, 10, 50);
+    let (commit, reveal) = sealed_bid(&auction, 11, 90);
+    world.book.on_message(Kind::Commit, &verified(11, Message::Commit(commit)), OPEN + 100).expect("commit accepted");
+    // Solver 11 has not revealed: its reveal may still come until the reveal window closes.
+    assert_eq!(decided(&world.book.tick(auction.commit_end_ms() + 501)), None);
+    assert_eq!(decided(&world.book.tick(auction.decide_at_ms() - 1)), None);
+    world
+        .book
+        .on_message(Kind::Reveal, &verified(11, Message::Reveal(reveal)), auction.reveal_end_ms() + 400)
+        .expect("a reveal at the window's tolerant edge is accepted");
+    // Every commit is revealed now: the decision no longer waits, and the late bid counts.
+    assert_eq!(decided(&world.book.tick(auction.reveal_end_ms() + 401)), Some((2, Some(executor_of(11)))));
+}
+
+#[test]
+fn a_round_without_commits_is_decided_at_decide_at() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    assert_eq!(decided(&world.book.tick(auction.commit_end_ms() + 501)), None);
+    assert_eq!(decided(&world.book.tick(auction.decide_at_ms())), Some((0, None)));
+}
+
 #[test]
 fn hundreds_of_fresh_keys_cannot_crowd_out_a_bonded_solver() {
     let mut world = world();
