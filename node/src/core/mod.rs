@@ -230,7 +230,7 @@ impl Core {
             Err(rejection) => Self::verdict(&inbound, Err(rejection), effects),
             Ok(Judged::CheckIntent { origin, intent }) => {
                 // A peer is opening this auction: our own copy would only compete with it.
-                self.origination.forget(&intent.id());
+                self.origination.peer_copy_checking(intent.id(), now_ms);
                 let adapter = book.context.markets.get(&intent.marketId).map(|market| market.adapter);
                 match adapter {
                     Some(adapter) => effects.push(Effect::CheckIntent {
@@ -291,6 +291,8 @@ impl Core {
             return Self::verdict(&inbound, Err(Rejection::ChainNotServed), effects);
         };
         let id = intent.id();
+        let (market_id, account) = (intent.marketId, intent.account);
+        self.origination.peer_copy_checked(&id);
         match book.on_intent_facts(origin, intent, facts.as_ref(), now_ms) {
             Ok(accepted) => {
                 observe::intent_accepted(chain_id, id, origin);
@@ -298,7 +300,16 @@ impl Core {
                 self.on_accepted(&accepted, &inbound.data, effects);
                 Self::verdict(&inbound, Ok(()), effects);
             }
-            Err(rejection) => Self::verdict(&inbound, Err(rejection), effects),
+            Err(rejection) => {
+                // Claims found false (not merely unread: a check that timed out says nothing,
+                // and our own copy would then compete with a round our peers accepted): the
+                // copy held our own back, so the watcher offers the account again now. It
+                // re-reads only accounts it found unhealthy itself, so a liar gains nothing.
+                if rejection.verdict() == Verdict::Reject {
+                    effects.push(Effect::Reconfirm { chain_id, market_id, account });
+                }
+                Self::verdict(&inbound, Err(rejection), effects)
+            }
         }
     }
 

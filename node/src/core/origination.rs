@@ -22,6 +22,8 @@ pub struct Origination {
     /// Auctions whose rounds ended without a valid bid: intent id -> (such rounds in a
     /// row, no round of ours before this instant).
     backoff: HashMap<B256, (u32, u64)>,
+    /// Peers' copies whose chain check is in flight: intent id -> when it started.
+    checking: HashMap<B256, u64>,
     /// Before this instant (unix ms) the node opens no intents of its own.
     quiet_until_ms: u64,
     rng: StdRng,
@@ -29,7 +31,13 @@ pub struct Origination {
 
 impl Default for Origination {
     fn default() -> Self {
-        Self { pending: HashMap::new(), backoff: HashMap::new(), quiet_until_ms: 0, rng: StdRng::from_entropy() }
+        Self {
+            pending: HashMap::new(),
+            backoff: HashMap::new(),
+            checking: HashMap::new(),
+            quiet_until_ms: 0,
+            rng: StdRng::from_entropy(),
+        }
     }
 }
 
@@ -47,6 +55,11 @@ const EMPTY_ROUND_BACKOFF_MS: u64 = 1_000;
 const MAX_EMPTY_ROUND_BACKOFF_MS: u64 = 16_000;
 /// Auctions with a backoff remembered at once; the oldest go first beyond it.
 const MAX_BACKOFFS: usize = 16_384;
+/// How long a peer's copy under its chain check holds back our own (the runtime's check
+/// times out well before, and answers either way).
+const PEER_CHECK_HOLD_MS: u64 = 3_000;
+/// Peers' copies under check remembered at once; beyond it we may open our own.
+const MAX_CHECKING: usize = 16_384;
 /// Wait per place in an account's opener order (see [`opener_rank`]): the first node
 /// opens at once, the next only if no copy arrived within this, and so on.
 pub const OPENER_STEP_MS: u64 = 250;
@@ -72,6 +85,29 @@ pub fn opener_rank(
 impl Origination {
     pub fn forget(&mut self, id: &B256) {
         self.pending.remove(id);
+    }
+
+    /// A peer's copy of `id` arrived and its claims are being checked: until the check
+    /// answers, our own copy would only compete with it. Under load a check can take
+    /// longer than a block; opening our own meanwhile made peers hold different copies,
+    /// with different windows, accept different commits and split the committee's votes.
+    pub fn peer_copy_checking(&mut self, id: B256, now_ms: u64) {
+        self.pending.remove(&id);
+        if self.checking.len() >= MAX_CHECKING {
+            self.checking.retain(|_, since| now_ms.saturating_sub(*since) < PEER_CHECK_HOLD_MS);
+        }
+        if self.checking.len() < MAX_CHECKING {
+            self.checking.insert(id, now_ms);
+        }
+    }
+
+    /// The chain check of a peer's copy of `id` answered (its claims held or not).
+    pub fn peer_copy_checked(&mut self, id: &B256) {
+        self.checking.remove(id);
+    }
+
+    fn peer_copy_in_check(&self, id: &B256, now_ms: u64) -> bool {
+        self.checking.get(id).is_some_and(|since| now_ms.saturating_sub(*since) < PEER_CHECK_HOLD_MS)
     }
 
     /// The auction closed (settled, or liquidated through the open path).
@@ -172,6 +208,7 @@ impl Core {
         if !book.may_open(&id, now_ms)
             || self.origination.pending.contains_key(&id)
             || self.origination.backing_off(&id, now_ms)
+            || self.origination.peer_copy_in_check(&id, now_ms)
         {
             return;
         }

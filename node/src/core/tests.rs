@@ -392,6 +392,39 @@ fn a_later_opener_waits_its_turn_and_yields_to_an_earlier_copy() {
     assert_eq!(harness.core.auction_ids(), vec![id]);
 }
 
+/// Under load a peer's copy can take longer than a block to check; a node that opened its
+/// own meanwhile made peers hold different copies with different windows. The copy in
+/// check holds ours back until it answers; a copy whose claims fail does not, and asks
+/// the watcher to confirm the account again at once.
+#[test]
+fn a_peers_copy_under_check_holds_our_own_back_until_it_answers() {
+    let mut harness = harness();
+    let copy = intent(OPEN, 10);
+    let effects = harness.core.handle(Input::Gossip(inbound(1, Message::Intent(copy.clone()))), OPEN);
+    let [Effect::CheckIntent { origin, intent: checked, inbound: held, .. }] = effects.as_slice() else {
+        panic!("a peer's intent is checked first: {effects:?}");
+    };
+    let (origin, checked, held) = (*origin, checked.clone(), held.inbound().clone());
+    // Candidates keep coming, block after block, while the check is slow.
+    for (block, now) in [(11, OPEN + 1_000), (12, OPEN + 2_000)] {
+        harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(block))), now);
+        assert!(!opens_intent(&harness.core.handle(Input::Tick, now + 500)), "block {block}: held back");
+    }
+    // The check answers: the copy's claims were false. Our own may open again.
+    let healthy = IntentFacts { liquidatable: false, ..facts(&copy) };
+    let effects = harness.core.handle(
+        Input::IntentFacts { chain_id: CHAIN, origin, intent: checked, facts: Some(healthy), inbound: held },
+        OPEN + 2_600,
+    );
+    assert!(
+        effects.iter().any(|effect| matches!(effect,
+            Effect::Reconfirm { account, .. } if *account == copy.account)),
+        "the watcher is asked to confirm the account again"
+    );
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(13))), OPEN + 3_000);
+    assert!(opens_intent(&harness.core.handle(Input::Tick, OPEN + 3_500)), "our own copy opens");
+}
+
 fn opens_intent(effects: &[Effect]) -> bool {
     effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. }))
 }

@@ -27,7 +27,9 @@
 //! Morpho event of that market (or an authorization of the adapter) names them, the market's
 //! totals with every event of the market, and each block the node reads the oracle's price
 //! and the IRM's rate once, accrues interest to the block's timestamp as Morpho does, and
-//! prices every borrower with Morpho's and the adapter's exact arithmetic.
+//! prices every borrower with Morpho's and the adapter's exact arithmetic. Its oracle
+//! declares no volatility, so the watchlist widens with the price's realised volatility
+//! ([`volatility`]) instead.
 //!
 //! A market whose adapter the node has no model for (anything that is neither a
 //! `MarginEngine` nor a `MorphoPreLiquidation`) falls back to batched `accountHealth` calls:
@@ -38,6 +40,7 @@ pub mod engine;
 pub mod math;
 pub mod morpho;
 pub mod rpc;
+pub mod volatility;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -128,6 +131,8 @@ struct MorphoState {
     market: morpho::MarketState,
     book: morpho::MorphoBook,
     watchlist: Vec<u32>,
+    /// The oracle's realised volatility: Morpho's oracle declares none (see [`volatility`]).
+    volatility: volatility::RealizedVolatility,
 }
 
 #[derive(Debug)]
@@ -318,7 +323,11 @@ impl MarketRisk {
             }
             State::Morpho(state) => {
                 let model = state.model(provider, block).await?;
-                let report = state.book.scan(&model, &state.watchlist, config.at_risk_distance);
+                if let (Some(price), Some(number)) = (model.price, block.as_u64()) {
+                    state.volatility.observe(number, model.timestamp, price);
+                }
+                let distance = config.at_risk_distance + config.at_risk_volatility_multiple * state.volatility.one_hour();
+                let report = state.book.scan(&model, &state.watchlist, distance);
                 state.watchlist = report.at_risk.clone();
                 MarketScan {
                     unhealthy: report
@@ -498,6 +507,7 @@ impl MorphoState {
             pre: self.pre,
             totals: self.market.accrued(params.irm, rate, header.header.timestamp),
             price,
+            timestamp: header.header.timestamp,
         })
     }
 
@@ -635,6 +645,7 @@ async fn probe_morpho(
         market: morpho::MarketState::default(),
         book: morpho::MorphoBook::default(),
         watchlist: Vec::new(),
+        volatility: volatility::RealizedVolatility::default(),
     };
     state.track(provider, adapter, &[], block).await?;
     Ok(Some(state))

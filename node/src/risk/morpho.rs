@@ -225,6 +225,8 @@ pub struct MorphoModel {
     pub totals: Result<MarketState, Unpriceable>,
     /// `oracle.price()` at the block (`None`: it reverted).
     pub price: Option<U256>,
+    /// The block's timestamp (interest is accrued to it).
+    pub timestamp: u64,
 }
 
 impl MorphoModel {
@@ -596,6 +598,7 @@ mod tests {
             },
             totals: Ok(totals),
             price: Some(U256::from(price_units) * ORACLE_PRICE_SCALE),
+            timestamp: 1_700_000_000,
         }
     }
 

@@ -257,7 +257,8 @@ impl Sim {
                 Effect::Persist { .. }
                 | Effect::Opened { .. }
                 | Effect::ResetAuction { .. }
-                | Effect::SetStatus { .. } => {}
+                | Effect::SetStatus { .. }
+                | Effect::Reconfirm { .. } => {}
             }
         }
     }

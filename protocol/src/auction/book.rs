@@ -136,8 +136,8 @@ pub struct ChainBook {
     auctions: HashMap<B256, Tracked>,
     closed: HashSet<B256>,
     closed_order: VecDeque<B256>,
-    /// Payload hashes of intents whose chain check is in flight.
-    pending_checks: HashSet<B256>,
+    /// Payload hashes of intents whose chain check is in flight, and when each arrived.
+    pending_checks: HashMap<B256, u64>,
     banned_origins: HashMap<PeerKey, u64>,
     no_shows: NoShowLedger,
     /// Commits and reveals that arrived before their intent was accepted here (its chain
@@ -152,7 +152,7 @@ impl ChainBook {
             auctions: HashMap::new(),
             closed: HashSet::new(),
             closed_order: VecDeque::new(),
-            pending_checks: HashSet::new(),
+            pending_checks: HashMap::new(),
             banned_origins: HashMap::new(),
             no_shows: NoShowLedger::default(),
             orphans: HashMap::new(),
@@ -306,14 +306,21 @@ impl ChainBook {
         if self.pending_checks.len() >= MAX_PENDING_CHECKS {
             return Err(Rejection::ChainUnavailable);
         }
-        if !self.pending_checks.insert(intent.payload_hash()) {
+        if self.pending_checks.contains_key(&intent.payload_hash()) {
             return Err(Rejection::DuplicateIntent);
         }
+        self.pending_checks.insert(intent.payload_hash(), now_ms);
         Ok(Judged::CheckIntent { origin, intent: intent.clone() })
     }
 
     /// The chain check of a [`Judged::CheckIntent`] came back: `facts` is what the
     /// chain says, or `None` if it could not be read.
+    ///
+    /// The intent's timing is judged as of its arrival, not of the check's answer: under
+    /// load a check can outlast the commit window, and a peer that then refused a timely
+    /// intent as past its commits was out of the round (with a 3-of-4 committee, two such
+    /// peers left no quorum). Commits that arrived meanwhile were held with their own
+    /// arrival instants and are judged by them.
     pub fn on_intent_facts(
         &mut self,
         origin: PeerKey,
@@ -321,10 +328,10 @@ impl ChainBook {
         facts: Option<&IntentFacts>,
         now_ms: u64,
     ) -> Result<Accepted, Rejection> {
-        self.pending_checks.remove(&intent.payload_hash());
+        let arrived_ms = self.pending_checks.remove(&intent.payload_hash()).map_or(now_ms, |at| at.min(now_ms));
         let facts = facts.ok_or(Rejection::ChainUnavailable)?;
         check_claims(&intent, facts)?;
-        self.insert_verified(origin, intent, now_ms)
+        self.insert_verified(origin, intent, arrived_ms)
     }
 
     /// Inserts an intent whose claims are known to hold (checked by
@@ -402,7 +409,11 @@ impl ChainBook {
     }
 
     pub fn on_commit(&mut self, solver: PeerKey, commit: &BidCommit, now_ms: u64) -> Result<Accepted, Rejection> {
-        let Some(tracked) = self.auctions.get_mut(&commit.intentId) else {
+        // An exhausted round is over: a commit for its id belongs to the next round, whose
+        // intent may still be under its chain check here. Held like one for an unknown id.
+        let Some(tracked) =
+            self.auctions.get_mut(&commit.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
+        else {
             self.hold_orphan(commit.intentId, solver, Message::Commit(commit.clone()), now_ms);
             return Err(Rejection::CommitUnknownIntent);
         };
@@ -411,7 +422,9 @@ impl ChainBook {
     }
 
     pub fn on_reveal(&mut self, solver: PeerKey, reveal: &BidReveal, now_ms: u64) -> Result<Accepted, Rejection> {
-        let Some(tracked) = self.auctions.get_mut(&reveal.intentId) else {
+        let Some(tracked) =
+            self.auctions.get_mut(&reveal.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
+        else {
             self.hold_orphan(reveal.intentId, solver, Message::Reveal(reveal.clone()), now_ms);
             return Err(Rejection::RevealUnknownIntent);
         };

@@ -385,6 +385,61 @@ fn a_round_without_commits_is_decided_at_decide_at() {
     assert_eq!(decided(&world.book.tick(auction.decide_at_ms())), Some((0, None)));
 }
 
+/// A commit for the next round can arrive while this peer still checks that round's
+/// intent against the chain; it used to meet the exhausted round, be refused as outside
+/// its window and be lost here while peers with faster checks counted it.
+#[test]
+fn a_commit_for_the_next_round_that_overtakes_its_intent_still_counts() {
+    let mut world = world();
+    let first = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &first, &facts_for(&first), OPEN).unwrap();
+    world.book.tick(first.decide_at_ms());
+    assert!(world.book.round(&first.id()).is_some_and(|round| round.is_exhausted(first.decide_at_ms())));
+    let second = intent(first.next_round_at_ms(0), 12);
+    let (commit, reveal) = sealed_bid(&second, 10, 50);
+    let early = second.openTimeMs + 50;
+    assert_eq!(
+        world.book.on_message(Kind::Commit, &verified(10, Message::Commit(commit)), early).err(),
+        Some(Rejection::CommitUnknownIntent),
+        "held for the round whose intent is still under check"
+    );
+    let accepted = deliver_intent(&mut world.book, 1, &second, &facts_for(&second), second.openTimeMs + 300);
+    assert!(matches!(accepted, Ok(Accepted::Opened { new_round: true, .. })));
+    assert_eq!(world.book.round(&second.id()).map(|round| round.commit_count()), Some(1));
+    world
+        .book
+        .on_message(Kind::Reveal, &verified(10, Message::Reveal(reveal)), second.commit_end_ms() + 10)
+        .expect("the held commit is opened by its reveal");
+    assert_eq!(decided(&world.book.tick(second.decide_at_ms())), Some((1, Some(executor_of(10)))));
+}
+
+/// Under load a chain check can outlast the commit window. A timely intent whose check
+/// answers late still opens here, with the commits that arrived during the check.
+#[test]
+fn a_timely_intent_whose_check_answers_after_commits_close_still_opens() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    let judged = world.book.on_message(Kind::Intent, &verified(1, Message::Intent(auction.clone())), OPEN + 100);
+    let Ok(Judged::CheckIntent { origin, intent: checked }) = judged else { panic!("checked first: {judged:?}") };
+    let (commit, reveal) = sealed_bid(&auction, 10, 50);
+    assert!(world.book.on_message(Kind::Commit, &verified(10, Message::Commit(commit)), OPEN + 300).is_err());
+    let late = auction.commit_end_ms() + 600;
+    assert!(auction.is_past_commits(late));
+    let accepted = world.book.on_intent_facts(origin, checked, Some(&facts_for(&auction)), late);
+    assert!(matches!(accepted, Ok(Accepted::Opened { .. })), "judged as of its arrival: {accepted:?}");
+    assert_eq!(world.book.round(&auction.id()).map(|round| round.commit_count()), Some(1));
+    world.book.on_message(Kind::Reveal, &verified(10, Message::Reveal(reveal)), late + 10).expect("revealed in time");
+    assert_eq!(decided(&world.book.tick(late + 20)), Some((1, Some(executor_of(10)))));
+
+    // An intent that arrived after its commits closed is still refused.
+    let stale = intent(OPEN + 60_000, 10);
+    let too_late = stale.commit_end_ms() + 501;
+    assert_eq!(
+        world.book.on_message(Kind::Intent, &verified(1, Message::Intent(stale)), too_late).err(),
+        Some(Rejection::PastCommits)
+    );
+}
+
 #[test]
 fn hundreds_of_fresh_keys_cannot_crowd_out_a_bonded_solver() {
     let mut world = world();
