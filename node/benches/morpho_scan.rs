@@ -98,7 +98,9 @@ fn scan(c: &mut Criterion) {
         bench.iter(|| book.scan(&crashed, &[], 0.05).liquidatable.len())
     });
     let calm = model(totals, 2_000);
-    group.bench_function("1m_borrowers_calm_block", |bench| bench.iter(|| book.scan(&calm, &[], 0.05).liquidatable.len()));
+    group.bench_function("1m_borrowers_calm_block", |bench| {
+        bench.iter(|| book.scan(&calm, &[], 0.05).liquidatable.len())
+    });
     group.bench_function("1m_borrowers_exact_u256_only", |bench| bench.iter(|| book.scan_exact(&crashed).len()));
     group.finish();
 }

@@ -188,8 +188,11 @@ type SpeculationKey = (B256, u64, U256);
 type PricingCell = std::sync::Arc<tokio::sync::OnceCell<Result<Pricing, String>>>;
 /// How long a speculative pricing waits for its intent's claims to verify.
 const SPECULATION_TTL: Duration = Duration::from_secs(3);
-/// Speculative pricings in flight or waiting at once; beyond it intents are priced on demand.
-const MAX_SPECULATIONS: usize = 4096;
+/// Speculative pricings in flight or waiting at once, per chain; beyond it intents are
+/// priced on demand once their claims hold. Speculation runs before the claims are
+/// known, so this bounds what a peer flooding false intents can make us read (a crash's
+/// burst on one chain is tens of intents).
+const MAX_SPECULATIONS: usize = 256;
 
 /// How a failed `settle` send should be handled.
 #[derive(Debug, PartialEq, Eq)]
@@ -696,8 +699,12 @@ impl Chain {
             async move { engine.collateralOf(intent.account, *asset).block(at).call().await.ok() }
         }));
         let debt_decimals = self.decimals_of(intent.debtAsset);
-        let (seized, holdings, debt_decimals, snapshot) =
-            tokio::join!(seized, holdings, debt_decimals, self.market_snapshot(adapter, intent.debtAsset, collateral_assets, block));
+        let (seized, holdings, debt_decimals, snapshot) = tokio::join!(
+            seized,
+            holdings,
+            debt_decimals,
+            self.market_snapshot(adapter, intent.debtAsset, collateral_assets, block)
+        );
         let seized_value = seized?;
         let debt_decimals = debt_decimals?;
         let snapshot = snapshot?;

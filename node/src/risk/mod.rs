@@ -326,7 +326,8 @@ impl MarketRisk {
                 if let (Some(price), Some(number)) = (model.price, block.as_u64()) {
                     state.volatility.observe(number, model.timestamp, price);
                 }
-                let distance = config.at_risk_distance + config.at_risk_volatility_multiple * state.volatility.one_hour();
+                let distance =
+                    config.at_risk_distance + config.at_risk_volatility_multiple * state.volatility.one_hour();
                 let report = state.book.scan(&model, &state.watchlist, distance);
                 state.watchlist = report.at_risk.clone();
                 MarketScan {

@@ -411,8 +411,7 @@ impl ChainBook {
     pub fn on_commit(&mut self, solver: PeerKey, commit: &BidCommit, now_ms: u64) -> Result<Accepted, Rejection> {
         // An exhausted round is over: a commit for its id belongs to the next round, whose
         // intent may still be under its chain check here. Held like one for an unknown id.
-        let Some(tracked) =
-            self.auctions.get_mut(&commit.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
+        let Some(tracked) = self.auctions.get_mut(&commit.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
         else {
             self.hold_orphan(commit.intentId, solver, Message::Commit(commit.clone()), now_ms);
             return Err(Rejection::CommitUnknownIntent);
@@ -422,8 +421,7 @@ impl ChainBook {
     }
 
     pub fn on_reveal(&mut self, solver: PeerKey, reveal: &BidReveal, now_ms: u64) -> Result<Accepted, Rejection> {
-        let Some(tracked) =
-            self.auctions.get_mut(&reveal.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
+        let Some(tracked) = self.auctions.get_mut(&reveal.intentId).filter(|tracked| tracked.exhausted_at_ms.is_none())
         else {
             self.hold_orphan(reveal.intentId, solver, Message::Reveal(reveal.clone()), now_ms);
             return Err(Rejection::RevealUnknownIntent);
