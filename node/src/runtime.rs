@@ -26,6 +26,8 @@ use crate::store::Store;
 const TICK: Duration = Duration::from_millis(50);
 /// Longest a chain check of a peer's intent may take; past it the intent is ignored.
 const INTENT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reads of a peer's intent before its check answers "unavailable".
+const INTENT_CHECK_ATTEMPTS: usize = 2;
 /// Longest a vote may take to sign and reach the disk. Past it the core hears a failure
 /// and moves on to later ranks; a flush that completes afterwards only makes the
 /// double-sign guard stricter, and the vote is never published unflushed.
@@ -192,25 +194,30 @@ impl Runtime {
                 let span = tracing::info_span!("intent", chain_id, intent_id = %intent.id());
                 tasks.spawn(tracing::Instrument::instrument(
                     async move {
-                        let read =
-                            tokio::time::timeout(INTENT_CHECK_TIMEOUT, read_intent_facts(&provider, adapter, &intent));
-                        let facts = match read.await {
-                            Ok(Ok(facts)) => Some(facts),
-                            Ok(Err(error)) => {
-                                observe::rpc_error(chain_id, &error);
-                                None
-                            }
-                            Err(_) => {
-                                observe::rpc_error(
+                        // A crash floods the RPC exactly when checks matter: one more try
+                        // before giving up (the intent's timing is judged as of its arrival,
+                        // so a late answer still joins the round).
+                        let mut facts = None;
+                        for _ in 0..INTENT_CHECK_ATTEMPTS {
+                            let read = tokio::time::timeout(
+                                INTENT_CHECK_TIMEOUT,
+                                read_intent_facts(&provider, adapter, &intent),
+                            );
+                            match read.await {
+                                Ok(Ok(read)) => {
+                                    facts = Some(read);
+                                    break;
+                                }
+                                Ok(Err(error)) => observe::rpc_error(chain_id, &error),
+                                Err(_) => observe::rpc_error(
                                     chain_id,
                                     &crate::chain::ChainError::Rpc {
                                         chain_id,
                                         reason: "intent check timed out".into(),
                                     },
-                                );
-                                None
+                                ),
                             }
-                        };
+                        }
                         let inbound = inbound.inbound().clone();
                         let _ = results.send(Input::IntentFacts { chain_id, origin, intent, facts, inbound }).await;
                     },

@@ -292,6 +292,8 @@ impl Core {
         };
         let id = intent.id();
         let (market_id, account) = (intent.marketId, intent.account);
+        // The earliest a new round may open on peers that accepted this copy with no bid.
+        let peers_next_round_ms = intent.next_round_at_ms(0);
         self.origination.peer_copy_checked(&id);
         match book.on_intent_facts(origin, intent, facts.as_ref(), now_ms) {
             Ok(accepted) => {
@@ -307,6 +309,9 @@ impl Core {
                 // re-reads only accounts it found unhealthy itself, so a liar gains nothing.
                 if rejection.verdict() == Verdict::Reject {
                     effects.push(Effect::Reconfirm { chain_id, market_id, account });
+                }
+                if rejection == Rejection::ChainUnavailable {
+                    self.origination.defer(id, peers_next_round_ms);
                 }
                 Self::verdict(&inbound, Err(rejection), effects)
             }

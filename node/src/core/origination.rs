@@ -57,7 +57,7 @@ const MAX_EMPTY_ROUND_BACKOFF_MS: u64 = 16_000;
 const MAX_BACKOFFS: usize = 16_384;
 /// How long a peer's copy under its chain check holds back our own (the runtime's check
 /// times out well before, and answers either way).
-const PEER_CHECK_HOLD_MS: u64 = 3_000;
+const PEER_CHECK_HOLD_MS: u64 = 5_000;
 /// Peers' copies under check remembered at once; beyond it we may open our own.
 const MAX_CHECKING: usize = 16_384;
 /// Wait per place in an account's opener order (see [`opener_rank`]): the first node
@@ -104,6 +104,18 @@ impl Origination {
     /// The chain check of a peer's copy of `id` answered (its claims held or not).
     pub fn peer_copy_checked(&mut self, id: &B256) {
         self.checking.remove(id);
+    }
+
+    /// A peer's copy of `id` could not be checked (the RPC did not answer): our peers may
+    /// well run its round, and a round of ours before theirs could end would be refused
+    /// by them as too early and split the committee. None of ours before `until_ms`.
+    pub fn defer(&mut self, id: B256, until_ms: u64) {
+        self.pending.remove(&id);
+        if self.backoff.len() >= MAX_BACKOFFS && !self.backoff.contains_key(&id) {
+            return;
+        }
+        let (_, until) = self.backoff.entry(id).or_insert((0, 0));
+        *until = (*until).max(until_ms);
     }
 
     fn peer_copy_in_check(&self, id: &B256, now_ms: u64) -> bool {

@@ -425,6 +425,28 @@ fn a_peers_copy_under_check_holds_our_own_back_until_it_answers() {
     assert!(opens_intent(&harness.core.handle(Input::Tick, OPEN + 3_500)), "our own copy opens");
 }
 
+/// A peer's copy we could not check may be live on every other member: a round of ours
+/// before it could end there would be refused as too early and split the committee.
+#[test]
+fn a_peers_copy_we_could_not_check_defers_our_own_until_its_round_could_end() {
+    let mut harness = harness();
+    let copy = intent(OPEN, 10);
+    let effects = harness.core.handle(Input::Gossip(inbound(1, Message::Intent(copy.clone()))), OPEN);
+    let [Effect::CheckIntent { origin, intent: checked, inbound: held, .. }] = effects.as_slice() else {
+        panic!("a peer's intent is checked first: {effects:?}");
+    };
+    let (origin, checked, held) = (*origin, checked.clone(), held.inbound().clone());
+    harness.core.handle(
+        Input::IntentFacts { chain_id: CHAIN, origin, intent: checked, facts: None, inbound: held },
+        OPEN + 4_000,
+    );
+    let peers_next_round = copy.next_round_at_ms(0);
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(11))), peers_next_round - 200);
+    assert!(!opens_intent(&harness.core.handle(Input::Tick, peers_next_round - 100)), "deferred");
+    harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(12))), peers_next_round);
+    assert!(opens_intent(&harness.core.handle(Input::Tick, peers_next_round + 10)), "due once peers could reopen");
+}
+
 fn opens_intent(effects: &[Effect]) -> bool {
     effects.iter().any(|effect| matches!(effect, Effect::Publish { kind: Kind::Intent, .. }))
 }

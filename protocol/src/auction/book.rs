@@ -40,8 +40,9 @@ pub const MAX_BANNED_ORIGINS: usize = 4096;
 pub const MAX_ORPHAN_IDS: usize = 256;
 /// Early commits and reveals held per intent id.
 pub const MAX_ORPHANS_PER_ID: usize = 32;
-/// How long an early commit or reveal waits for its intent.
-pub const ORPHAN_TTL_MS: u64 = 3_000;
+/// How long an early commit or reveal waits for its intent (a peer may try a slow chain
+/// check twice, two seconds each).
+pub const ORPHAN_TTL_MS: u64 = 5_000;
 
 /// What an accepted message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
