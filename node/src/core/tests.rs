@@ -8,7 +8,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
 use backstop_net::Inbound;
 use backstop_protocol::auction::{Admission, ChainContext, Committee, IntentFacts};
-use backstop_protocol::envelope::{peer_key, Envelope};
+use backstop_protocol::envelope::{peer_key, Envelope, PeerKey};
 use backstop_protocol::id::commitment;
 use backstop_protocol::message::{BidCommit, BidReveal, Intent, Kind, Message};
 use backstop_protocol::{Award, Penalty, Verdict};
@@ -392,6 +392,15 @@ fn a_later_opener_waits_its_turn_and_yields_to_an_earlier_copy() {
     assert_eq!(harness.core.auction_ids(), vec![id]);
 }
 
+/// Delivers a peer's copy and returns what its chain check needs to answer.
+fn peer_copy_under_check(core: &mut Core, copy: &Intent, now: u64) -> (PeerKey, Intent, Inbound) {
+    let effects = core.handle(Input::Gossip(inbound(1, Message::Intent(copy.clone()))), now);
+    let [Effect::CheckIntent { origin, intent: checked, inbound: held, .. }] = effects.as_slice() else {
+        panic!("a peer's intent is checked first: {effects:?}");
+    };
+    (*origin, checked.clone(), held.inbound().clone())
+}
+
 /// Under load a peer's copy can take longer than a block to check; a node that opened its
 /// own meanwhile made peers hold different copies with different windows. The copy in
 /// check holds ours back until it answers; a copy whose claims fail does not, and asks
@@ -400,11 +409,7 @@ fn a_later_opener_waits_its_turn_and_yields_to_an_earlier_copy() {
 fn a_peers_copy_under_check_holds_our_own_back_until_it_answers() {
     let mut harness = harness();
     let copy = intent(OPEN, 10);
-    let effects = harness.core.handle(Input::Gossip(inbound(1, Message::Intent(copy.clone()))), OPEN);
-    let [Effect::CheckIntent { origin, intent: checked, inbound: held, .. }] = effects.as_slice() else {
-        panic!("a peer's intent is checked first: {effects:?}");
-    };
-    let (origin, checked, held) = (*origin, checked.clone(), held.inbound().clone());
+    let (origin, checked, held) = peer_copy_under_check(&mut harness.core, &copy, OPEN);
     // Candidates keep coming, block after block, while the check is slow.
     for (block, now) in [(11, OPEN + 1_000), (12, OPEN + 2_000)] {
         harness.core.handle(Input::Chain(ChainEvent::Candidate(candidate(block))), now);
@@ -431,11 +436,7 @@ fn a_peers_copy_under_check_holds_our_own_back_until_it_answers() {
 fn a_peers_copy_we_could_not_check_defers_our_own_until_its_round_could_end() {
     let mut harness = harness();
     let copy = intent(OPEN, 10);
-    let effects = harness.core.handle(Input::Gossip(inbound(1, Message::Intent(copy.clone()))), OPEN);
-    let [Effect::CheckIntent { origin, intent: checked, inbound: held, .. }] = effects.as_slice() else {
-        panic!("a peer's intent is checked first: {effects:?}");
-    };
-    let (origin, checked, held) = (*origin, checked.clone(), held.inbound().clone());
+    let (origin, checked, held) = peer_copy_under_check(&mut harness.core, &copy, OPEN);
     harness.core.handle(
         Input::IntentFacts { chain_id: CHAIN, origin, intent: checked, facts: None, inbound: held },
         OPEN + 4_000,
