@@ -862,6 +862,13 @@ impl ChainWatcher {
                         observe::health_mismatch(chain_id, market_id, &confirmation.mismatches);
                         mismatched = true;
                     }
+                    if !confirmation.max_repay_disagreements.is_empty() {
+                        self.metrics
+                            .max_repay_disagreements
+                            .get_or_create(&labels)
+                            .inc_by(confirmation.max_repay_disagreements.len() as u64);
+                        observe::max_repay_disagreement(chain_id, market_id, &confirmation.max_repay_disagreements);
+                    }
                     self.metrics
                         .candidates
                         .get_or_create(&Metrics::chain(chain_id))

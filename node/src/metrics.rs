@@ -65,6 +65,9 @@ pub struct Metrics {
     pub health_scan_seconds: Seconds,
     /// Accounts the model found liquidatable that the chain did not confirm.
     pub confirmation_mismatches: Family<MarketLabels, Counter>,
+    /// Confirmed accounts whose `maxRepay` from the model differed from the chain's (the
+    /// intent claims the chain's).
+    pub max_repay_disagreements: Family<MarketLabels, Counter>,
     /// Markets currently quarantined for misbehaving adapters, per chain.
     pub markets_quarantined: Family<ChainLabels, Gauge>,
     /// Candidates confirmed on chain and handed to the auction core.
@@ -110,6 +113,7 @@ impl Metrics {
             at_risk_accounts: Family::default(),
             health_scan_seconds: Family::new_with_constructor(latency_histogram),
             confirmation_mismatches: Family::default(),
+            max_repay_disagreements: Family::default(),
             markets_quarantined: Family::default(),
             candidates: Family::default(),
             block_to_candidate_seconds: Family::new_with_constructor(latency_histogram),
@@ -148,6 +152,11 @@ impl Metrics {
             "risk_confirmation_mismatches",
             "Model found liquidatable, chain did not confirm",
             metrics.confirmation_mismatches.clone(),
+        );
+        r.register(
+            "risk_max_repay_disagreements",
+            "Confirmed accounts whose model maxRepay differed from the chain's",
+            metrics.max_repay_disagreements.clone(),
         );
         r.register(
             "risk_markets_quarantined",

@@ -34,6 +34,20 @@ pub fn settlement_reorged_out(chain_id: u64, intent_id: B256) {
     tracing::warn!(chain_id, %intent_id, "the settlement of this auction was reorged out (the account is liquidatable at the same nonce); reopening it");
 }
 
+pub fn max_repay_disagreement(chain_id: u64, market_id: B256, disagreements: &[(Address, U256, U256)]) {
+    if let Some((account, model, chain)) = disagreements.first() {
+        tracing::warn!(
+            chain_id,
+            %market_id,
+            count = disagreements.len(),
+            %account,
+            %model,
+            %chain,
+            "the local model's maxRepay is not the chain's; the intent claims the chain's"
+        );
+    }
+}
+
 pub fn health_mismatch(chain_id: u64, market_id: B256, accounts: &[Address]) {
     tracing::warn!(
         chain_id,

@@ -330,6 +330,7 @@ impl Book {
     ) -> (Verdict, Vec<Action>) {
         let Some(chain) = self.chains.get_mut(&chain_id) else { return (Verdict::Ignore, Vec::new()) };
         let id = intent.id();
+        let intent_claims = intent.clone();
         match chain.core.on_intent_facts(origin, intent, facts, now_ms) {
             Ok(Accepted::Opened { new_round, .. }) => {
                 let Some(round) = chain.core.round(&id) else { return (Verdict::Accept, Vec::new()) };
@@ -365,6 +366,12 @@ impl Book {
             }
             Ok(_) => (Verdict::Accept, Vec::new()),
             Err(rejection) => {
+                let _span = observe::auction_span(chain_id, id).entered();
+                if rejection.verdict() == Verdict::Reject {
+                    if let Some(facts) = facts {
+                        observe::claims_refuted(&intent_claims, facts);
+                    }
+                }
                 let handled = refused(Kind::Intent, rejection, Vec::new());
                 (handled.verdict.unwrap_or(Verdict::Ignore), handled.actions)
             }

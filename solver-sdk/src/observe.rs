@@ -47,6 +47,21 @@ pub(crate) fn message_refused(
     }
 }
 
+/// What a peer's intent claimed against what the chain said, for a rejection an
+/// operator should be able to check.
+pub(crate) fn claims_refuted(intent: &backstop_protocol::Intent, facts: &backstop_protocol::auction::IntentFacts) {
+    warn!(
+        observed_block = intent.observedBlock,
+        head_block = facts.head_block,
+        claimed_max_repay = %intent.maxRepay,
+        read_max_repay = %facts.max_repay,
+        claimed_price = %intent.observedPrice,
+        read_price = %facts.price,
+        read_liquidatable = facts.liquidatable,
+        "a peer's intent claims what the chain does not say"
+    );
+}
+
 pub(crate) fn own_bid_refused(rejection: &backstop_protocol::Rejection) {
     warn!(rule = rejection.label(), %rejection, "the network would refuse our bid; not sending it (is the solver key bonded on the SolverRegistry?)");
 }

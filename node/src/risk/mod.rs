@@ -750,11 +750,16 @@ pub struct Confirmation {
     pub confirmed: Vec<Confirmed>,
     /// Found liquidatable by the model, not by the chain.
     pub mismatches: Vec<Address>,
+    /// Confirmed liquidatable, but the model's `maxRepay` is not the chain's: (account,
+    /// model, chain). The intent carries the chain's; the model needs a look.
+    pub max_repay_disagreements: Vec<(Address, U256, U256)>,
 }
 
-/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable` and the
-/// settlement's nonce of each account (and `maxRepay` where the model has none), and once
-/// the adapter's price of its first collateral (the intents' `observedPrice`).
+/// Confirms `unhealthy` on chain at `block`, in one batch: `isLiquidatable`, `maxRepay`
+/// and the settlement's nonce of each account, and once the adapter's price of its first
+/// collateral (the intents' `observedPrice`). An intent claims what the chain says, never
+/// only what the model says: peers read the chain to check it, and a claim off by a wei
+/// is a false claim that gets its origin penalised.
 pub async fn confirm(
     provider: &DynProvider,
     settlement: Address,
@@ -764,10 +769,7 @@ pub async fn confirm(
     unhealthy: &[Unhealthy],
     block: BlockId,
 ) -> Result<Confirmation, RiskError> {
-    // The price is the market's, not the account's: read once. An account whose exact
-    // `maxRepay` the model computed is confirmed with `isLiquidatable` alone (the model
-    // and the contract agree to the wei, see tests/e2e/risk_model.rs; peers check the
-    // claim against the chain anyway).
+    // The price is the market's, not the account's: read once.
     let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(unhealthy.len() * 3 + 1);
     calls.push((adapter, IMarginMarket::priceCall { asset: price_asset }.abi_encode().into()));
     for found in unhealthy {
@@ -775,9 +777,7 @@ pub async fn confirm(
         calls.push((adapter, IMarginMarket::isLiquidatableCall { account }.abi_encode().into()));
         calls
             .push((settlement, LiquidationSettlement::noncesCall { marketId: market_id, account }.abi_encode().into()));
-        if found.max_repay.is_none() {
-            calls.push((adapter, IMarginMarket::maxRepayCall { account }.abi_encode().into()));
-        }
+        calls.push((adapter, IMarginMarket::maxRepayCall { account }.abi_encode().into()));
     }
     let answers = call_raw(provider, &calls, block).await?;
     let mut confirmation = Confirmation::default();
@@ -792,12 +792,12 @@ pub async fn confirm(
         let mut next = || answers.next().and_then(|answer| answer.as_ref().ok());
         let liquidatable = next().and_then(|data| IMarginMarket::isLiquidatableCall::abi_decode_returns(data).ok());
         let nonce = next().and_then(|data| LiquidationSettlement::noncesCall::abi_decode_returns(data).ok());
-        let max_repay = match found.max_repay {
-            Some(model) => Some(model),
-            None => next().and_then(|data| IMarginMarket::maxRepayCall::abi_decode_returns(data).ok()),
-        };
+        let max_repay = next().and_then(|data| IMarginMarket::maxRepayCall::abi_decode_returns(data).ok());
         match (liquidatable, nonce, max_repay) {
             (Some(true), Some(nonce), Some(max_repay)) if !max_repay.is_zero() => {
+                if let Some(model) = found.max_repay.filter(|model| *model != max_repay) {
+                    confirmation.max_repay_disagreements.push((found.account, model, max_repay));
+                }
                 confirmation.confirmed.push(Confirmed { account: found.account, nonce, max_repay, price });
             }
             _ => confirmation.mismatches.push(found.account),
