@@ -186,6 +186,9 @@ pub async fn read_intent_facts(
         .map_err(|reason| ChainError::Rpc { chain_id: intent.chainId, reason })
 }
 
+/// Reconfirmation requests waiting at once, across chains.
+pub const MAX_RECONFIRM_REQUESTS: usize = 16_384;
+
 /// Accounts the core wants confirmed again at the next block, without waiting out
 /// [`RECONFIRM_AFTER_BLOCKS`]: (chain id, market id, account) of an auction whose round
 /// ended unsettled, so its next round can open as soon as the protocol allows.

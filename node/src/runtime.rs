@@ -169,8 +169,12 @@ impl Runtime {
             }
             Effect::Reconfirm { chain_id, market_id, account } => {
                 let mut requests = self.reconfirm.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                // Bounded by the auctions the core tracks; drained every block.
-                requests.insert((chain_id, market_id, account));
+                // Drained every block; bounded for a watcher that cannot reach its RPC
+                // while refuted intents keep arriving (a missed request only waits for
+                // the periodic reconfirmation).
+                if requests.len() < crate::chain::MAX_RECONFIRM_REQUESTS {
+                    requests.insert((chain_id, market_id, account));
+                }
             }
             Effect::SetStatus { id, status } => {
                 if let Err(error) = self.store.set_status(id, status) {

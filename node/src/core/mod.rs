@@ -311,7 +311,7 @@ impl Core {
                     effects.push(Effect::Reconfirm { chain_id, market_id, account });
                 }
                 if rejection == Rejection::ChainUnavailable {
-                    self.origination.defer(id, peers_next_round_ms);
+                    self.origination.defer(id, peers_next_round_ms, now_ms);
                 }
                 Self::verdict(&inbound, Err(rejection), effects)
             }

@@ -60,6 +60,8 @@ const MAX_BACKOFFS: usize = 16_384;
 const PEER_CHECK_HOLD_MS: u64 = 5_000;
 /// Peers' copies under check remembered at once; beyond it we may open our own.
 const MAX_CHECKING: usize = 16_384;
+/// Longest a copy we could not check defers our own round.
+const MAX_DEFER_MS: u64 = 5_000;
 /// Wait per place in an account's opener order (see [`opener_rank`]): the first node
 /// opens at once, the next only if no copy arrived within this, and so on.
 pub const OPENER_STEP_MS: u64 = 250;
@@ -109,7 +111,9 @@ impl Origination {
     /// A peer's copy of `id` could not be checked (the RPC did not answer): our peers may
     /// well run its round, and a round of ours before theirs could end would be refused
     /// by them as too early and split the committee. None of ours before `until_ms`.
-    pub fn defer(&mut self, id: B256, until_ms: u64) {
+    pub fn defer(&mut self, id: B256, until_ms: u64, now_ms: u64) {
+        // The copy's windows are a stranger's choice (up to 10 s each): never longer than this.
+        let until_ms = until_ms.min(now_ms.saturating_add(MAX_DEFER_MS));
         self.pending.remove(&id);
         if self.backoff.len() >= MAX_BACKOFFS && !self.backoff.contains_key(&id) {
             return;
