@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 abi_dir="$(cd "$here/.." && pwd)/protocol/abi"
 contracts=(LiquidationSettlement MarginEngine OracleRouter InsuranceFund MockPriceFeed TestToken IMarginMarket SolverRegistry
-  PositionFactory MorphoPreLiquidation MorphoOracleMock FixedRateIrm FlashLiquidator)
+  PositionFactory MorphoPreLiquidation MorphoOracleMock FixedRateIrm FlashLiquidator BatchReader)
 # Built outside forge with Morpho's own compiler (tools/build-morpho.js, run by forge.sh), already trimmed.
 morpho_artifacts=(Morpho)
 # Uniswap V2 as published on npm (@uniswap/v2-core 1.0.1): trimmed, never recompiled.

@@ -57,6 +57,16 @@ sol!(
 );
 
 sol!(
+    /// A deployless multicall for reads: its creation code with the calls as constructor
+    /// arguments, sent as an `eth_call` without a `to`, reverts with `BatchResults` (one
+    /// result per call). Nothing is deployed; see `contracts/src/lens/BatchReader.sol`.
+    #[sol(rpc)]
+    #[derive(Debug)]
+    BatchReader,
+    "../protocol/abi/BatchReader.json"
+);
+
+sol!(
     /// Devnet and benchmark tooling: opens many margin accounts in one transaction.
     #[sol(rpc)]
     #[derive(Debug)]

@@ -1,21 +1,22 @@
 //! The node's local risk scan against the per-account `eth_call` scan most liquidation
 //! bots run, side by side on the same anvil chain with the same 10,000 accounts (issue
 //! #13: target a ratio of at least 1000x). Prints the figures; asserts only that the
-//! three scans find the same liquidatable accounts.
+//! scans find the same liquidatable accounts.
 //!
 //! `cargo bench -p backstop-e2e --bench scan_vs_rpc` (`BACKSTOP_BENCH_ACCOUNTS` to resize).
 
 use std::time::{Duration, Instant};
 
 use alloy::eips::BlockId;
-use alloy::primitives::Address;
+use alloy::primitives::{Address, Bytes};
 use alloy::providers::Provider;
+use alloy::sol_types::SolCall;
 use backstop_bindings::{IMarginMarket, MarginEngine, MockPriceFeed};
 use backstop_devnet::market::{self, feed_answer, MarketParameters};
 use backstop_devnet::population::{self, PopulationSpec};
 use backstop_devnet::LocalChain;
 use backstop_node::config::RiskConfig;
-use backstop_node::risk::rpc::call_many;
+use backstop_node::risk::rpc::{call_each, call_raw, CallError};
 use backstop_node::risk::MarketRisk;
 
 const ROUNDS: usize = 5;
@@ -85,26 +86,38 @@ async fn main() -> eyre::Result<()> {
     }
     let sequential = sequential_started.elapsed();
 
+    let health_calls: Vec<(Address, Bytes)> = population
+        .iter()
+        .map(|account| (deployment.engine, IMarginMarket::accountHealthCall { account: *account }.abi_encode().into()))
+        .collect();
+    let count_unhealthy = |answers: Vec<Result<Bytes, CallError>>| {
+        answers
+            .into_iter()
+            .filter_map(|answer| answer.ok())
+            .filter_map(|data| IMarginMarket::accountHealthCall::abi_decode_returns(&data).ok())
+            .filter(|health| !health.debtValue.is_zero() && health.collateralValue < health.requirement)
+            .count()
+    };
     let mut batched = Vec::new();
     let mut found_batched = 0;
+    let mut readers = Vec::new();
+    let mut found_readers = 0;
     for _ in 0..ROUNDS.min(3) {
         let started = Instant::now();
-        let calls = population
-            .iter()
-            .map(|account| (deployment.engine, IMarginMarket::accountHealthCall { account: *account }));
-        let answers = call_many(&provider, calls, at).await?;
-        found_batched = answers
-            .into_iter()
-            .filter(|answer| matches!(answer, Ok(health) if !health.debtValue.is_zero() && health.collateralValue < health.requirement))
-            .count();
+        found_batched = count_unhealthy(call_each(&provider, &health_calls, at).await?);
         batched.push(started.elapsed());
+        let started = Instant::now();
+        found_readers = count_unhealthy(call_raw(&provider, &health_calls, at).await?);
+        readers.push(started.elapsed());
     }
     let _ = MarginEngine::new(deployment.engine, &provider);
 
     assert_eq!(found_local, found_sequential, "the local scan finds what the chain says");
     assert_eq!(found_batched, found_sequential);
+    assert_eq!(found_readers, found_sequential);
     let local = median(local);
     let batched = median(batched);
+    let readers = median(readers);
     let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
     println!(
         "\nrisk scan, {} accounts on one anvil chain, {found_local} liquidatable after a 20% drop",
@@ -121,6 +134,11 @@ async fn main() -> eyre::Result<()> {
         "  per-account eth_call, JSON-RPC batches of 500:       {:>10.1} ms  ({:.0}x the local scan)",
         ms(batched),
         batched.as_secs_f64() / local.as_secs_f64()
+    );
+    println!(
+        "  per-account calls in deployless BatchReader batches: {:>10.1} ms  ({:.0}x the local scan; the node's fallback)",
+        ms(readers),
+        readers.as_secs_f64() / local.as_secs_f64()
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! real solver processes (`backstop-devnet solver`), driven through the devnet library.
 //! Build the binaries first: `cargo build --bins && cargo test -p backstop-e2e`.
 
+mod batch_reads;
 mod chain_truth;
 mod crash;
 mod hostile;

@@ -32,8 +32,8 @@
 //! ([`volatility`]) instead.
 //!
 //! A market whose adapter the node has no model for (anything that is neither a
-//! `MarginEngine` nor a `MorphoPreLiquidation`) falls back to batched `accountHealth` calls:
-//! one JSON-RPC batch per few hundred accounts instead of one round trip each.
+//! `MarginEngine` nor a `MorphoPreLiquidation`) falls back to batched `accountHealth` calls
+//! ([`rpc`]: a few hundred per `eth_call` of a deployless reader, not a round trip each).
 
 pub mod book;
 pub mod engine;
