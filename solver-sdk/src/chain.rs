@@ -78,6 +78,8 @@ const SETTLE_GAS_CAP: u64 = 5_000_000;
 /// ran out of gas, not into a rule: retry it with a larger limit while the award is valid.
 const OUT_OF_GAS_USAGE_PERCENT: u64 = 95;
 const MAX_GAS_RETRIES: u32 = 2;
+/// Settles planned and sent for one award: the first, and retries after on-chain reverts.
+const MAX_SETTLE_ATTEMPTS: u32 = 3;
 
 /// A `FlashLiquidator` executor and the Uniswap V2 factory it trades on (read from it).
 #[derive(Debug, Clone, Copy)]
@@ -954,16 +956,45 @@ impl Chain {
     /// Sends `settle` for a quorum award from the executor. It is simulated (`eth_call`)
     /// before every send and never sent if it would revert; a sent transaction that is not
     /// mined within [`RESEND_AFTER`] is resent with the same nonce at a higher gas price;
-    /// transport failures are retried; all of it until the award's deadline.
+    /// transport failures are retried; all of it until the award's deadline. A settle that
+    /// reverts once mined (another transaction in its block moved the pool it sells into,
+    /// or took the liquidation first) is planned and simulated again, up to
+    /// [`MAX_SETTLE_ATTEMPTS`] times: the award is still ours until its deadline, and the
+    /// simulation tells a race lost for good (nothing sent) from one the next block wins.
     pub async fn settle(&self, quorum: &Quorum) -> SettleResult {
-        let award = &quorum.award;
-        let deadline_secs = award.deadline.saturating_to::<u64>();
         // Best effort: if the market cannot be resolved, the simulation names the reason.
-        match tokio::time::timeout(APPROVAL_BEFORE_SETTLE, self.ensure_market_approved(award.marketId)).await {
+        match tokio::time::timeout(APPROVAL_BEFORE_SETTLE, self.ensure_market_approved(quorum.award.marketId)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => observe::approval_failed(&error),
             Err(_) => observe::approval_failed("timed out"),
         }
+        let mut first_revert: Option<String> = None;
+        for attempt in 1..=MAX_SETTLE_ATTEMPTS {
+            let result = self.settle_once(quorum).await;
+            match (result, first_revert.take()) {
+                // Mined and reverted: try again while the award lasts.
+                (SettleResult::Reverted { reason, sent: true }, earlier) if attempt < MAX_SETTLE_ATTEMPTS => {
+                    observe::settle_retry(&format!("settle reverted on-chain ({reason}); planning it again"), attempt);
+                    first_revert = Some(earlier.unwrap_or(reason));
+                }
+                // The retry's simulation says no: the on-chain revert is the outcome.
+                (SettleResult::Reverted { reason, sent: false }, Some(earlier)) => {
+                    return SettleResult::Reverted { reason: format!("{earlier}; then: {reason}"), sent: true };
+                }
+                (SettleResult::Expired, Some(earlier)) => {
+                    return SettleResult::Reverted { reason: earlier, sent: true }
+                }
+                (result, _) => return result,
+            }
+        }
+        SettleResult::Reverted { reason: first_revert.unwrap_or_default(), sent: true }
+    }
+
+    /// One settle: planned (for a flash executor, the pair and the amount to borrow at the
+    /// pools' current state), then sent until mined, reverted or past the deadline.
+    async fn settle_once(&self, quorum: &Quorum) -> SettleResult {
+        let award = &quorum.award;
+        let deadline_secs = award.deadline.saturating_to::<u64>();
         let settlement = self.settlement();
         match self.flash {
             None => {
