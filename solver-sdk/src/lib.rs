@@ -79,6 +79,7 @@
 mod bidding;
 mod book;
 mod chain;
+mod checks;
 mod config;
 pub mod dex;
 mod error;

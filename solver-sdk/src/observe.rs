@@ -212,6 +212,15 @@ pub(crate) fn solver_registered(chain_id: u64, solver: B256, bond: U256) {
     info!(chain_id, %solver, %bond, "bonded our solver key on the SolverRegistry");
 }
 
+/// An intent waited for a check slot until too little of its commit window was left.
+pub(crate) fn intent_check_shed(commit_end_ms: u64, now_ms: u64) {
+    let left_ms = commit_end_ms.saturating_sub(now_ms);
+    info!(
+        left_ms,
+        "too little of the commit window left to check and price this intent; skipping it (the solver is busy)"
+    );
+}
+
 pub(crate) fn chain_read_failed(error: &str) {
     warn!(%error, "could not read the chain to check an intent; ignoring it");
 }

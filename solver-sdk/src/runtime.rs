@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use backstop_net::{self as net, GossipConfig, GossipHandle, Inbound, NetStats, PublishError, Verdict};
 use backstop_protocol::auction::{ChainContext, IntentFacts};
 use backstop_protocol::envelope::peer_key;
@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use crate::book::{Action, Book, ChainParams, Closed, Handled, SettleResult};
 use crate::chain::Chain;
+use crate::checks::{self, CheckQueue, Next};
 use crate::config::SolverConfig;
 use crate::error::SolverError;
 use crate::observe;
@@ -119,6 +120,7 @@ impl SolverClient {
             events: events_tx,
             tasks: JoinSet::new(),
             held_intents: HashMap::new(),
+            checks: CheckQueue::new(),
         };
         let task = tokio::spawn(runtime.run(inbound, events_rx, stop_rx));
         Ok(SolverHandle { gossip, our_key, outcomes, stop: Some(stop_tx), task: Some(task) })
@@ -199,6 +201,69 @@ enum Event {
     IntentFacts { chain_id: u64, origin: PeerKey, intent: Box<Intent>, facts: Option<IntentFacts> },
 }
 
+/// An intent waiting for its chain check.
+struct CheckJob {
+    chain_id: u64,
+    chain: Arc<Chain>,
+    adapter: Address,
+    collateral_assets: Vec<Address>,
+    origin: PeerKey,
+    intent: Intent,
+}
+
+/// One of the workers of the check queue (see [`crate::checks`]).
+async fn check_intents(queue: Arc<CheckQueue<CheckJob>>, events: mpsc::Sender<Event>) {
+    loop {
+        match queue.next(now_ms).await {
+            Next::Shed(jobs) => {
+                for job in jobs {
+                    shed(job, &events).await;
+                }
+            }
+            Next::Check(job) => check_intent(job, &events).await,
+        }
+    }
+}
+
+/// Reads the chain's facts for an intent's claims, pricing it meanwhile (the commit
+/// window is short), and hands the facts to the book.
+async fn check_intent(job: CheckJob, events: &mpsc::Sender<Event>) {
+    let CheckJob { chain_id, chain, adapter, collateral_assets, origin, intent } = job;
+    let span = observe::auction_span(chain_id, intent.id());
+    let pricing = chain.speculate(&intent, adapter, collateral_assets);
+    let check = async {
+        let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, chain.intent_facts(adapter, &intent));
+        let facts = match read.await {
+            Ok(Ok(facts)) => Some(facts),
+            Ok(Err(error)) => {
+                observe::chain_read_failed(&error);
+                None
+            }
+            Err(_) => {
+                observe::chain_read_failed("timed out");
+                None
+            }
+        };
+        let intent = Box::new(intent.clone());
+        let _ = events.send(Event::IntentFacts { chain_id, origin, intent, facts }).await;
+    };
+    match pricing {
+        Some(pricing) => {
+            tokio::join!(pricing.instrument(span), check);
+        }
+        None => check.await,
+    }
+}
+
+/// An intent dropped from the check queue: the book learns it went unchecked.
+async fn shed(job: CheckJob, events: &mpsc::Sender<Event>) {
+    let CheckJob { chain_id, origin, intent, .. } = job;
+    observe::auction_span(chain_id, intent.id())
+        .in_scope(|| observe::intent_check_shed(intent.commit_end_ms(), now_ms()));
+    let intent = Box::new(intent);
+    let _ = events.send(Event::IntentFacts { chain_id, origin, intent, facts: None }).await;
+}
+
 struct Runtime<S> {
     strategy: Arc<S>,
     book: Book,
@@ -212,6 +277,8 @@ struct Runtime<S> {
     tasks: JoinSet<()>,
     /// Intents whose verdict waits on their chain check, by payload hash.
     held_intents: HashMap<B256, Inbound>,
+    /// Intents waiting for their chain check, taken by [`checks::WORKERS`] workers.
+    checks: Arc<CheckQueue<CheckJob>>,
 }
 
 impl<S: Strategy> Runtime<S> {
@@ -224,6 +291,9 @@ impl<S: Strategy> Runtime<S> {
         for chain in self.chains.values() {
             self.tasks.spawn(refresh_context(chain.clone(), self.events.clone()));
             self.tasks.spawn(follow_head(chain.clone()));
+        }
+        for _ in 0..checks::WORKERS {
+            self.tasks.spawn(check_intents(self.checks.clone(), self.events.clone()));
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -355,27 +425,12 @@ impl<S: Strategy> Runtime<S> {
                     let Some(chain) = self.chains.get(&chain_id).cloned() else {
                         continue;
                     };
-                    // Priced while the claims are checked: the commit window is short.
-                    if let Some(pricing) = chain.speculate(&intent, adapter, collateral_assets) {
-                        self.tasks.spawn(pricing.instrument(observe::auction_span(chain_id, intent.id())));
+                    let commit_end_ms = intent.commit_end_ms();
+                    let job = CheckJob { chain_id, chain, adapter, collateral_assets, origin, intent };
+                    if let Some(displaced) = self.checks.push(commit_end_ms, job) {
+                        let events = self.events.clone();
+                        self.tasks.spawn(async move { shed(displaced, &events).await });
                     }
-                    let events = self.events.clone();
-                    self.tasks.spawn(async move {
-                        let read = tokio::time::timeout(INTENT_CHECK_TIMEOUT, chain.intent_facts(adapter, &intent));
-                        let facts = match read.await {
-                            Ok(Ok(facts)) => Some(facts),
-                            Ok(Err(error)) => {
-                                observe::chain_read_failed(&error);
-                                None
-                            }
-                            Err(_) => {
-                                observe::chain_read_failed("timed out");
-                                None
-                            }
-                        };
-                        let intent = Box::new(intent);
-                        let _ = events.send(Event::IntentFacts { chain_id, origin, intent, facts }).await;
-                    });
                 }
                 Action::PublishCommit { chain_id, intent_id, commit, until_ms } => {
                     self.publish(chain_id, intent_id, Message::Commit(commit), until_ms);
