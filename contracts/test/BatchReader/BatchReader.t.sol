@@ -81,24 +81,24 @@ contract BatchReaderTest is Test {
         assertTrue(results[1].success, "the next call still runs");
     }
 
-    function test_AGasBurnerFailsAlone() public {
+    /// A hostile call followed by an honest one: the hostile one fails without data, the honest
+    /// one is still answered.
+    function assertFailsAlone(bytes memory hostile, uint256 gasPerCall, uint256 maxReturn, string memory why) internal {
         BatchReader.Call[] memory calls = new BatchReader.Call[](2);
-        calls[0] = BatchReader.Call(address(target), abi.encodeCall(Target.burn, ()));
+        calls[0] = BatchReader.Call(address(target), hostile);
         calls[1] = BatchReader.Call(address(target), abi.encodeCall(Target.value, ()));
-        BatchReader.Result[] memory results = run(calls, 200_000, 1024);
-        assertFalse(results[0].success, "the burner ran out of its own gas");
+        BatchReader.Result[] memory results = run(calls, gasPerCall, maxReturn);
+        assertFalse(results[0].success, why);
         assertEq(results[0].returnData.length, 0, "and left no data");
         assertEq(abi.decode(results[1].returnData, (uint256)), 42, "the honest call was answered");
     }
 
+    function test_AGasBurnerFailsAlone() public {
+        assertFailsAlone(abi.encodeCall(Target.burn, ()), 200_000, 1024, "the burner ran out of its own gas");
+    }
+
     function test_OversizedReturnDataIsNotCopied() public {
-        BatchReader.Call[] memory calls = new BatchReader.Call[](2);
-        calls[0] = BatchReader.Call(address(target), abi.encodeCall(Target.huge, ()));
-        calls[1] = BatchReader.Call(address(target), abi.encodeCall(Target.value, ()));
-        BatchReader.Result[] memory results = run(calls, 1_000_000, 4096);
-        assertFalse(results[0].success, "too much data is a failure");
-        assertEq(results[0].returnData.length, 0, "nothing copied");
-        assertTrue(results[1].success, "the honest call was answered");
+        assertFailsAlone(abi.encodeCall(Target.huge, ()), 1_000_000, 4096, "too much data is a failure");
     }
 
     function test_ACallToCodelessAddressSucceedsEmpty() public {
