@@ -110,27 +110,41 @@ pub struct PoolRef {
 
 const WAD: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 
-/// Accounts at or above this health (WAD) are read only every [`FAR_RESCAN_BLOCKS`] blocks,
-/// unless a collateral price moved by more than [`FULL_SCAN_MOVE_BPS`] since the last full
-/// read: what a keeper that watches its RPC bill does. 1.3 leaves room for a 20% move
-/// between two full reads.
+/// An account is read when its health, bounded from below at today's prices, is under this
+/// (WAD): what a keeper that watches its RPC bill does. 1.3 leaves room for a 20% move that
+/// the bound does not see (a position the account changed itself).
 const NEAR_HEALTH_WAD: u128 = 1_300_000_000_000_000_000;
-pub const FAR_RESCAN_BLOCKS: u64 = 4;
-const FULL_SCAN_MOVE_BPS: u128 = 500;
+/// Every account is also read once every this many blocks (a fixed slice each block), so a
+/// position its owner changed is seen within that many blocks whatever the prices did.
+pub const REFRESH_BLOCKS: u64 = 16;
+
+/// What one account's last read said: its health, and the value factor of each collateral
+/// (`price × (1 − haircut)`, listing order) when it was read.
+#[derive(Debug, Clone)]
+struct Reading {
+    health: U256,
+    factors: std::sync::Arc<[U256]>,
+}
 
 /// A scanner with memory: every account's last health, so accounts far from the line are
 /// not read every block.
+///
+/// An account's health is `Σ units_i × price_i × (1 − haircut_i) / requirement`, with its
+/// requirement fixed by its debt. So while its position stands still, its health now is at
+/// least its last health times the smallest `factor_now_i / factor_then_i` over the
+/// collaterals: a bound the scanner computes from two reads per collateral and a block, for
+/// every account at once. Only accounts whose bound is under [`NEAR_HEALTH_WAD`] are read,
+/// with a rotating slice of the rest ([`REFRESH_BLOCKS`]). Before this, a 5% price move
+/// read every account, which at 10,000 accounts a chain saturated the devnet's machine.
 #[derive(Debug, Default)]
 pub struct Scanner {
-    /// (market index, account) → (health, block it was read at).
-    last: std::collections::HashMap<(usize, Address), (U256, u64)>,
-    /// Prices at the last full read, and its block.
-    full: Option<(Vec<U256>, u64)>,
+    /// (market index, account) → its last reading.
+    last: std::collections::HashMap<(usize, Address), Reading>,
 }
 
 impl Scanner {
-    /// Reads every market's health at `block` (the accounts near the line, or all of them
-    /// when due). `collaterals` in listing order.
+    /// Reads every market's health at `block` (the accounts near the line, and this block's
+    /// slice of the rest). `collaterals` in listing order.
     pub async fn scan(
         &mut self,
         provider: &DynProvider,
@@ -141,21 +155,7 @@ impl Scanner {
     ) -> Result<Scan, String> {
         let prices = read_prices(provider, block, markets, collaterals).await?;
         let reserves = read_pools(provider, block, pools).await?;
-        let full = match &self.full {
-            None => true,
-            Some((prices_then, then)) => {
-                block >= then.saturating_add(FAR_RESCAN_BLOCKS)
-                    || prices
-                        .0
-                        .iter()
-                        .zip(prices_then)
-                        .any(|(now, then)| moved_more_than(*now, *then, FULL_SCAN_MOVE_BPS))
-            }
-        };
-        if full {
-            self.full = Some((prices.0.clone(), block));
-        }
-        let near = U256::from(NEAR_HEALTH_WAD);
+        let factors = prices.factors;
         let selected: Vec<Vec<Address>> = markets
             .iter()
             .enumerate()
@@ -163,22 +163,48 @@ impl Scanner {
                 market
                     .accounts
                     .iter()
-                    .filter(|account| {
-                        full || self.last.get(&(index, **account)).is_none_or(|(health, _)| *health < near)
+                    .enumerate()
+                    .filter(|(position, account)| {
+                        due(*position, block)
+                            || self
+                                .last
+                                .get(&(index, **account))
+                                .is_none_or(|reading| factors.get(index).is_none_or(|now| near(reading, now)))
                     })
-                    .copied()
+                    .map(|(_, account)| *account)
                     .collect()
             })
             .collect();
-        let (mut scan, read) = scan_accounts(provider, block, markets, &selected, collaterals, prices).await?;
+        let (mut scan, read) =
+            scan_accounts(provider, block, markets, &selected, collaterals, (prices.prices_wad, prices.scales)).await?;
         scan.pools = reserves;
-        for (index, healths) in read.iter().enumerate() {
+        for (index, healths) in read.into_iter().enumerate() {
             for (account, health) in healths {
-                self.last.insert((index, *account), (*health, block));
+                let Some(factors) = factors.get(index) else { continue };
+                self.last.insert((index, account), Reading { health, factors: factors.clone() });
             }
         }
         Ok(scan)
     }
+}
+
+/// Whether the account at `position` of its market's list is in `block`'s refresh slice.
+fn due(position: usize, block: u64) -> bool {
+    u64::try_from(position).is_ok_and(|position| position % REFRESH_BLOCKS == block % REFRESH_BLOCKS)
+}
+
+/// Whether the lower bound on the account's health at today's factors is under the line:
+/// `health × factor_now_i < NEAR × factor_then_i` for some collateral priced at the read. A
+/// collateral priced now at zero (a lapsed feed) puts every account near.
+fn near(reading: &Reading, now: &[U256]) -> bool {
+    let line = U256::from(NEAR_HEALTH_WAD);
+    reading.health < line
+        || reading.factors.len() != now.len()
+        || reading
+            .factors
+            .iter()
+            .zip(now)
+            .any(|(then, now)| !then.is_zero() && reading.health.saturating_mul(*now) < line.saturating_mul(*then))
 }
 
 /// Every pool's reserves at `block`, oriented for selling the collateral.
@@ -207,9 +233,15 @@ async fn read_pools(
     Ok(pools.iter().map(|pool| pool.and_then(|_| read.next().flatten())).collect())
 }
 
-fn moved_more_than(now: U256, then: U256, bps: u128) -> bool {
-    let gap = if now > then { now - then } else { then - now };
-    gap.saturating_mul(U256::from(10_000u32)) > then.saturating_mul(U256::from(bps))
+/// One block's collateral prices, as the engine values them.
+struct Prices {
+    /// The engine's `price`, WAD (zero: unknown).
+    prices_wad: Vec<U256>,
+    /// The engine's `priceScaleOf`.
+    scales: Vec<U256>,
+    /// Per market, `price × (1 − haircutOf)` of each collateral, WAD: what a unit of it counts
+    /// for health, up to its scale (zero: unknown).
+    factors: Vec<std::sync::Arc<[U256]>>,
 }
 
 async fn read_prices(
@@ -217,10 +249,12 @@ async fn read_prices(
     block: u64,
     markets: &[MarketBook],
     collaterals: &[Address],
-) -> Result<(Vec<U256>, Vec<U256>), String> {
+) -> Result<Prices, String> {
     let at = BlockId::number(block);
     let error = |what: &str, error: backstop_node::risk::rpc::BatchError| format!("{what}: {error}");
-    let Some(first) = markets.first() else { return Ok((Vec::new(), Vec::new())) };
+    let Some(first) = markets.first() else {
+        return Ok(Prices { prices_wad: Vec::new(), scales: Vec::new(), factors: Vec::new() });
+    };
     let prices = call_many(
         provider,
         collaterals.iter().map(|asset| (first.engine, MarginEngine::priceCall { asset: *asset })),
@@ -238,7 +272,28 @@ async fn read_prices(
     // A lapsed or broken feed leaves its price unknown (zero): nothing of it is counted.
     let prices_wad: Vec<U256> = prices.into_iter().map(|price| price.unwrap_or_default()).collect();
     let scales: Vec<U256> = scales.into_iter().map(|scale| scale.unwrap_or_default()).collect();
-    Ok((prices_wad, scales))
+    let mut factors = Vec::with_capacity(markets.len());
+    for market in markets {
+        let haircuts = call_many(
+            provider,
+            collaterals.iter().map(|asset| (market.engine, MarginEngine::haircutOfCall { asset: *asset })),
+            at,
+        )
+        .await
+        .map_err(|e| error("engine.haircutOf", e))?;
+        factors.push(
+            prices_wad
+                .iter()
+                .zip(haircuts)
+                .map(|(price, haircut)| {
+                    // An unreadable haircut leaves the factor unknown (zero).
+                    let kept = haircut.map_or(U256::ZERO, |haircut| WAD.saturating_sub(haircut));
+                    price.saturating_mul(kept) / WAD
+                })
+                .collect(),
+        );
+    }
+    Ok(Prices { prices_wad, scales, factors })
 }
 
 /// Every market's health at `block` over `selected[market]`; also returns each health read.
@@ -387,4 +442,56 @@ async fn price_open(
         });
     }
     Ok(open)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wad(value: u64) -> U256 {
+        U256::from(value) * WAD
+    }
+
+    fn reading(health_pct: u64, factors: &[U256]) -> Reading {
+        Reading { health: wad(health_pct) / U256::from(100u64), factors: factors.to_vec().into() }
+    }
+
+    #[test]
+    fn a_healthy_account_stays_unread_until_its_bound_crosses_the_line() {
+        let then = [wad(2_000), wad(1)];
+        // Health 2.0: a fall of either collateral's factor to 65% of its read puts the bound at 1.3.
+        let account = reading(200, &then);
+        assert!(!near(&account, &then), "unchanged prices: nothing to read");
+        assert!(!near(&account, &[wad(1_400), wad(1)]), "bound 1.4");
+        assert!(near(&account, &[wad(1_200), wad(1)]), "bound 1.2");
+        assert!(near(&account, &[wad(2_000), U256::ZERO]), "a collateral now unpriced");
+        // A rise does not hide another collateral's fall.
+        assert!(near(&account, &[wad(4_000), wad(1) * U256::from(6u64) / U256::from(10u64)]));
+    }
+
+    #[test]
+    fn accounts_near_the_line_or_without_a_usable_read_are_always_read() {
+        let then = [wad(2_000)];
+        assert!(near(&reading(125, &then), &then), "under 1.3 already");
+        assert!(near(&reading(200, &then), &[wad(2_000), wad(1)]), "a listing changed under it");
+        // A collateral unpriced at the read tells nothing about now; a debt-free account (max
+        // health) is not near at any price.
+        assert!(!near(&reading(200, &[U256::ZERO]), &[wad(5)]));
+        let free = Reading { health: U256::MAX, factors: then.to_vec().into() };
+        assert!(!near(&free, &[wad(1)]));
+    }
+
+    #[test]
+    fn every_account_is_due_once_per_refresh_period() {
+        let accounts = 100usize;
+        let mut reads = vec![0u32; accounts];
+        for block in 1_000..1_000 + REFRESH_BLOCKS {
+            for (position, count) in reads.iter_mut().enumerate() {
+                if due(position, block) {
+                    *count += 1;
+                }
+            }
+        }
+        assert!(reads.iter().all(|count| *count == 1), "{reads:?}");
+    }
 }
