@@ -134,8 +134,8 @@ struct Reading {
 /// least its last health times the smallest `factor_now_i / factor_then_i` over the
 /// collaterals: a bound the scanner computes from two reads per collateral and a block, for
 /// every account at once. Only accounts whose bound is under [`NEAR_HEALTH_WAD`] are read,
-/// with a rotating slice of the rest ([`REFRESH_BLOCKS`]). Before this, a 5% price move
-/// read every account, which at 10,000 accounts a chain saturated the devnet's machine.
+/// with a rotating slice of the rest ([`REFRESH_BLOCKS`]): at 10,000 accounts a chain,
+/// reading them all on every large move saturated a 2-core machine.
 #[derive(Debug, Default)]
 pub struct Scanner {
     /// (market index, account) → its last reading.
