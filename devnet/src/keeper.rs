@@ -286,10 +286,9 @@ type Unmined = Arc<Mutex<std::collections::HashMap<B256, (KeeperTx, (Address, Ma
 const GIVE_UP_BLOCKS: u64 = 30;
 
 /// Transactions a keeper has outstanding on a chain at most, as a bot with one nonce queue
-/// runs: past this it waits for some to land. Without a cap, a 10,000-account crash had each
-/// keeper queue ~400 liquidations, and anvil, with 1,200 in its pool, mined only empty
-/// blocks from then on. 64 does not bind at the default population (at 16, the keepers'
-/// p95 went from 5 blocks to 36).
+/// runs: past this it waits for some to land. Without a cap, each keeper queued ~400
+/// liquidations in a 10,000-account crash. 64 does not bind at the default population (at
+/// 16, the keepers' p95 went from 5 blocks to 36).
 const MAX_IN_FLIGHT: usize = 64;
 
 /// Whether `sender` may send another liquidation under [`MAX_IN_FLIGHT`].
