@@ -104,6 +104,11 @@ pub struct ScanRecord {
     /// Under-water accounts per market kind, in [`MarketKind`] order of the chain's books.
     pub under: Vec<(MarketKind, usize)>,
     pub open: Vec<(MarketKind, usize)>,
+    /// The engine's price of each collateral (WAD, listing order; zero: unknown).
+    pub oracle_prices: Vec<U256>,
+    /// Per market: its insurance fund's balance and its bad debt at the block.
+    pub insurance_fund: Vec<(MarketKind, U256)>,
+    pub bad_debt: Vec<(MarketKind, U256)>,
 }
 
 /// What the keepers of every chain share with the scenario.
@@ -393,6 +398,9 @@ async fn run_chain(
             at_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             under: scanned.markets.iter().map(|market| (market.kind, market.under.len())).collect(),
             open: scanned.markets.iter().map(|market| (market.kind, market.open.len())).collect(),
+            oracle_prices: scanned.prices_wad.clone(),
+            insurance_fund: scanned.markets.iter().map(|market| (market.kind, market.insurance_fund)).collect(),
+            bad_debt: scanned.markets.iter().map(|market| (market.kind, market.bad_debt)).collect(),
         });
         let opportunities: Vec<&OpenLiquidation> = scanned.markets.iter().flat_map(|market| &market.open).collect();
         if opportunities.is_empty() {

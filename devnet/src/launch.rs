@@ -22,6 +22,11 @@ use crate::{
     DEFAULT_MARGIN_BPS, FIRST_CHAIN_ID,
 };
 
+/// States each anvil keeps (`--prune-history`): a minute of 1 s blocks. Nodes read at most
+/// 16 blocks back (an intent's `observedBlock`); the report reads the run's last block right
+/// after the run and takes its per-block figures from the keepers' live scans.
+const HISTORY_BLOCKS: &str = "64";
+
 /// Builds and starts a [`Devnet`].
 #[derive(Debug, Clone)]
 pub struct DevnetBuilder {
@@ -249,9 +254,15 @@ impl DevnetBuilder {
             let signers: Vec<_> = accounts.iter().map(|(key, _)| key.signer.clone()).collect();
             let log = dir.join(format!("chains/{chain_id}/anvil.log"));
             create_parent(&log)?;
+            // anvil keeps a full copy of the state per block unless told otherwise: at 10,000
+            // accounts a chain that grew by gigabytes a minute. The devnet and its report read
+            // only recent state (nodes at most 16 blocks back, the report from live scans).
+            let mut extra = vec!["--prune-history", HISTORY_BLOCKS];
             // Bulk seeding opens thousands of accounts per transaction.
-            let extra: &[&str] = if self.population > 0 { &["--gas-limit", "1000000000"] } else { &[] };
-            let chain = LocalChain::spawn_with_args(&anvil, chain_id, &log, &signers, extra)?;
+            if self.population > 0 {
+                extra.extend(["--gas-limit", "1000000000"]);
+            }
+            let chain = LocalChain::spawn_with_args(&anvil, chain_id, &log, &signers, &extra)?;
             crate::say!("[devnet] chain {chain_id}: anvil at {}", chain.rpc_url);
             launched.push((chain, accounts));
         }
@@ -330,7 +341,7 @@ impl DevnetBuilder {
                     }
                     _ => None,
                 };
-                chain.start_interval_mining(1).await?;
+                chain.start_block_clock(Duration::from_secs(1)).await?;
                 crate::say!(
                     "[devnet] chain {}: settlement {} engine {} ; {} accounts opened; 1 s blocks",
                     chain.chain_id,

@@ -313,11 +313,11 @@ async fn market_state(
 
 /// Puts one step into one block of `chain`: the feeds that speak publish, the router
 /// records every asset one of whose feeds spoke, and the base fee is pushed if the step says
-/// so. Mining pauses while the transactions go in and resumes (1 s blocks) right after.
+/// so. The block clock is held while the transactions go in and the block is mined.
 /// Returns the step's block.
 pub async fn apply_step(chain: &DevnetChain, step: &PathStep) -> Result<u64, DevnetError> {
     let local = &chain.chain;
-    local.pause_mining().await?;
+    let paused = local.pause_mining().await;
     let sent = send_step(chain, step).await;
     let pushed = match step.base_fee_wei {
         Some(fee) => local
@@ -329,11 +329,10 @@ pub async fn apply_step(chain: &DevnetChain, step: &PathStep) -> Result<u64, Dev
         None => Ok(()),
     };
     let mined = local.mine_block().await;
-    let resumed = local.start_interval_mining(1).await;
+    drop(paused);
     let pending = sent?;
     pushed?;
     mined?;
-    resumed?;
     let mut block = None;
     for (what, pending) in pending {
         let receipt = local.confirm(&what, Ok(pending)).await?;

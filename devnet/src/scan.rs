@@ -85,6 +85,11 @@ pub struct MarketScan {
     /// Accounts below maintenance (`healthOf < 1`), with their health (WAD).
     pub under: BTreeMap<Address, U256>,
     pub open: Vec<OpenLiquidation>,
+    /// The market's books at the block: its insurance fund's debt-asset balance and the
+    /// engine's `badDebt` (zero when unreadable). Read live because the chains keep only
+    /// recent state (anvil `--prune-history`), so the report cannot read them afterwards.
+    pub insurance_fund: U256,
+    pub bad_debt: U256,
 }
 
 /// One block's scan of every market of a chain.
@@ -205,6 +210,19 @@ fn near(reading: &Reading, now: &[U256]) -> bool {
             .iter()
             .zip(now)
             .any(|(then, now)| !then.is_zero() && reading.health.saturating_mul(*now) < line.saturating_mul(*then))
+}
+
+/// The market's insurance-fund balance and bad debt at `at`, in one batch.
+async fn read_books(provider: &DynProvider, at: BlockId, market: &MarketBook) -> Result<(U256, U256), String> {
+    let fund = call_many(
+        provider,
+        std::iter::once((market.debt_asset, backstop_bindings::TestToken::balanceOfCall(market.insurance_fund))),
+        at,
+    );
+    let bad_debt = call_many(provider, std::iter::once((market.engine, MarginEngine::badDebtCall {})), at);
+    let (fund, bad_debt) = tokio::try_join!(fund, bad_debt).map_err(|error| format!("market books: {error}"))?;
+    let first = |read: Vec<Result<U256, _>>| read.into_iter().next().and_then(Result::ok).unwrap_or_default();
+    Ok((first(fund), first(bad_debt)))
 }
 
 /// Every pool's reserves at `block`, oriented for selling the collateral.
@@ -353,7 +371,8 @@ async fn scan_accounts(
             .filter_map(|(account, open)| matches!(open, Ok(true)).then_some(*account))
             .collect();
         let open = price_open(provider, at, market, &open_accounts, collaterals, &prices_wad, &scales).await?;
-        scans.push(MarketScan { kind: market.kind, under, open });
+        let (insurance_fund, bad_debt) = read_books(provider, at, market).await?;
+        scans.push(MarketScan { kind: market.kind, under, open, insurance_fund, bad_debt });
     }
     Ok((Scan { block, markets: scans, prices_wad, scales, pools: Vec::new() }, read))
 }

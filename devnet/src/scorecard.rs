@@ -11,7 +11,6 @@ use alloy::eips::BlockId;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use backstop_bindings::{LiquidationSettlement, MarginEngine, TestToken};
-use backstop_node::risk::rpc::call_many;
 use serde::Serialize;
 
 use crate::keeper::{lock, KeeperTx};
@@ -179,6 +178,13 @@ impl Devnet {
     /// winner was awarded but never settled (a settlement of one of them is a runner-up's).
     pub async fn scorecard(&self, trace: &RunTrace, no_show_intents: &HashSet<B256>) -> Result<Scorecard, DevnetError> {
         let fleet = self.keepers.as_ref().ok_or_else(|| DevnetError::Setup("no keepers ran".into()))?;
+        // The chains keep only recent state (anvil `--prune-history`) and the report reads
+        // the run's last block: hold every block clock until the report is read, however long
+        // that takes at 10,000 accounts a chain.
+        let mut paused = Vec::with_capacity(self.chains.len());
+        for chain in &self.chains {
+            paused.push(chain.chain.pause_mining().await);
+        }
         // Keeper transactions mined by the run's last block must be in the ledger.
         fleet.wait_collected(&trace.end_blocks).await;
         let (first_under, scans, transactions) = {
@@ -277,6 +283,7 @@ impl Devnet {
             .into_iter()
             .map(|(name, strategy, _)| (name, strategy.name().to_string(), strategy.bps()))
             .collect();
+        drop(paused);
         Ok(Scorecard {
             scenario: trace.kind.name().into(),
             description: trace.kind.describe().into(),
@@ -455,7 +462,6 @@ async fn timeline(
 ) -> Result<ChainTimeline, DevnetError> {
     let chain_id = chain.chain.chain_id;
     let books = chain.books();
-    let collaterals: Vec<Address> = chain.deployment.collaterals.iter().map(|collateral| collateral.token).collect();
     let steps: BTreeMap<u64, &crate::prices::PathStep> =
         trace.steps.iter().filter(|step| step.chain_id == chain_id).map(|step| (step.block, &step.step)).collect();
     let scanned: BTreeMap<u64, &crate::keeper::ScanRecord> =
@@ -468,38 +474,25 @@ async fn timeline(
     const MAX_TIMELINE_BLOCKS: u64 = 10_000;
     let start = from.saturating_sub(1).max(to.saturating_sub(MAX_TIMELINE_BLOCKS));
     for block in start..=to {
-        let at = BlockId::number(block);
-        let prices = call_many(
-            &chain.chain.provider,
-            collaterals.iter().map(|asset| (chain.deployment.engine, MarginEngine::priceCall { asset: *asset })),
-            at,
-        )
-        .await
-        .map_err(|error| chain.chain.error("engine.price", error))?;
-        let oracle_price: Vec<f64> =
-            prices.iter().map(|price| price.as_ref().map(|p| to_f64(*p)).unwrap_or(0.0)).collect();
+        // The chain keeps only recent state, so the books come from the keepers' scans, read
+        // live: the latest scan at or before the block (the scan skips blocks it fell behind on).
+        let Some((_, scan)) = scanned.range(..=block).next_back() else { continue };
+        let oracle_price: Vec<f64> = scan.oracle_prices.iter().map(|price| to_f64(*price)).collect();
         if let Some(step) = steps.get(&block) {
             market_price = step.market.iter().map(|price| *price as f64 / 1e8).collect();
-        } else if block == start {
+        } else if market_price.is_empty() {
             market_price = oracle_price.clone();
         }
-        let balances = call_many(
-            &chain.chain.provider,
-            books.iter().map(|book| (chain.deployment.usd, TestToken::balanceOfCall(book.insurance_fund))),
-            at,
-        )
-        .await
-        .map_err(|error| chain.chain.error("usd.balanceOf", error))?;
-        let bad_debts =
-            call_many(&chain.chain.provider, books.iter().map(|book| (book.engine, MarginEngine::badDebtCall {})), at)
-                .await
-                .map_err(|error| chain.chain.error("engine.badDebt", error))?;
-        if let Some(scan) = scanned.get(&block) {
-            under = books
+        let per_book = |values: &[(MarketKind, U256)]| -> Vec<f64> {
+            books
                 .iter()
-                .map(|book| scan.under.iter().find(|(kind, _)| *kind == book.kind).map_or(0, |(_, count)| *count))
-                .collect();
-        }
+                .map(|book| values.iter().find(|(kind, _)| *kind == book.kind).map_or(0.0, |(_, value)| to_f64(*value)))
+                .collect()
+        };
+        under = books
+            .iter()
+            .map(|book| scan.under.iter().find(|(kind, _)| *kind == book.kind).map_or(0, |(_, count)| *count))
+            .collect();
         let count = |pick: fn(&MarketEvents) -> &Vec<Liquidation>| {
             books
                 .iter()
@@ -521,8 +514,8 @@ async fn timeline(
             under: under.clone(),
             auctions: count(|entry| &entry.1),
             open_liquidations: count(|entry| &entry.2),
-            insurance_fund: balances.iter().map(|b| b.as_ref().map(|v| to_f64(*v)).unwrap_or(0.0)).collect(),
-            bad_debt: bad_debts.iter().map(|b| b.as_ref().map(|v| to_f64(*v)).unwrap_or(0.0)).collect(),
+            insurance_fund: per_book(&scan.insurance_fund),
+            bad_debt: per_book(&scan.bad_debt),
         });
     }
     Ok(ChainTimeline {
