@@ -6,7 +6,7 @@
 //! market, from Morpho's own events for that market), and at the head judges every
 //! account locally and confirms the liquidatable ones on chain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use alloy::eips::BlockId;
@@ -222,7 +222,7 @@ pub struct ChainWatcher {
     /// A head block whose scan failed and must be retried before waiting for the next.
     pending_scan: Option<(u64, u64)>,
     /// Accounts handed to the core as candidates, and the block of that confirmation.
-    emitted: std::collections::HashMap<(B256, Address), u64>,
+    emitted: HashMap<(B256, Address), u64>,
     reconfirm: ReconfirmRequests,
 }
 
@@ -245,7 +245,7 @@ impl ChainWatcher {
             risk: BTreeMap::new(),
             resync_positions: false,
             pending_scan: None,
-            emitted: std::collections::HashMap::new(),
+            emitted: HashMap::new(),
             reconfirm: context.reconfirm,
         }
     }
@@ -817,21 +817,13 @@ impl ChainWatcher {
             // Forget accounts that recovered; skip those confirmed a moment ago.
             let unhealthy_now: BTreeSet<Address> = scan.unhealthy.iter().map(|found| found.account).collect();
             self.emitted.retain(|(market, account), _| *market != market_id || unhealthy_now.contains(account));
-            let emitted = &self.emitted;
-            let due: Vec<risk::Unhealthy> = scan
-                .unhealthy
-                .iter()
-                .filter(|found| {
-                    emitted
-                        .get(&(market_id, found.account))
-                        .is_none_or(|at| block.saturating_sub(*at) >= RECONFIRM_AFTER_BLOCKS)
-                })
-                .cloned()
-                .collect();
+            let (due, deferred) =
+                due_confirmations(&scan.unhealthy, &self.emitted, market_id, block, self.risk_config.confirm_per_block);
+            self.metrics.confirmations_deferred.get_or_create(&labels).set(deferred as i64);
             if !due.is_empty() {
                 // Exact maxRepay from the model where the filter skipped it; the most
-                // endangered first (the watchlist leads the scan), in chunks, so the
-                // first intents of a crash leave before the last account is confirmed.
+                // endangered first, in chunks, so the first intents of a crash leave
+                // before the last account is confirmed.
                 let due: Vec<risk::Unhealthy> = due
                     .into_iter()
                     .map(|found| risk::Unhealthy {
@@ -1053,6 +1045,37 @@ pub async fn supervise(context: WatcherContext) {
     }
 }
 
+/// The accounts of `market_id` to confirm at `block`, and how many liquidatable ones wait
+/// for a later block. Due are the accounts never confirmed (or whose position changed)
+/// and those confirmed at least [`RECONFIRM_AFTER_BLOCKS`] ago; the first lead, and within
+/// each group the worst estimated health (then scan order, the watchlist first). At most
+/// `cap` are taken.
+fn due_confirmations(
+    unhealthy: &[risk::Unhealthy],
+    emitted: &HashMap<(B256, Address), u64>,
+    market_id: B256,
+    block: u64,
+    cap: usize,
+) -> (Vec<risk::Unhealthy>, usize) {
+    let mut due: Vec<(bool, &risk::Unhealthy)> = unhealthy
+        .iter()
+        .filter_map(|found| match emitted.get(&(market_id, found.account)) {
+            None => Some((false, found)),
+            Some(at) if block.saturating_sub(*at) >= RECONFIRM_AFTER_BLOCKS => Some((true, found)),
+            Some(_) => None,
+        })
+        .collect();
+    // Stable: equal keys keep scan order. `None` (no estimate) sorts after every estimate.
+    due.sort_by(|(again_a, a), (again_b, b)| {
+        again_a.cmp(again_b).then_with(|| {
+            let key = |found: &risk::Unhealthy| found.health.unwrap_or(f64::INFINITY);
+            key(a).total_cmp(&key(b))
+        })
+    });
+    let deferred = due.len().saturating_sub(cap);
+    (due.into_iter().take(cap).map(|(_, found)| found.clone()).collect(), deferred)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1069,6 +1092,52 @@ mod tests {
 
     fn drain(events: &mut mpsc::Receiver<ChainEvent>) -> Vec<ChainEvent> {
         std::iter::from_fn(|| events.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn confirmations_per_block_are_capped_new_accounts_and_the_worst_health_first() {
+        let market = B256::repeat_byte(0x01);
+        let other_market = B256::repeat_byte(0x02);
+        let account = |n: u8| Address::repeat_byte(n);
+        let found = |n: u8, health: Option<f64>| risk::Unhealthy { account: account(n), max_repay: None, health };
+        // Scan order: 1..=6.
+        let unhealthy = vec![
+            found(1, Some(0.99)),
+            found(2, Some(0.80)),
+            found(3, Some(0.95)),
+            found(4, Some(0.50)),
+            found(5, None),
+            found(6, Some(0.70)),
+        ];
+        let block = 100;
+        let emitted = HashMap::from([
+            // Confirmed long enough ago: due again, after every new account.
+            ((market, account(4)), block - RECONFIRM_AFTER_BLOCKS),
+            // Confirmed a moment ago: not due.
+            ((market, account(6)), block - 1),
+            // Another market's record does not hold this one's account back.
+            ((other_market, account(3)), block),
+        ]);
+
+        let (due, deferred) = due_confirmations(&unhealthy, &emitted, market, block, usize::MAX);
+        let order: Vec<Address> = due.iter().map(|found| found.account).collect();
+        assert_eq!(order, vec![account(2), account(3), account(1), account(5), account(4)]);
+        assert_eq!(deferred, 0);
+
+        let (due, deferred) = due_confirmations(&unhealthy, &emitted, market, block, 2);
+        let order: Vec<Address> = due.iter().map(|found| found.account).collect();
+        assert_eq!(order, vec![account(2), account(3)]);
+        assert_eq!(deferred, 3);
+
+        // Once the worst are emitted, the next block takes the ones that waited.
+        let mut emitted = emitted;
+        for confirmed in &order {
+            emitted.insert((market, *confirmed), block);
+        }
+        let (due, deferred) = due_confirmations(&unhealthy, &emitted, market, block + 1, 2);
+        let order: Vec<Address> = due.iter().map(|found| found.account).collect();
+        assert_eq!(order, vec![account(1), account(5)]);
+        assert_eq!(deferred, 1);
     }
 
     #[tokio::test]

@@ -87,6 +87,13 @@ pub struct RiskConfig {
     /// How long a quarantined market is left alone before it is scanned again.
     #[serde(with = "humantime_serde", default = "default_quarantine_for")]
     pub quarantine_for: Duration,
+    /// Most accounts of one market confirmed on chain (and handed to the auctions) per
+    /// block: those never confirmed before lead, the worst health first; the rest wait
+    /// for the next blocks. A crash can put thousands of accounts under in one block,
+    /// more than a block can settle, and confirming them all costs the watcher (and the
+    /// RPC node) whole blocks, during which it opens nothing.
+    #[serde(default = "default_confirm_per_block")]
+    pub confirm_per_block: usize,
 }
 
 impl Default for RiskConfig {
@@ -96,6 +103,7 @@ impl Default for RiskConfig {
             at_risk_volatility_multiple: default_at_risk_volatility_multiple(),
             quarantine_after: default_quarantine_after(),
             quarantine_for: default_quarantine_for(),
+            confirm_per_block: default_confirm_per_block(),
         }
     }
 }
@@ -167,6 +175,10 @@ fn default_at_risk_volatility_multiple() -> f64 {
 }
 fn default_quarantine_after() -> u32 {
     3
+}
+/// A settlement costs about 300k gas: 128 is more than a 30M-gas block settles.
+fn default_confirm_per_block() -> usize {
+    128
 }
 fn default_quarantine_for() -> Duration {
     Duration::from_secs(600)
@@ -241,6 +253,9 @@ impl NodeConfig {
                 "risk.at_risk_distance must be within 0..=10 and risk.at_risk_volatility_multiple within 0..=1000"
                     .into(),
             );
+        }
+        if !(1..=100_000).contains(&self.risk.confirm_per_block) {
+            return Err("risk.confirm_per_block must be within 1..=100000".into());
         }
         use backstop_protocol::timing::{MAX_WINDOW_MS, MIN_COMMIT_MS, MIN_REVEAL_MS};
         let window = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);

@@ -61,6 +61,9 @@ pub struct Metrics {
     pub accounts_indexed: Family<MarketLabels, Gauge>,
     /// Accounts within the at-risk distance of maintenance, per market (last scan).
     pub at_risk_accounts: Family<MarketLabels, Gauge>,
+    /// Liquidatable accounts left for a later block by `risk.confirm_per_block`, per
+    /// market (last scan).
+    pub confirmations_deferred: Family<MarketLabels, Gauge>,
     /// Time to judge every account of a chain's markets at one block (prices read included).
     pub health_scan_seconds: Seconds,
     /// Accounts the model found liquidatable that the chain did not confirm.
@@ -111,6 +114,7 @@ impl Metrics {
             head_lag_blocks: Family::default(),
             accounts_indexed: Family::default(),
             at_risk_accounts: Family::default(),
+            confirmations_deferred: Family::default(),
             health_scan_seconds: Family::new_with_constructor(latency_histogram),
             confirmation_mismatches: Family::default(),
             max_repay_disagreements: Family::default(),
@@ -152,6 +156,11 @@ impl Metrics {
             "risk_confirmation_mismatches",
             "Model found liquidatable, chain did not confirm",
             metrics.confirmation_mismatches.clone(),
+        );
+        r.register(
+            "risk_confirmations_deferred",
+            "Liquidatable accounts left for a later block by the per-block confirmation cap",
+            metrics.confirmations_deferred.clone(),
         );
         r.register(
             "risk_max_repay_disagreements",

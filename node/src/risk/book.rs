@@ -28,11 +28,15 @@ const RELATIVE_TOLERANCE: f64 = 1e-9;
 /// An account the scan found below maintenance. Accounts far below the line are decided
 /// by the fast filter alone (the chain's confirmation supplies `maxRepay`); those near it
 /// carry their exact valuation and the model's `maxRepay`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Liquidatable {
     pub account: Address,
     pub valuation: Option<Valuation>,
     pub max_repay: Option<U256>,
+    /// The f64 estimate of risk-adjusted collateral over requirement (below 1 when
+    /// liquidatable; unpriced assets count as nothing): the order in which a crash's
+    /// casualties are confirmed, worst first. Never used to decide.
+    pub health: f64,
 }
 
 /// What one scan found.
@@ -215,6 +219,7 @@ impl EngineBook {
         }
         let requirement = debt * filter.requirement_factor;
         let tolerance = RELATIVE_TOLERANCE * collateral.max(requirement) + filter.absolute_tolerance;
+        let health = if requirement > 0.0 { collateral / requirement } else { f64::INFINITY };
         if !unpriced && collateral - requirement > tolerance {
             if collateral < requirement * (1.0 + at_risk) {
                 report.at_risk.push(row as u32);
@@ -223,7 +228,12 @@ impl EngineBook {
         }
         if !unpriced && requirement - collateral > tolerance {
             report.at_risk.push(row as u32);
-            report.liquidatable.push(Liquidatable { account: self.addresses[row], valuation: None, max_repay: None });
+            report.liquidatable.push(Liquidatable {
+                account: self.addresses[row],
+                valuation: None,
+                max_repay: None,
+                health,
+            });
             return;
         }
         report.exact += 1;
@@ -240,6 +250,7 @@ impl EngineBook {
                             account: self.addresses[row],
                             valuation: Some(valuation),
                             max_repay: Some(max_repay),
+                            health,
                         }),
                         Err(_) => report.unpriceable += 1,
                     }

@@ -85,11 +85,14 @@ pub enum RiskError {
 }
 
 /// An account the model found liquidatable, before the chain confirms it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Unhealthy {
     pub account: Address,
     /// The model's `maxRepay` (`None` for a batched market, which does not compute it).
     pub max_repay: Option<U256>,
+    /// The model's estimate of the health ratio (below 1 here), for ordering only:
+    /// `None` where the model does not estimate one (Morpho, batched markets).
+    pub health: Option<f64>,
 }
 
 /// What a scan of one market found.
@@ -334,7 +337,7 @@ impl MarketRisk {
                     unhealthy: report
                         .liquidatable
                         .into_iter()
-                        .map(|found| Unhealthy { account: found.account, max_repay: Some(found.max_repay) })
+                        .map(|found| Unhealthy { account: found.account, max_repay: Some(found.max_repay), health: None })
                         .collect(),
                     scanned: report.scanned,
                     exact: report.exact,
@@ -353,7 +356,7 @@ impl MarketRisk {
                 for (account, answer) in accounts.into_iter().zip(answers) {
                     match answer {
                         Ok(health) if !health.debtValue.is_zero() && health.collateralValue < health.requirement => {
-                            scan.unhealthy.push(Unhealthy { account, max_repay: None })
+                            scan.unhealthy.push(Unhealthy { account, max_repay: None, health: None })
                         }
                         Ok(_) => {}
                         Err(_) => scan.unpriceable += 1,
@@ -409,7 +412,11 @@ fn from_report(report: ScanReport) -> MarketScan {
         unhealthy: report
             .liquidatable
             .into_iter()
-            .map(|found| Unhealthy { account: found.account, max_repay: found.max_repay })
+            .map(|found| Unhealthy {
+                account: found.account,
+                max_repay: found.max_repay,
+                health: Some(found.health),
+            })
             .collect(),
         scanned: report.scanned,
         exact: report.exact,
