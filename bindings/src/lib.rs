@@ -6,6 +6,8 @@
 
 use alloy::sol;
 
+pub mod batch;
+
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
@@ -245,18 +247,19 @@ sol!(
 /// (`backstop_protocol::auction::check_claims`), this only reads.
 ///
 /// `known_head` is a head the caller learnt moments ago (a head poller's): when it has
-/// reached the observed block, the head is not asked again and the check is one round
-/// trip. Otherwise (`None`, or a head behind the intent) it is read first.
-pub async fn read_intent_facts<P: alloy::providers::Provider + Clone>(
-    provider: &P,
+/// reached the observed block, the head is not asked again. The three claims are read in
+/// one batch at the observed block (see [`batch`]) beside the nonce at the head: two
+/// `eth_call`s in one round trip's wait, where a crash brings hundreds of intents a block.
+pub async fn read_intent_facts(
+    provider: &alloy::providers::DynProvider,
     adapter: alloy::primitives::Address,
     intent: &backstop_protocol::Intent,
     known_head: Option<u64>,
 ) -> Result<backstop_protocol::auction::IntentFacts, String> {
-    use std::future::IntoFuture;
-
     use alloy::eips::BlockId;
-    use alloy::primitives::U256;
+    use alloy::primitives::{Bytes, U256};
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolCall;
     use backstop_protocol::auction::{check_observed_block, IntentFacts};
 
     let head_block = match known_head {
@@ -273,24 +276,41 @@ pub async fn read_intent_facts<P: alloy::providers::Provider + Clone>(
             current_nonce: U256::ZERO,
         });
     }
-    let at = BlockId::number(intent.observedBlock);
-    let engine = IMarginMarket::new(adapter, provider.clone());
-    let settlement = LiquidationSettlement::new(intent.settlement, provider.clone());
-    let error = |error: alloy::contract::Error| error.to_string();
+    let claims: [(alloy::primitives::Address, Bytes); 3] = [
+        (adapter, IMarginMarket::isLiquidatableCall { account: intent.account }.abi_encode().into()),
+        (adapter, IMarginMarket::maxRepayCall { account: intent.account }.abi_encode().into()),
+        (adapter, IMarginMarket::priceCall { asset: intent.collateralAsset }.abi_encode().into()),
+    ];
+    let nonce = [(
+        intent.settlement,
+        LiquidationSettlement::noncesCall { marketId: intent.marketId, account: intent.account }.abi_encode().into(),
+    )];
     let read = || async {
-        // The four reads are independent: one round trip's wait instead of four.
-        let liquidatable = engine.isLiquidatable(intent.account).block(at);
-        let max_repay = engine.maxRepay(intent.account).block(at);
-        let price = engine.price(intent.collateralAsset).block(at);
-        let nonce = settlement.nonces(intent.marketId, intent.account).block(BlockId::number(head_block));
-        let (liquidatable, max_repay, price, current_nonce) = futures::future::try_join4(
-            liquidatable.call().into_future(),
-            max_repay.call().into_future(),
-            price.call().into_future(),
-            nonce.call().into_future(),
+        let (claims, nonce) = futures::future::try_join(
+            batch::call_raw(provider, &claims, BlockId::number(intent.observedBlock)),
+            batch::call_raw(provider, &nonce, BlockId::number(head_block)),
         )
         .await
-        .map_err(error)?;
+        .map_err(|error| error.to_string())?;
+        // A reverting view is the adapter's answer, and refutes the claim it backs.
+        let answer = |index: usize, what: &str| -> Result<Bytes, String> {
+            match claims.get(index) {
+                Some(Ok(data)) => Ok(data.clone()),
+                Some(Err(error)) => Err(format!("{what} reverted: {error:?}")),
+                None => Err(format!("{what}: no answer")),
+            }
+        };
+        let liquidatable = IMarginMarket::isLiquidatableCall::abi_decode_returns(&answer(0, "isLiquidatable()")?)
+            .map_err(|error| format!("isLiquidatable(): {error}"))?;
+        let max_repay = IMarginMarket::maxRepayCall::abi_decode_returns(&answer(1, "maxRepay()")?)
+            .map_err(|error| format!("maxRepay(): {error}"))?;
+        let price = IMarginMarket::priceCall::abi_decode_returns(&answer(2, "price()")?)
+            .map_err(|error| format!("price(): {error}"))?;
+        let current_nonce = match nonce.first() {
+            Some(Ok(data)) => LiquidationSettlement::noncesCall::abi_decode_returns(data)
+                .map_err(|error| format!("nonces(): {error}"))?,
+            other => return Err(format!("nonces(): {other:?}")),
+        };
         Ok::<_, String>(IntentFacts { head_block, liquidatable, max_repay, price, current_nonce })
     };
     let facts = read().await?;

@@ -469,7 +469,7 @@ impl Book {
                     })];
                 }
                 ours.bid = OurBid::Committed(Sealed { bid: placed, salt, commitment: sealed_commitment });
-                observe::bid_committed(&placed, placed.repay_amount != bid.repay_amount);
+                observe::bid_committed(&placed, placed.repay_amount != bid.repay_amount, &intent, now_ms);
                 vec![
                     Action::PublishCommit {
                         chain_id,

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use alloy::eips::BlockId;
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, TransactionReceipt};
-use alloy::sol_types::SolEvent;
+use alloy::sol_types::{SolCall as _, SolEvent};
 use alloy::transports::http::reqwest::Url;
 use alloy::transports::RpcError;
 use backstop_bindings::{
@@ -481,6 +481,15 @@ impl Chain {
         facts
     }
 
+    /// Whether the facts of `intent`'s claims are read or being read: another node's copy
+    /// of the same round claims the same facts of the same block. Such a copy needs no
+    /// place in the check queue, only the answer already on its way.
+    pub fn facts_known(&self, adapter: Address, intent: &Intent) -> bool {
+        let key: FactsKey = (adapter, intent.account, intent.collateralAsset, intent.observedBlock);
+        let cache = self.facts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(&key).is_some_and(|(read_at, _)| read_at.elapsed() < FACTS_REUSE)
+    }
+
     /// The head as last polled or read, if any.
     pub fn known_head(&self) -> Option<u64> {
         match self.head.load(Ordering::Relaxed) {
@@ -681,33 +690,46 @@ impl Chain {
         block: u64,
     ) -> Result<Pricing, String> {
         let at = BlockId::number(block);
-        let market = IMarginMarket::new(adapter, self.provider.clone());
-        let engine = MarginEngine::new(adapter, self.provider.clone());
         let repay_amount = intent.maxRepay;
 
-        // Per intent: what the repay seizes and the account's holdings. Everything else is
-        // the market's at this block, shared by every intent priced at it.
-        let seized = async {
-            market
-                .previewSeize(intent.account, repay_amount)
-                .block(at)
-                .call()
-                .await
-                .map_err(|error| format!("previewSeize(): {error}"))
-        };
-        let holdings = futures::future::join_all(collateral_assets.iter().map(|asset| {
-            let engine = &engine;
-            // MarginEngine extras; another adapter may not have them.
-            async move { engine.collateralOf(intent.account, *asset).block(at).call().await.ok() }
+        // Per intent: what the repay seizes and the account's holdings, in one batched
+        // call. Everything else is the market's at this block, shared by every intent
+        // priced at it.
+        let mut calls: Vec<(Address, Bytes)> = Vec::with_capacity(collateral_assets.len() + 1);
+        calls.push((
+            adapter,
+            IMarginMarket::previewSeizeCall { account: intent.account, repayAmount: repay_amount }.abi_encode().into(),
+        ));
+        calls.extend(collateral_assets.iter().map(|asset| {
+            (adapter, MarginEngine::collateralOfCall { account: intent.account, asset: *asset }.abi_encode().into())
         }));
+        let per_intent = async {
+            let answers = backstop_bindings::batch::call_raw(&self.provider, &calls, at)
+                .await
+                .map_err(|error| format!("previewSeize(): {error}"))?;
+            let seized = match answers.first() {
+                Some(Ok(data)) => IMarginMarket::previewSeizeCall::abi_decode_returns(data)
+                    .map_err(|error| format!("previewSeize(): {error}"))?,
+                other => return Err(format!("previewSeize(): {other:?}")),
+            };
+            // MarginEngine extras; another adapter may not have them.
+            let holdings: Vec<Option<U256>> = answers[1..]
+                .iter()
+                .map(|answer| {
+                    answer.as_ref().ok().and_then(|data| MarginEngine::collateralOfCall::abi_decode_returns(data).ok())
+                })
+                .collect();
+            Ok::<_, String>((seized, holdings))
+        };
         let debt_decimals = self.decimals_of(intent.debtAsset);
-        let (seized, holdings, debt_decimals, snapshot) = tokio::join!(
-            seized,
-            holdings,
+        let (per_intent, debt_decimals, snapshot) = tokio::join!(
+            per_intent,
             debt_decimals,
             self.market_snapshot(adapter, intent.debtAsset, collateral_assets, block)
         );
-        let seized_value = seized?;
+        let (seized, mut holdings) = per_intent?;
+        holdings.resize(collateral_assets.len(), None);
+        let seized_value = seized;
         let debt_decimals = debt_decimals?;
         let snapshot = snapshot?;
         let total_value =

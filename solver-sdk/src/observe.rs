@@ -135,8 +135,12 @@ pub(crate) fn settle_resent(tx_hash: B256, nonce: u64, gas_price_wei: u128) {
     warn!(%tx_hash, nonce, gas_price_wei, "settle not mined yet; resent with the same nonce and a higher gas price");
 }
 
-pub(crate) fn bid_committed(bid: &Bid, clamped: bool) {
-    info!(repay = %bid.repay_amount, premium = %bid.premium, clamped, "bid committed");
+/// `after_open_ms` and `left_ms`: how far into the commit window the bid left, the
+/// figure to watch when a burst makes the solver late.
+pub(crate) fn bid_committed(bid: &Bid, clamped: bool, intent: &backstop_protocol::Intent, now_ms: u64) {
+    let after_open_ms = now_ms.saturating_sub(intent.openTimeMs);
+    let left_ms = intent.commit_end_ms().saturating_sub(now_ms);
+    info!(repay = %bid.repay_amount, premium = %bid.premium, clamped, after_open_ms, left_ms, "bid committed");
 }
 
 pub(crate) fn bid_revealed() {

@@ -426,8 +426,14 @@ impl<S: Strategy> Runtime<S> {
                         continue;
                     };
                     let commit_end_ms = intent.commit_end_ms();
+                    let known = chain.facts_known(adapter, &intent);
                     let job = CheckJob { chain_id, chain, adapter, collateral_assets, origin, intent };
-                    if let Some(displaced) = self.checks.push(commit_end_ms, job) {
+                    if known {
+                        // A copy of a round whose facts are read or on their way: it costs
+                        // no RPC, so it does not wait for (or hold) a worker.
+                        let events = self.events.clone();
+                        self.tasks.spawn(async move { check_intent(job, &events).await });
+                    } else if let Some(displaced) = self.checks.push(commit_end_ms, job) {
                         let events = self.events.clone();
                         self.tasks.spawn(async move { shed(displaced, &events).await });
                     }

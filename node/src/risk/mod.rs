@@ -39,7 +39,8 @@ pub mod book;
 pub mod engine;
 pub mod math;
 pub mod morpho;
-pub mod rpc;
+/// Batched reads, shared with the solver SDK.
+pub use backstop_bindings::batch as rpc;
 pub mod volatility;
 
 use std::collections::BTreeSet;
@@ -337,7 +338,11 @@ impl MarketRisk {
                     unhealthy: report
                         .liquidatable
                         .into_iter()
-                        .map(|found| Unhealthy { account: found.account, max_repay: Some(found.max_repay), health: None })
+                        .map(|found| Unhealthy {
+                            account: found.account,
+                            max_repay: Some(found.max_repay),
+                            health: None,
+                        })
                         .collect(),
                     scanned: report.scanned,
                     exact: report.exact,
@@ -412,11 +417,7 @@ fn from_report(report: ScanReport) -> MarketScan {
         unhealthy: report
             .liquidatable
             .into_iter()
-            .map(|found| Unhealthy {
-                account: found.account,
-                max_repay: found.max_repay,
-                health: Some(found.health),
-            })
+            .map(|found| Unhealthy { account: found.account, max_repay: found.max_repay, health: Some(found.health) })
             .collect(),
         scanned: report.scanned,
         exact: report.exact,

@@ -1,20 +1,21 @@
 //! Batched reads: many `eth_call`s at one block in a few round trips rather than one per
-//! call. Calls are packed into [`BatchReader`] batches (a deployless multicall: one
-//! `eth_call` of its creation code runs a few hundred calls inside one EVM execution), and
-//! those are sent in JSON-RPC batches. A batch the node would not run (a target that burns
-//! the whole gas allowance, an RPC that refuses creation calls or caps their size) is
-//! retried as one plain `eth_call` per call, in JSON-RPC batches. A call that reverts is an
-//! answer (`Err(Reverted)`); a batch the RPC fails is an error for the caller to retry.
+//! call, for nodes and solvers alike. Calls are packed into [`BatchReader`] batches (a
+//! deployless multicall: one `eth_call` of its creation code runs a few hundred calls
+//! inside one EVM execution), and those are sent in JSON-RPC batches. A batch the RPC
+//! node would not run (a target that burns the whole gas allowance, an RPC that refuses
+//! creation calls or caps their size) is retried as one plain `eth_call` per call, in
+//! JSON-RPC batches. A call that reverts is an answer (`Err(Reverted)`); a batch the RPC
+//! fails is an error for the caller to retry.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::BatchReader;
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::{SolCall, SolConstructor, SolError};
 use alloy::transports::TransportError;
-use backstop_bindings::BatchReader;
 
 /// Calls per JSON-RPC batch: large enough to amortise the round trip, small enough for
 /// common RPC limits (geth and reth accept 1000 by default; anvil more).
@@ -45,8 +46,8 @@ const READERS_PER_REQUEST: usize = 8;
 
 static READER_FALLBACKS: AtomicU64 = AtomicU64::new(0);
 
-/// [`BatchReader`] batches this process has had to read one call at a time (the node
-/// would not run them): a figure for operators and tests.
+/// [`BatchReader`] batches this process has had to read one call at a time (the RPC
+/// node would not run them): a figure for operators and tests.
 pub fn reader_fallbacks() -> u64 {
     READER_FALLBACKS.load(Ordering::Relaxed)
 }
@@ -96,7 +97,7 @@ pub async fn call_raw(
                 None => {
                     READER_FALLBACKS.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(
-                        target: "backstop_node::risk",
+                        target: "backstop_bindings::batch",
                         calls = batch.len(),
                         answer = ?answer.err(),
                         "the node did not run a batch reader; reading its calls one by one"
