@@ -56,7 +56,11 @@ impl Core {
             Ok(signature) => {
                 observe::vote_signed(chain_id, id, award.executor, award.deadline);
                 self.voted.insert(id, award.clone());
-                let Some(book) = self.books.get(&chain_id) else { return };
+                let attester = self.attester;
+                let Some(book) = self.books.get_mut(&chain_id) else { return };
+                if let Some(attester) = attester {
+                    book.note_own_vote(attester, &award);
+                }
                 let vote = AwardVote {
                     chainId: chain_id,
                     settlement: book.context.settlement,

@@ -117,6 +117,24 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// The solvers ranked from `no_shows_recorded` up to `upto_rank` whose award this peer
+    /// saw signed by at least `threshold` attesters (its own vote included): they held a
+    /// settleable award and let its window pass. A winner whose award never gathered a
+    /// threshold did nothing wrong (the committee disagreed, or votes were lost), and
+    /// counting it would let one peer's view of a round make a ledger differ from the
+    /// others' and with it the next rankings, which splits the next votes in turn.
+    fn awarded_no_shows(&self, upto_rank: usize, threshold: usize) -> Vec<PeerKey> {
+        let ranking = self.round.ranking();
+        (self.no_shows_recorded..upto_rank.min(ranking.len()))
+            .filter(|rank| {
+                self.round.award_for_rank(*rank).is_some_and(|award| {
+                    self.votes_seen.iter().filter(|(_, voted)| *voted == award).count() >= threshold
+                })
+            })
+            .map(|rank| ranking[rank].solver)
+            .collect()
+    }
+
     fn new(round: Round) -> Self {
         Self {
             round,
@@ -206,6 +224,15 @@ impl ChainBook {
 
     pub fn is_closed(&self, id: &B256) -> bool {
         self.closed.contains(id)
+    }
+
+    /// Our own vote for `award`, signed as `attester`: gossip does not hand it back to us,
+    /// and it counts toward the threshold that makes an unsettled winner a no-show.
+    pub fn note_own_vote(&mut self, attester: Address, award: &Award) {
+        let Some(tracked) = self.auctions.get_mut(&award.intentId) else { return };
+        if tracked.votes_seen.len() < MAX_VOTES_PER_AUCTION {
+            tracked.votes_seen.insert((attester, award.clone()));
+        }
     }
 
     pub fn no_shows(&self) -> &NoShowLedger {
@@ -495,13 +522,14 @@ impl ChainBook {
     pub fn tick(&mut self, now_ms: u64) -> Vec<Progress> {
         let mut progress = Vec::new();
         let deprioritised = self.no_shows.deprioritised(now_ms);
+        let threshold = self.context.committee.threshold;
         let mut no_shows = Vec::new();
         for (id, tracked) in self.auctions.iter_mut() {
             if tracked.exhausted_at_ms.is_some() {
                 continue;
             }
-            let round = &mut tracked.round;
-            if !round.is_decided() && round.may_decide(now_ms) {
+            if !tracked.round.is_decided() && tracked.round.may_decide(now_ms) {
+                let round = &mut tracked.round;
                 round.decide(&deprioritised);
                 progress.push(Progress::Decided {
                     id: *id,
@@ -510,10 +538,10 @@ impl ChainBook {
                     winner: round.award_for_rank(0),
                 });
             }
-            if !round.is_decided() {
+            if !tracked.round.is_decided() {
                 continue;
             }
-            if let Some(rank) = round.rank_at(now_ms) {
+            if let Some(rank) = tracked.round.rank_at(now_ms) {
                 if tracked.rank_reported.is_none_or(|reported| reported < rank) {
                     tracked.rank_reported = Some(rank);
                     // Every rank before it had its award window and did not settle: a
@@ -521,23 +549,21 @@ impl ChainBook {
                     // (a winner that never settles used to keep winning a crash's
                     // auctions for as long as its first ones took to exhaust).
                     if rank > tracked.no_shows_recorded {
-                        let ranking = round.ranking();
-                        no_shows
-                            .extend(ranking.iter().take(rank).skip(tracked.no_shows_recorded).map(|bid| bid.solver));
+                        no_shows.extend(tracked.awarded_no_shows(rank, threshold));
                         tracked.no_shows_recorded = rank;
                     }
-                    if let Some(award) = round.award_for_rank(rank) {
+                    if let Some(award) = tracked.round.award_for_rank(rank) {
                         progress.push(Progress::RankDue { id: *id, rank, award });
                     }
                 }
             }
-            if round.is_exhausted(now_ms) {
+            if tracked.round.is_exhausted(now_ms) {
                 tracked.exhausted_at_ms = Some(now_ms);
-                // Committed and never revealed, and the ranks not recorded yet.
-                no_shows.extend(round.no_shows(0));
-                no_shows.extend(round.ranking().iter().skip(tracked.no_shows_recorded).map(|bid| bid.solver));
-                tracked.no_shows_recorded = round.ranking().len();
-                progress.push(Progress::Exhausted { id: *id, next_round_at_ms: round.next_round_at_ms() });
+                // The ranks not recorded yet.
+                let ranks = tracked.round.ranking().len();
+                no_shows.extend(tracked.awarded_no_shows(ranks, threshold));
+                tracked.no_shows_recorded = ranks;
+                progress.push(Progress::Exhausted { id: *id, next_round_at_ms: tracked.round.next_round_at_ms() });
             }
         }
         for solver in no_shows {

@@ -1,8 +1,9 @@
-//! The record of solvers that took a place in an auction and did not fill it: committed
-//! and never revealed, or won and never settled. A repeat offender is ranked after
-//! every other bidder for a while, so a throwaway key bidding an absurd premium it never
-//! pays cannot keep deciding who wins. Every peer derives the record from the same
-//! auctions, so rankings stay the same everywhere.
+//! The record of solvers that took a place in an auction and did not fill it: won an
+//! award the committee signed (a threshold of votes, as this peer saw them) and never
+//! settled it. A repeat offender is ranked after every other bidder for a while, so a
+//! throwaway key bidding an absurd premium it never pays cannot keep deciding who wins.
+//! Rankings stay the same everywhere only if every peer records the same offences, so
+//! only evidence every peer sees alike counts (see `docs/protocol.md`, Ranking).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -250,15 +250,4 @@ impl Round {
     pub fn next_round_at_ms(&self) -> u64 {
         self.intent.next_round_at_ms(self.bids())
     }
-
-    /// Who failed this round: solvers that committed and never revealed, and winners
-    /// whose award window passed (ranks before `upto_rank`).
-    pub fn no_shows(&self, upto_rank: usize) -> Vec<PeerKey> {
-        let mut out: Vec<PeerKey> =
-            self.commits.keys().filter(|solver| !self.reveals.contains_key(*solver)).copied().collect();
-        if let Some(ranking) = &self.ranking {
-            out.extend(ranking.iter().take(upto_rank).map(|bid| bid.solver));
-        }
-        out
-    }
 }

@@ -48,14 +48,14 @@ struct World {
     attesters: Vec<PrivateKeySigner>,
 }
 
-/// A chain with one market, a 3-member committee and solvers 10 and 11 bonded.
+/// A chain with one market, a 3-member committee and solvers 10, 11 and 12 bonded.
 fn world() -> World {
     let attesters: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
     let mut context = ChainContext::new(CHAIN, settlement());
     context.markets.insert(market().market_id, market());
     context.committee = Committee::new(attesters.iter().map(PrivateKeySigner::address), 2);
     let mut solvers = SolverSet::default();
-    for seed in [10u8, 11] {
+    for seed in [10u8, 11, 12] {
         solvers.admit(peer_key(&key(seed)), executor_of(seed));
     }
     context.admission = Admission::Bonded(solvers);
@@ -298,7 +298,17 @@ fn the_runner_up_is_awarded_when_the_winner_does_not_settle() {
     bid(&mut world.book, &auction, 10, 50);
     bid(&mut world.book, &auction, 11, 20);
     let first = auction.award_window(0);
-    assert_eq!(due_ranks(&world.book.tick(first.start_ms)), vec![(0, executor_of(10))]);
+    let progress = world.book.tick(first.start_ms);
+    assert_eq!(due_ranks(&progress), vec![(0, executor_of(10))]);
+    // The committee signed the winner's award (one vote by gossip, one our own).
+    let award = rank_award(&progress, 0);
+    let judged = world.book.on_message(
+        Kind::Vote,
+        &verified(1, Message::Vote(vote(&world.attesters[0], &award))),
+        first.start_ms,
+    );
+    assert!(judged.is_ok(), "{judged:?}");
+    world.book.note_own_vote(world.attesters[1].address(), &award);
     assert!(due_ranks(&world.book.tick(first.next_start_ms() - 1)).is_empty());
     // The winner did not settle: rank 1 is due exactly when the committee guard allows it.
     let second_start = first.next_start_ms();
@@ -308,6 +318,11 @@ fn the_runner_up_is_awarded_when_the_winner_does_not_settle() {
     let (winner, runner_up) = (peer_key(&key(10)), peer_key(&key(11)));
     assert_eq!(world.book.no_shows().count(&winner, second_start), 1);
     assert_eq!(world.book.no_shows().count(&runner_up, second_start), 0);
+    // The runner-up's award gathers both votes as well, and it does not settle either.
+    let second = world.book.round(&auction.id()).and_then(|round| round.award_for_rank(1)).expect("rank 1");
+    for attester in &world.attesters[..2] {
+        world.book.note_own_vote(attester.address(), &second);
+    }
     let exhausted = auction.award_window(1).next_start_ms();
     let progress = world.book.tick(exhausted);
     assert_eq!(world.book.no_shows().count(&winner, exhausted), 1, "counted once");
@@ -317,6 +332,42 @@ fn the_runner_up_is_awarded_when_the_winner_does_not_settle() {
         _ => None,
     });
     assert_eq!(next_round, Some(auction.next_round_at_ms(2)), "only after the last bid's award");
+}
+
+/// An award whose votes never reached the threshold (peers ranked differently, or lost
+/// votes) makes no one a no-show, and neither does a commit left unrevealed: a peer's own
+/// view of a round must not make its ledger, and so its next rankings, differ from others'.
+#[test]
+fn only_a_winner_whose_award_reached_the_threshold_is_a_no_show() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    bid(&mut world.book, &auction, 10, 50);
+    bid(&mut world.book, &auction, 11, 20);
+    let (commit, _never_revealed) = sealed_bid(&auction, 12, 90);
+    world.book.on_message(Kind::Commit, &verified(12, Message::Commit(commit)), OPEN + 100).expect("commit accepted");
+    let first = auction.award_window(0);
+    let progress = world.book.tick(first.start_ms);
+    // One vote of the two the award needs.
+    let award = rank_award(&progress, 0);
+    world.book.note_own_vote(world.attesters[0].address(), &award);
+    let exhausted = auction.award_window(1).next_start_ms();
+    world.book.tick(first.next_start_ms());
+    world.book.tick(exhausted);
+    assert!(world.book.round(&auction.id()).is_some_and(|round| round.ranking().len() == 2), "two bids ranked");
+    for seed in [10, 11, 12] {
+        assert_eq!(world.book.no_shows().count(&peer_key(&key(seed)), exhausted), 0, "solver {seed}");
+    }
+}
+
+fn rank_award(progress: &[Progress], wanted: usize) -> backstop_protocol::Award {
+    progress
+        .iter()
+        .find_map(|progress| match progress {
+            Progress::RankDue { rank, award, .. } if *rank == wanted => Some(award.clone()),
+            _ => None,
+        })
+        .expect("the rank is due")
 }
 
 fn decided(progress: &[Progress]) -> Option<(usize, Option<Address>)> {
