@@ -62,7 +62,7 @@ pub enum CallError {
 }
 
 /// The RPC failed the batch (transport down, rate limited, bad response): retry later.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct BatchError(pub String);
 
@@ -203,11 +203,236 @@ pub async fn call_many<C: SolCall>(
     block: BlockId,
 ) -> Result<Vec<Result<C::Return, CallError>>, BatchError> {
     let raw: Vec<(Address, Bytes)> = calls.into_iter().map(|(to, call)| (to, call.abi_encode().into())).collect();
-    Ok(call_raw(provider, &raw, block)
-        .await?
+    Ok(decode_all::<C>(call_raw(provider, &raw, block).await?))
+}
+
+/// Read requests waiting for a flush, across every caller of one [`Coalescer`], at most
+/// (in calls); beyond it a request fails at once rather than queue behind a dead RPC.
+const MAX_WAITING_CALLS: usize = 32_768;
+/// Flushes in flight at once per [`Coalescer`]: while they run, new requests gather.
+const MAX_FLUSHES: usize = 4;
+/// Calls one flush takes at most (a request larger than this goes alone).
+const MAX_FLUSH_CALLS: usize = READER_CALLS * READERS_PER_REQUEST;
+/// Longest one flush may wait for the RPC; its requests fail past it.
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+type Answers = Result<Vec<Result<Bytes, CallError>>, BatchError>;
+
+/// One caller's request waiting in a [`Coalescer`].
+struct Request {
+    block: BlockId,
+    calls: Vec<(Address, Bytes)>,
+    reply: tokio::sync::oneshot::Sender<Answers>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Request>,
+    waiting_calls: usize,
+    flushing: usize,
+}
+
+struct Shared {
+    provider: DynProvider,
+    queue: std::sync::Mutex<Queue>,
+    flushes: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// Gathers the reads of many concurrent tasks into shared [`call_raw`] batches. A crash
+/// brings hundreds of intents a second, each checked with a handful of calls; read one
+/// by one they were a few `eth_call`s each, and the RPC (anvil on the devnet, a rate
+/// limited provider in production) answered all of them late. Here a request goes out at
+/// once while fewer than four flushes are in flight; otherwise it waits for the next
+/// flush, which takes every request waiting (grouped by block) in one batch per block.
+/// Under light load a read costs what it did; under a burst, the RPC sees a few large
+/// calls instead of many small ones.
+///
+/// Calls of different requests run in one reader, each a STATICCALL with its own gas
+/// allowance: one request's calls cannot change what another's read, and a target that
+/// fails the reader only sends its batch to the plain-call fallback.
+#[derive(Clone)]
+pub struct Coalescer {
+    shared: std::sync::Arc<Shared>,
+}
+
+impl std::fmt::Debug for Coalescer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coalescer")
+            .field("requests", &self.shared.requests.load(Ordering::Relaxed))
+            .field("flushes", &self.shared.flushes.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Coalescer {
+    /// Reads through `provider`. Must be used inside a tokio runtime (flushes are tasks).
+    pub fn new(provider: DynProvider) -> Self {
+        Self {
+            shared: std::sync::Arc::new(Shared {
+                provider,
+                queue: std::sync::Mutex::new(Queue::default()),
+                flushes: AtomicU64::new(0),
+                requests: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The provider reads go through.
+    pub fn provider(&self) -> &DynProvider {
+        &self.shared.provider
+    }
+
+    /// Requests served so far, and the batched reads (per block) that served them.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.shared.requests.load(Ordering::Relaxed), self.shared.flushes.load(Ordering::Relaxed))
+    }
+
+    /// [`call_raw`], sharing the round trip with other requests waiting meanwhile. A
+    /// caller that stops waiting (a timeout) loses nothing but its answer.
+    pub async fn call_raw(&self, calls: Vec<(Address, Bytes)>, block: BlockId) -> Answers {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let start_flush = {
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if queue.waiting_calls.saturating_add(calls.len()) > MAX_WAITING_CALLS {
+                return Err(BatchError(format!(
+                    "{} calls already wait for the RPC; it is not keeping up",
+                    queue.waiting_calls
+                )));
+            }
+            queue.waiting_calls += calls.len();
+            queue.waiting.push(Request { block, calls, reply });
+            let start = queue.flushing < MAX_FLUSHES;
+            if start {
+                queue.flushing += 1;
+            }
+            start
+        };
+        self.shared.requests.fetch_add(1, Ordering::Relaxed);
+        if start_flush {
+            tokio::spawn(flush(self.shared.clone()));
+        }
+        answer.await.map_err(|_| BatchError("the batched read was dropped".into()))?
+    }
+
+    /// Typed form of [`Coalescer::call_raw`] for calls of one function.
+    pub async fn call_many<C: SolCall>(
+        &self,
+        calls: impl IntoIterator<Item = (Address, C)>,
+        block: BlockId,
+    ) -> Result<Vec<Result<C::Return, CallError>>, BatchError> {
+        let raw: Vec<(Address, Bytes)> = calls.into_iter().map(|(to, call)| (to, call.abi_encode().into())).collect();
+        Ok(decode_all::<C>(self.call_raw(raw, block).await?))
+    }
+}
+
+fn decode_all<C: SolCall>(answers: Vec<Result<Bytes, CallError>>) -> Vec<Result<C::Return, CallError>> {
+    answers
         .into_iter()
         .map(|result| result.and_then(|data| C::abi_decode_returns(&data).map_err(|_| CallError::Malformed)))
-        .collect())
+        .collect()
+}
+
+/// Gives the flush's slot back however the flush ends (a panic included).
+struct FlushSlot(std::sync::Arc<Shared>);
+
+impl Drop for FlushSlot {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        queue.flushing = queue.flushing.saturating_sub(1);
+    }
+}
+
+/// Serves waiting requests until none is left, then frees its slot.
+async fn flush(shared: std::sync::Arc<Shared>) {
+    let _slot = FlushSlot(shared.clone());
+    loop {
+        let taken = {
+            let mut queue = shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let taken = take_requests(&mut queue.waiting, MAX_FLUSH_CALLS);
+            let calls: usize = taken.iter().map(|request| request.calls.len()).sum();
+            queue.waiting_calls = queue.waiting_calls.saturating_sub(calls);
+            taken
+        };
+        if taken.is_empty() {
+            return;
+        }
+        let groups = group_by_block(taken);
+        shared.flushes.fetch_add(groups.len() as u64, Ordering::Relaxed);
+        let reads = groups.into_iter().map(|(block, calls, requests)| {
+            let provider = &shared.provider;
+            async move {
+                let answers = match tokio::time::timeout(FLUSH_TIMEOUT, call_raw(provider, &calls, block)).await {
+                    Ok(answers) => answers,
+                    Err(_) => Err(BatchError(format!("the RPC did not answer within {FLUSH_TIMEOUT:?}"))),
+                };
+                reply_all(requests, answers);
+            }
+        });
+        futures::future::join_all(reads).await;
+    }
+}
+
+/// Takes waiting requests in arrival order (dropping those nobody waits for any more)
+/// until `max_calls` is reached; the first is always taken.
+fn take_requests(waiting: &mut Vec<Request>, max_calls: usize) -> Vec<Request> {
+    waiting.retain(|request| !request.reply.is_closed());
+    let mut calls = 0;
+    let mut count = 0;
+    for request in waiting.iter() {
+        if count > 0 && calls + request.calls.len() > max_calls {
+            break;
+        }
+        calls += request.calls.len();
+        count += 1;
+    }
+    waiting.drain(..count).collect()
+}
+
+/// Requests grouped by block: each group's calls in one list, and each request's share.
+#[allow(clippy::type_complexity)]
+fn group_by_block(requests: Vec<Request>) -> Vec<(BlockId, Vec<(Address, Bytes)>, Vec<(usize, Request)>)> {
+    let mut groups: Vec<(BlockId, Vec<(Address, Bytes)>, Vec<(usize, Request)>)> = Vec::new();
+    for mut request in requests {
+        let at = match groups.iter().position(|(block, _, _)| *block == request.block) {
+            Some(at) => at,
+            None => {
+                groups.push((request.block, Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let (_, calls, shares) = &mut groups[at];
+        let count = request.calls.len();
+        calls.append(&mut request.calls);
+        shares.push((count, request));
+    }
+    groups
+}
+
+/// Hands each request its slice of the group's answers (or the group's error).
+fn reply_all(requests: Vec<(usize, Request)>, answers: Answers) {
+    match answers {
+        Ok(answers) => {
+            let mut answers = answers.into_iter();
+            for (count, request) in requests {
+                let mine: Vec<_> = answers.by_ref().take(count).collect();
+                let reply = if mine.len() == count {
+                    Ok(mine)
+                } else {
+                    Err(BatchError(format!("{} answers for {count} calls", mine.len())))
+                };
+                let _ = request.reply.send(reply);
+            }
+        }
+        Err(error) => {
+            for (_, request) in requests {
+                let _ = request.reply.send(Err(error.clone()));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +441,57 @@ mod tests {
 
     fn calls(sizes: &[usize]) -> Vec<(Address, Bytes)> {
         sizes.iter().map(|size| (Address::ZERO, Bytes::from(vec![0u8; *size]))).collect()
+    }
+
+    fn request(block: u64, calls: usize) -> (Request, tokio::sync::oneshot::Receiver<Answers>) {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let calls = (0..calls).map(|index| (Address::with_last_byte(index as u8), Bytes::new())).collect();
+        (Request { block: BlockId::number(block), calls, reply }, answer)
+    }
+
+    #[test]
+    fn a_flush_takes_requests_in_order_up_to_its_budget_and_skips_abandoned_ones() {
+        let (first, _a) = request(1, 3);
+        let (abandoned, dropped) = request(1, 50);
+        drop(dropped);
+        let (second, _b) = request(2, 4);
+        let (third, _c) = request(1, 4);
+        let mut waiting = vec![first, abandoned, second, third];
+        let taken = take_requests(&mut waiting, 8);
+        assert_eq!(taken.iter().map(|request| request.calls.len()).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(waiting.len(), 1, "the third waits for the next flush");
+        // A request above the budget still goes, alone.
+        let (big, _d) = request(1, 20);
+        let mut waiting = vec![big];
+        assert_eq!(take_requests(&mut waiting, 8).len(), 1);
+    }
+
+    #[test]
+    fn answers_go_back_to_the_request_that_asked_by_block() {
+        let (a, mut answer_a) = request(7, 2);
+        let (b, mut answer_b) = request(8, 1);
+        let (c, mut answer_c) = request(7, 3);
+        let groups = group_by_block(vec![a, b, c]);
+        assert_eq!(groups.len(), 2, "one read per block");
+        for (block, calls, shares) in groups {
+            // Answer each call with its position in the group's batch.
+            let answers = (0..calls.len()).map(|at| Ok(Bytes::from(vec![at as u8]))).collect();
+            assert_eq!(calls.len(), if block == BlockId::number(7) { 5 } else { 1 });
+            reply_all(shares, Ok(answers));
+        }
+        let bytes =
+            |answers: Answers| -> Vec<u8> { answers.unwrap().into_iter().map(|data| data.unwrap()[0]).collect() };
+        assert_eq!(bytes(answer_a.try_recv().unwrap()), vec![0, 1]);
+        assert_eq!(bytes(answer_b.try_recv().unwrap()), vec![0]);
+        assert_eq!(bytes(answer_c.try_recv().unwrap()), vec![2, 3, 4]);
+
+        // A short answer is an error for whoever it does not cover, never a wrong slice.
+        let (d, mut answer_d) = request(9, 2);
+        let (e, mut answer_e) = request(9, 2);
+        let (_, _, shares) = group_by_block(vec![d, e]).pop().unwrap();
+        reply_all(shares, Ok(vec![Ok(Bytes::new()); 3]));
+        assert!(answer_d.try_recv().unwrap().is_ok());
+        assert!(answer_e.try_recv().unwrap().is_err());
     }
 
     #[test]

@@ -247,11 +247,12 @@ sol!(
 /// (`backstop_protocol::auction::check_claims`), this only reads.
 ///
 /// `known_head` is a head the caller learnt moments ago (a head poller's): when it has
-/// reached the observed block, the head is not asked again. The three claims are read in
-/// one batch at the observed block (see [`batch`]) beside the nonce at the head: two
-/// `eth_call`s in one round trip's wait, where a crash brings hundreds of intents a block.
+/// reached the observed block, the head is not asked again. The three claims are read at
+/// the observed block beside the nonce at the head, through `reads`, which shares the
+/// round trip with every other read waiting meanwhile (see [`batch::Coalescer`]): a crash
+/// brings hundreds of intents a block, mostly observed at the same few blocks.
 pub async fn read_intent_facts(
-    provider: &alloy::providers::DynProvider,
+    reads: &batch::Coalescer,
     adapter: alloy::primitives::Address,
     intent: &backstop_protocol::Intent,
     known_head: Option<u64>,
@@ -264,7 +265,7 @@ pub async fn read_intent_facts(
 
     let head_block = match known_head {
         Some(head) if head >= intent.observedBlock => head,
-        _ => provider.get_block_number().await.map_err(|error| error.to_string())?,
+        _ => reads.provider().get_block_number().await.map_err(|error| error.to_string())?,
     };
     if check_observed_block(intent, head_block).is_err() {
         // Nothing to read at that block; `check_claims` names the reason from the head.
@@ -276,19 +277,19 @@ pub async fn read_intent_facts(
             current_nonce: U256::ZERO,
         });
     }
-    let claims: [(alloy::primitives::Address, Bytes); 3] = [
+    let claims: Vec<(alloy::primitives::Address, Bytes)> = vec![
         (adapter, IMarginMarket::isLiquidatableCall { account: intent.account }.abi_encode().into()),
         (adapter, IMarginMarket::maxRepayCall { account: intent.account }.abi_encode().into()),
         (adapter, IMarginMarket::priceCall { asset: intent.collateralAsset }.abi_encode().into()),
     ];
-    let nonce = [(
+    let nonce = vec![(
         intent.settlement,
         LiquidationSettlement::noncesCall { marketId: intent.marketId, account: intent.account }.abi_encode().into(),
     )];
     let read = || async {
         let (claims, nonce) = futures::future::try_join(
-            batch::call_raw(provider, &claims, BlockId::number(intent.observedBlock)),
-            batch::call_raw(provider, &nonce, BlockId::number(head_block)),
+            reads.call_raw(claims.clone(), BlockId::number(intent.observedBlock)),
+            reads.call_raw(nonce.clone(), BlockId::number(head_block)),
         )
         .await
         .map_err(|error| error.to_string())?;

@@ -177,11 +177,12 @@ pub async fn attesters(provider: &DynProvider, chain_id: u64, settlement: Addres
 
 /// Reads what the chain says about a peer's intent (see `backstop_bindings::read_intent_facts`).
 pub async fn read_intent_facts(
-    provider: &DynProvider,
+    reads: &backstop_bindings::batch::Coalescer,
     adapter: Address,
     intent: &Intent,
+    known_head: Option<u64>,
 ) -> Result<IntentFacts, ChainError> {
-    backstop_bindings::read_intent_facts(provider, adapter, intent, None)
+    backstop_bindings::read_intent_facts(reads, adapter, intent, known_head)
         .await
         .map_err(|reason| ChainError::Rpc { chain_id: intent.chainId, reason })
 }

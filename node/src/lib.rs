@@ -125,10 +125,10 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
     };
 
     let (events_tx, events_rx) = mpsc::channel(4096);
-    let mut chain_providers = HashMap::new();
+    let mut chain_reads = HashMap::new();
     let reconfirm = chain::ReconfirmRequests::default();
     for (chain, provider) in providers {
-        chain_providers.insert(chain.chain_id, provider.clone());
+        chain_reads.insert(chain.chain_id, backstop_bindings::batch::Coalescer::new(provider.clone()));
         status.chain(chain.chain_id, |_| {});
         tokio::spawn(chain::supervise(WatcherContext {
             config: chain,
@@ -154,7 +154,7 @@ pub async fn start(config: NodeConfig) -> eyre::Result<RunningNode> {
         gossip,
         store,
         committee,
-        providers: chain_providers,
+        reads: chain_reads,
         clock: std::sync::Arc::new(SystemClock),
         metrics: metrics.clone(),
         status: status.clone(),

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::providers::DynProvider;
 use backstop_net::{GossipHandle, Inbound};
 use backstop_protocol::clock::Clock;
 use backstop_protocol::Penalty;
@@ -44,7 +43,8 @@ pub struct Runtime {
     pub gossip: GossipHandle,
     pub store: Store,
     pub committee: Option<Committee>,
-    pub providers: HashMap<u64, DynProvider>,
+    /// Per chain, the reads of peers' intents' claims, shared between concurrent checks.
+    pub reads: HashMap<u64, backstop_bindings::batch::Coalescer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: SharedMetrics,
     pub status: SharedStatus,
@@ -193,7 +193,8 @@ impl Runtime {
                     }
                     return;
                 }
-                let Some(provider) = self.providers.get(&chain_id).cloned() else { return };
+                let Some(reads) = self.reads.get(&chain_id).cloned() else { return };
+                let known_head = self.confirmed.heads.get(&chain_id).copied();
                 let results = results.clone();
                 let span = tracing::info_span!("intent", chain_id, intent_id = %intent.id());
                 tasks.spawn(tracing::Instrument::instrument(
@@ -205,7 +206,7 @@ impl Runtime {
                         for _ in 0..INTENT_CHECK_ATTEMPTS {
                             let read = tokio::time::timeout(
                                 INTENT_CHECK_TIMEOUT,
-                                read_intent_facts(&provider, adapter, &intent),
+                                read_intent_facts(&reads, adapter, &intent, known_head),
                             );
                             match read.await {
                                 Ok(Ok(read)) => {
@@ -340,7 +341,7 @@ impl Runtime {
         self.metrics.peers.set(peers as i64);
         let mut auctions = Vec::new();
         let mut open = 0;
-        for chain_id in self.providers.keys() {
+        for chain_id in self.reads.keys() {
             let Some(book) = self.core.book(*chain_id) else { continue };
             for id in book.auction_ids() {
                 let Some(round) = book.round(&id) else { continue };

@@ -127,6 +127,9 @@ pub(crate) struct Chain {
     flash: Option<FlashSetup>,
     pub solver_registry: Option<Address>,
     provider: DynProvider,
+    /// Per-intent reads (claims, nonce, what a repay seizes), shared between the intents
+    /// checked and priced at once (see [`backstop_bindings::batch::Coalescer`]).
+    reads: backstop_bindings::batch::Coalescer,
     context: tokio::sync::Mutex<ContextCursor>,
     /// Serialises the executor's transactions so concurrent sends never pick the same
     /// nonce, and holds the nonce of the next new one when our last send set it (`None`:
@@ -254,6 +257,7 @@ impl Chain {
                 },
                 closed: std::collections::VecDeque::new(),
             }),
+            reads: backstop_bindings::batch::Coalescer::new(provider.clone()),
             provider,
             send_lock: tokio::sync::Mutex::new(None),
             approvals: tokio::sync::Mutex::new(Approvals::default()),
@@ -466,7 +470,7 @@ impl Chain {
         };
         let facts = cell
             .get_or_init(|| async {
-                backstop_bindings::read_intent_facts(&self.provider, adapter, intent, self.known_head()).await
+                backstop_bindings::read_intent_facts(&self.reads, adapter, intent, self.known_head()).await
             })
             .await
             .clone();
@@ -704,9 +708,7 @@ impl Chain {
             (adapter, MarginEngine::collateralOfCall { account: intent.account, asset: *asset }.abi_encode().into())
         }));
         let per_intent = async {
-            let answers = backstop_bindings::batch::call_raw(&self.provider, &calls, at)
-                .await
-                .map_err(|error| format!("previewSeize(): {error}"))?;
+            let answers = self.reads.call_raw(calls, at).await.map_err(|error| format!("previewSeize(): {error}"))?;
             let seized = match answers.first() {
                 Some(Ok(data)) => IMarginMarket::previewSeizeCall::abi_decode_returns(data)
                     .map_err(|error| format!("previewSeize(): {error}"))?,

@@ -57,3 +57,50 @@ async fn batched_reads_answer_what_plain_calls_answer() {
     assert_eq!(reader_fallbacks(), 1, "the oversized batch fell back to a plain call");
     assert_eq!(batched, call_each(&provider, &calls, at).await.unwrap());
 }
+
+/// Concurrent reads through one `Coalescer` (the way a crash's intent checks arrive)
+/// share batches, per block, and each gets exactly the answers of its own calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_share_batches_and_get_their_own_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = backstop_devnet::binaries::anvil().unwrap();
+    let signer = EvmKey::random().signer;
+    let chain = LocalChain::spawn(&anvil, 31_337, &dir.path().join("anvil.log"), &[signer]).unwrap();
+    let parameters = MarketParameters::default();
+    let deployment = market::deploy(&chain, &parameters, vec![Address::repeat_byte(0xa7)], 1, &[]).await.unwrap();
+    let provider = ProviderBuilder::new().connect_http(chain.rpc_url.parse().unwrap()).erased();
+    let head = provider.get_block_number().await.unwrap();
+    assert!(head >= 1, "the deployment mined blocks");
+    let token = deployment.collaterals[0].token;
+
+    // 64 requests of 1 to 4 calls each, alternating between two blocks: the admin's token
+    // balance differs between them for some requests, and some calls revert.
+    let request = |index: usize| -> (BlockId, Vec<(Address, Bytes)>) {
+        let block = BlockId::number(if index % 2 == 0 { head } else { 1 });
+        let calls = (0..=index % 4)
+            .map(|call| match (index + call) % 3 {
+                0 => (token, TestToken::balanceOfCall(deployment.admin).abi_encode().into()),
+                1 => (deployment.engine, Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef])),
+                _ => (
+                    deployment.engine,
+                    MarginEngine::debtOfCall { account: Address::with_last_byte(index as u8) }.abi_encode().into(),
+                ),
+            })
+            .collect();
+        (block, calls)
+    };
+    let reads = backstop_bindings::batch::Coalescer::new(provider.clone());
+    let answers = futures::future::join_all((0..64).map(|index| {
+        let reads = reads.clone();
+        let (block, calls) = request(index);
+        async move { reads.call_raw(calls, block).await.unwrap() }
+    }))
+    .await;
+    for (index, answer) in answers.into_iter().enumerate() {
+        let (block, calls) = request(index);
+        assert_eq!(answer, call_each(&provider, &calls, block).await.unwrap(), "request {index}");
+    }
+    let (requests, flushes) = reads.stats();
+    assert_eq!(requests, 64);
+    assert!(flushes < requests / 2, "{flushes} batched reads for {requests} requests");
+}
