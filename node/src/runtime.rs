@@ -35,6 +35,9 @@ const SIGN_TIMEOUT: Duration = Duration::from_secs(3);
 const RESULTS_BUFFER: usize = 4096;
 /// How often the operator status (open auctions, peers) is refreshed.
 const STATUS_EVERY: Duration = Duration::from_millis(500);
+/// Gossip messages already queued that are handled before a tick (see [`Runtime::run`]);
+/// bounded so that a flood cannot hold the ticks back.
+const MAX_DRAINED_BEFORE_TICK: usize = 512;
 /// Open auctions listed in `/status` at most.
 const STATUS_AUCTIONS: usize = 256;
 
@@ -112,16 +115,36 @@ impl Runtime {
                     continue;
                 }
             };
-            self.observe_input(&input);
-            self.remember(&input);
-            let reschedule = matches!(input, Input::Tick | Input::Chain(ChainEvent::Candidate(_)));
-            let effects = self.core.handle(input, self.clock.now_ms());
-            if reschedule {
-                open_due_at = self.core.next_open_due_ms();
+            if matches!(input, Input::Tick) {
+                // Decisions are taken on ticks: first hear what already arrived. Under a
+                // burst the select picked the tick while reveals waited in the queue, and
+                // the node decided "no valid bid" on a round its peers awarded (the reveal
+                // was handled a moment later, and refused as after the decision).
+                for _ in 0..MAX_DRAINED_BEFORE_TICK {
+                    let Ok(message) = inbound.try_recv() else { break };
+                    self.handle_input(Input::Gossip(message), &mut open_due_at, &results_tx, &mut tasks).await;
+                }
             }
-            for effect in effects {
-                self.perform(effect, &results_tx, &mut tasks).await;
-            }
+            self.handle_input(input, &mut open_due_at, &results_tx, &mut tasks).await;
+        }
+    }
+
+    async fn handle_input(
+        &mut self,
+        input: Input,
+        open_due_at: &mut Option<u64>,
+        results: &mpsc::Sender<Input>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        self.observe_input(&input);
+        self.remember(&input);
+        let reschedule = matches!(input, Input::Tick | Input::Chain(ChainEvent::Candidate(_)));
+        let effects = self.core.handle(input, self.clock.now_ms());
+        if reschedule {
+            *open_due_at = self.core.next_open_due_ms();
+        }
+        for effect in effects {
+            self.perform(effect, results, tasks).await;
         }
     }
 
@@ -141,9 +164,14 @@ impl Runtime {
                 }
             }
             Effect::Publish { chain_id, kind, envelope } => {
-                if let Err(error) = self.gossip.publish(chain_id, kind, envelope).await {
-                    observe::publish_failed(chain_id, kind.name(), &error.to_string());
-                }
+                // The transport answers a publish once it has been sent to the mesh; the
+                // core's loop must not wait for that (a burst of votes stalled it).
+                let gossip = self.gossip.clone();
+                tasks.spawn(async move {
+                    if let Err(error) = gossip.publish(chain_id, kind, envelope).await {
+                        observe::publish_failed(chain_id, kind.name(), &error.to_string());
+                    }
+                });
             }
             Effect::Opened { chain_id, intent_id, detected_at_ms, confirmed_at_ms } => {
                 self.metrics.intents_opened.get_or_create(&Metrics::chain(chain_id)).inc();

@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-/// Checks in flight at once (the queue's workers).
-pub(crate) const WORKERS: usize = 12;
+/// Checks in flight at once (the queue's workers). Their reads go through the chain's
+/// coalescer, so more workers make larger shared batches rather than more round trips:
+/// on the devnet crash, 12 workers shed about 300 intents per solver, 32 about 100.
+pub(crate) const WORKERS: usize = 32;
 /// Least time left in an intent's commit window for its check to be worth starting.
 pub(crate) const LEAD_MS: u64 = 250;
 /// Intents waiting at most; beyond it the stalest is dropped.
