@@ -79,6 +79,13 @@ impl Devnet {
                 }
             }
             let Some(api) = node.ready.as_ref().and_then(|ready| ready.api.clone()) else { continue };
+            // Kept beside the node's log for whoever reads the run afterwards (gossip
+            // verdicts by rule, RPC errors, confirmations deferred).
+            if let Ok(metrics) = reqwest::get(format!("http://{api}/metrics")).await {
+                if let Ok(text) = metrics.text().await {
+                    let _ = std::fs::write(node.setup.dir.join("metrics.prom"), text);
+                }
+            }
             let url = format!("http://{api}/status");
             let status: serde_json::Value = reqwest::get(&url)
                 .await

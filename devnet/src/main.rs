@@ -67,7 +67,7 @@ struct World {
     #[arg(long, default_value_t = 800, value_name = "MS")]
     commit_ms: u64,
     /// The auctions' reveal window (the protocol allows 300 to 10000).
-    #[arg(long, default_value_t = 400, value_name = "MS")]
+    #[arg(long, default_value_t = backstop_protocol::timing::DEFAULT_REVEAL_MS as u64, value_name = "MS")]
     reveal_ms: u64,
 }
 

@@ -20,7 +20,7 @@ impl Default for AuctionWindows {
     fn default() -> Self {
         Self {
             commit: Duration::from_millis(800),
-            reveal: Duration::from_millis(400),
+            reveal: Duration::from_millis(u64::from(backstop_protocol::timing::DEFAULT_REVEAL_MS)),
             open_jitter: Duration::from_millis(40),
         }
     }

@@ -15,8 +15,13 @@ use crate::message::Intent;
 pub const CLOCK_DISPARITY_MS: u64 = 500;
 /// Default commit window.
 pub const DEFAULT_COMMIT_MS: u32 = 800;
-/// Default reveal window.
-pub const DEFAULT_REVEAL_MS: u32 = 400;
+/// Default reveal window. Long on purpose: a round whose commits are all revealed is
+/// decided as soon as commits close, whatever this is (see the award schedule), so the
+/// window only bounds how late a reveal may be heard. With 400 ms, a devnet crash's
+/// bursts (hundreds of commits and reveals a second on each peer) left reveals heard by
+/// some committee members and not others, whose rankings then differed and whose votes
+/// split (about one round in ten); with 1500 ms, one in two hundred.
+pub const DEFAULT_REVEAL_MS: u32 = 1500;
 /// Seconds an award stays settleable after its start.
 pub const AWARD_VALIDITY_SECS: u64 = 12;
 /// Slack after an award's deadline before the next rank may be awarded: the chain's
