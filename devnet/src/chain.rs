@@ -58,6 +58,11 @@ impl Drop for LocalChain {
 pub struct MiningPaused(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
 
 impl LocalChain {
+    /// The anvil process's id (for its resident memory in the report).
+    pub fn pid(&self) -> u32 {
+        self._anvil.child().id()
+    }
+
     /// Starts anvil with `chain_id`, its output going to `log`. `signers` are the keys the
     /// provider may send from besides the deployer (anvil's first dev key).
     pub fn spawn(

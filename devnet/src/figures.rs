@@ -1,7 +1,7 @@
 //! What the nodes themselves measured, read from their operator APIs: the latency from a
 //! block's arrival at a node to the intent that block made liquidatable (every intent a
 //! node opened, and the first copy of each intent across the committee), and each node's
-//! resident memory.
+//! and each chain's resident memory.
 
 use std::collections::HashMap;
 
@@ -28,13 +28,17 @@ pub struct NodeFigures {
     pub watcher_p99_ms: f64,
     /// Resident memory of each node process, MiB.
     pub node_rss_mib: Vec<(String, f64)>,
+    /// Resident memory of each chain's anvil (run with `--prune-history`), MiB.
+    pub chain_rss_mib: Vec<(u64, f64)>,
 }
 
 impl NodeFigures {
     pub fn render(&self) -> String {
         let rss: Vec<String> = self.node_rss_mib.iter().map(|(name, mib)| format!("{name} {mib:.0} MiB")).collect();
+        let chains: Vec<String> =
+            self.chain_rss_mib.iter().map(|(chain_id, mib)| format!("chain {chain_id} {mib:.0} MiB")).collect();
         format!(
-            "node figures: {} intents ({} opened across nodes)\n  block -> intent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (first copy: p50 {:.1} ms, p99 {:.1} ms)\n  of which block -> confirmed on chain (the watcher): p50 {:.1} ms, p99 {:.1} ms\n  resident memory: {}\n",
+            "node figures: {} intents ({} opened across nodes)\n  block -> intent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (first copy: p50 {:.1} ms, p99 {:.1} ms)\n  of which block -> confirmed on chain (the watcher): p50 {:.1} ms, p99 {:.1} ms\n  resident memory: {}; anvil: {}\n",
             self.intents,
             self.intents_opened,
             self.latency_p50_ms,
@@ -44,7 +48,8 @@ impl NodeFigures {
             self.first_copy_p99_ms,
             self.watcher_p50_ms,
             self.watcher_p99_ms,
-            rss.join(", ")
+            rss.join(", "),
+            chains.join(", ")
         )
     }
 }
@@ -72,6 +77,11 @@ impl Devnet {
         let mut watcher = Vec::new();
         let mut first: HashMap<String, f64> = HashMap::new();
         let mut figures = NodeFigures::default();
+        for chain in self.chains() {
+            if let Some(mib) = rss_mib(chain.chain.pid()) {
+                figures.chain_rss_mib.push((chain.chain.chain_id, mib));
+            }
+        }
         for node in self.nodes() {
             if let Some(pid) = node.process.id() {
                 if let Some(mib) = rss_mib(pid) {

@@ -19,6 +19,9 @@ pub struct Inbound {
     pub chain_id: u64,
     pub kind: Kind,
     pub data: Vec<u8>,
+    /// When the transport handed it to the application's queue: how long it waited
+    /// there is `received_at.elapsed()` when it is handled.
+    pub received_at: std::time::Instant,
 }
 
 /// Why the transport could not start or has stopped.

@@ -418,7 +418,7 @@ impl Transport {
             }
             return Flow::Continue;
         }
-        let item = Inbound { id, source, chain_id, kind, data: message.data };
+        let item = Inbound { id, source, chain_id, kind, data: message.data, received_at: now };
         match self.inbound.try_send(item) {
             Ok(()) => Flow::Continue,
             Err(TrySendError::Full(item)) => {

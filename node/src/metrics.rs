@@ -85,6 +85,10 @@ pub struct Metrics {
     pub votes_signed: Family<ChainLabels, Counter>,
     /// Award votes the guard refused or that could not be made durable.
     pub votes_refused: Family<ChainLabels, Counter>,
+    /// How long gossip messages waited between the transport and the auction core: a
+    /// node whose core falls behind judges commits and reveals late (and refuses them
+    /// as outside their windows) and decides rounds on a partial view.
+    pub gossip_queue_seconds: Histogram,
     /// Gossip verdicts by message kind, verdict and rule.
     pub gossip_verdicts: Family<VerdictLabels, Counter>,
     /// Chain RPC errors.
@@ -125,6 +129,7 @@ impl Metrics {
             intents_opened: Family::default(),
             votes_signed: Family::default(),
             votes_refused: Family::default(),
+            gossip_queue_seconds: latency_histogram(),
             gossip_verdicts: Family::default(),
             rpc_errors: Family::default(),
             watcher_restarts: Family::default(),
@@ -189,6 +194,11 @@ impl Metrics {
             "votes_refused",
             "Award votes refused by the double-sign guard or not made durable",
             metrics.votes_refused.clone(),
+        );
+        r.register(
+            "gossip_queue_seconds",
+            "Time gossip messages waited between the transport and the auction core",
+            metrics.gossip_queue_seconds.clone(),
         );
         r.register("gossip_verdicts", "Gossip verdicts by kind, verdict and rule", metrics.gossip_verdicts.clone());
         r.register("rpc_errors", "Chain RPC errors", metrics.rpc_errors.clone());

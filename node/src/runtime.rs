@@ -330,6 +330,9 @@ impl Runtime {
     fn observe_input(&self, input: &Input) {
         let now_ms = self.clock.now_ms();
         match input {
+            Input::Gossip(inbound) => {
+                self.metrics.gossip_queue_seconds.observe(inbound.received_at.elapsed().as_secs_f64());
+            }
             Input::VoteSigned { chain_id, result, .. } => {
                 let family = if result.is_ok() { &self.metrics.votes_signed } else { &self.metrics.votes_refused };
                 family.get_or_create(&Metrics::chain(*chain_id)).inc();

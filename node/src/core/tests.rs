@@ -111,6 +111,7 @@ fn inbound(seed: u8, message: Message) -> Inbound {
         chain_id: CHAIN,
         kind: message.kind(),
         data,
+        received_at: std::time::Instant::now(),
     }
 }
 

@@ -370,6 +370,7 @@ impl Sim {
                         chain_id: CHAIN,
                         kind,
                         data,
+                        received_at: std::time::Instant::now(),
                     };
                     let effects = self.nodes[to].handle(Input::Gossip(inbound), self.now);
                     self.perform(to, effects);
