@@ -528,7 +528,7 @@ impl ChainBook {
             if tracked.exhausted_at_ms.is_some() {
                 continue;
             }
-            if !tracked.round.is_decided() && tracked.round.may_decide(now_ms) {
+            if !tracked.round.is_decided() && tracked.round.may_decide(now_ms, &self.context.admission) {
                 let round = &mut tracked.round;
                 round.decide(&deprioritised);
                 progress.push(Progress::Decided {

@@ -95,6 +95,11 @@ impl SolverSet {
         self.executors.len()
     }
 
+    /// The admitted solver keys (those with at least one bonded executor).
+    pub fn solvers(&self) -> impl Iterator<Item = &PeerKey> {
+        self.executors.iter().filter(|(_, executors)| !executors.is_empty()).map(|(solver, _)| solver)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.executors.is_empty()
     }

@@ -175,15 +175,29 @@ impl Round {
     }
 
     /// Whether the ranking may be frozen at `now_ms`: at `decideAt`, or earlier once
-    /// commits are closed (`commitEnd + disparity` has passed) and every accepted commit
-    /// has a valid reveal. From then on nothing can change this peer's ranking — no
-    /// further commit is accepted, and a reveal must open an accepted commit — so the
-    /// early decision is the one `decideAt` would give, up to `revealMs` sooner.
-    pub fn may_decide(&self, now_ms: u64) -> bool {
+    /// every accepted commit has a valid reveal and no further commit can be accepted:
+    /// commits are closed (`commitEnd + disparity` has passed), or, where solvers must be
+    /// bonded, every admitted solver has revealed (one commit per solver key, and a
+    /// second one is refused). From then on nothing can change this peer's ranking — a
+    /// reveal must open an accepted commit — so the early decision is the one `decideAt`
+    /// would give, sooner.
+    pub fn may_decide(&self, now_ms: u64, admission: &Admission) -> bool {
         if now_ms >= self.intent.decide_at_ms() {
             return true;
         }
-        self.intent.is_past_commits(now_ms) && !self.commits.is_empty() && self.reveals.len() == self.commits.len()
+        if self.commits.is_empty() || self.reveals.len() != self.commits.len() {
+            return false;
+        }
+        if self.intent.is_past_commits(now_ms) {
+            return true;
+        }
+        match admission {
+            Admission::Open => false,
+            Admission::Bonded(set) => {
+                let mut solvers = set.solvers().peekable();
+                solvers.peek().is_some() && solvers.all(|solver| self.reveals.contains_key(solver))
+            }
+        }
     }
 
     /// Freezes the ranking; the solvers in `deprioritised` rank after all others.

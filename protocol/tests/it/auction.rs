@@ -408,6 +408,32 @@ fn a_round_whose_every_commit_is_revealed_is_decided_once_commits_close() {
     assert!(world.book.on_message(Kind::Reveal, &verified(10, Message::Reveal(late)), early + 10).is_err());
 }
 
+/// Where solvers must be bonded, a round every admitted solver has committed to and
+/// revealed cannot change (a solver commits once per round): it is decided then, without
+/// waiting for commits to close. One admitted solver missing keeps the usual rule.
+#[test]
+fn a_round_every_admitted_solver_revealed_is_decided_before_commits_close() {
+    let mut world = world();
+    let auction = intent(OPEN, 10);
+    deliver_intent(&mut world.book, 1, &auction, &facts_for(&auction), OPEN).unwrap();
+    bid(&mut world.book, &auction, 10, 50);
+    bid(&mut world.book, &auction, 11, 20);
+    let revealed = auction.commit_end_ms() + 10;
+    assert_eq!(decided(&world.book.tick(revealed + 1)), None, "solver 12 is bonded and may still commit");
+    bid(&mut world.book, &auction, 12, 70);
+    let progress = world.book.tick(revealed + 2);
+    assert!(revealed + 2 < auction.commit_end_ms() + 500, "before commits close");
+    assert_eq!(decided(&progress), Some((3, Some(executor_of(12)))));
+    assert_eq!(due_ranks(&progress), vec![(0, executor_of(12))], "rank 0 is due from the decision");
+    // Frozen: nothing an admitted solver sends can change it (a second commit is refused anyway).
+    let (second, _) = sealed_bid(&auction, 11, 99);
+    assert!(world.book.on_message(Kind::Commit, &verified(11, Message::Commit(second)), revealed + 3).is_err());
+    assert!(world
+        .book
+        .round(&auction.id())
+        .is_some_and(|round| round.award_for_rank(0).is_some_and(|award| award.executor == executor_of(12))));
+}
+
 #[test]
 fn a_round_with_an_unrevealed_commit_waits_for_decide_at() {
     let mut world = world();
