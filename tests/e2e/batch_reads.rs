@@ -5,7 +5,7 @@
 
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, Bytes};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::sol_types::SolCall;
 use backstop_bindings::{MarginEngine, TestToken};
 use backstop_devnet::keys::EvmKey;
@@ -13,8 +13,8 @@ use backstop_devnet::market::{self, MarketParameters};
 use backstop_devnet::LocalChain;
 use backstop_node::risk::rpc::{call_each, call_raw, reader_fallbacks, CallError, READER_CALLS};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batched_reads_answer_what_plain_calls_answer() {
+/// One anvil chain with the devnet's market deployed, and a plain HTTP provider to it.
+async fn chain_with_market() -> (tempfile::TempDir, LocalChain, market::Deployment, DynProvider) {
     let dir = tempfile::tempdir().unwrap();
     let anvil = backstop_devnet::binaries::anvil().unwrap();
     let signer = EvmKey::random().signer;
@@ -22,6 +22,12 @@ async fn batched_reads_answer_what_plain_calls_answer() {
     let parameters = MarketParameters::default();
     let deployment = market::deploy(&chain, &parameters, vec![Address::repeat_byte(0xa7)], 1, &[]).await.unwrap();
     let provider = ProviderBuilder::new().connect_http(chain.rpc_url.parse().unwrap()).erased();
+    (dir, chain, deployment, provider)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_reads_answer_what_plain_calls_answer() {
+    let (_dir, _chain, deployment, provider) = chain_with_market().await;
     let at = BlockId::number(provider.get_block_number().await.unwrap());
 
     // More calls than three readers hold, of every kind an answer can be.
@@ -62,13 +68,7 @@ async fn batched_reads_answer_what_plain_calls_answer() {
 /// share batches, per block, and each gets exactly the answers of its own calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_reads_share_batches_and_get_their_own_answers() {
-    let dir = tempfile::tempdir().unwrap();
-    let anvil = backstop_devnet::binaries::anvil().unwrap();
-    let signer = EvmKey::random().signer;
-    let chain = LocalChain::spawn(&anvil, 31_337, &dir.path().join("anvil.log"), &[signer]).unwrap();
-    let parameters = MarketParameters::default();
-    let deployment = market::deploy(&chain, &parameters, vec![Address::repeat_byte(0xa7)], 1, &[]).await.unwrap();
-    let provider = ProviderBuilder::new().connect_http(chain.rpc_url.parse().unwrap()).erased();
+    let (_dir, _chain, deployment, provider) = chain_with_market().await;
     let head = provider.get_block_number().await.unwrap();
     assert!(head >= 1, "the deployment mined blocks");
     let token = deployment.collaterals[0].token;
