@@ -232,6 +232,16 @@ struct Queue {
     flushing: usize,
 }
 
+impl Queue {
+    /// The next flush's requests (see [`take_requests`]), keeping the count of waiting
+    /// calls true: recounted, since abandoned requests leave the queue as well.
+    fn take(&mut self, max_calls: usize) -> Vec<Request> {
+        let taken = take_requests(&mut self.waiting, max_calls);
+        self.waiting_calls = self.waiting.iter().map(|request| request.calls.len()).sum();
+        taken
+    }
+}
+
 struct Shared {
     provider: DynProvider,
     queue: std::sync::Mutex<Queue>,
@@ -350,13 +360,7 @@ impl Drop for FlushSlot {
 async fn flush(shared: std::sync::Arc<Shared>) {
     let _slot = FlushSlot(shared.clone());
     loop {
-        let taken = {
-            let mut queue = shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let taken = take_requests(&mut queue.waiting, MAX_FLUSH_CALLS);
-            let calls: usize = taken.iter().map(|request| request.calls.len()).sum();
-            queue.waiting_calls = queue.waiting_calls.saturating_sub(calls);
-            taken
-        };
+        let taken = shared.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(MAX_FLUSH_CALLS);
         if taken.is_empty() {
             return;
         }
@@ -464,6 +468,21 @@ mod tests {
         let (big, _d) = request(1, 20);
         let mut waiting = vec![big];
         assert_eq!(take_requests(&mut waiting, 8).len(), 1);
+    }
+
+    #[test]
+    fn abandoned_requests_leave_the_count_of_waiting_calls() {
+        // Counted as they arrive; a request whose caller stopped waiting must not keep its
+        // calls counted, or the queue would one day refuse every read as "not keeping up".
+        let (kept, _answer) = request(1, 3);
+        let (abandoned, dropped) = request(1, 5);
+        let (later, _later_answer) = request(1, 4);
+        let mut queue = Queue { waiting: vec![kept, abandoned, later], waiting_calls: 12, flushing: 1 };
+        drop(dropped);
+        let taken = queue.take(3);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(queue.waiting_calls, 4, "only the request still waiting counts");
+        assert!(queue.take(100).len() == 1 && queue.waiting_calls == 0);
     }
 
     #[test]
