@@ -134,6 +134,18 @@ impl Strategy for SpendsItsFundsAfterBidding {
     }
 }
 
+/// A bonded solver that never bids. Where every bonded solver has revealed, a round is
+/// decided at once (docs/protocol.md, award schedule); with this one bonded beside the
+/// spender, rounds wait for commits to close, which leaves the spending transfer a block
+/// to land before the award's settle is simulated.
+struct Abstains;
+
+impl Strategy for Abstains {
+    async fn bid(&self, _view: &IntentView) -> Option<Bid> {
+        None
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settle_that_would_revert_is_not_sent_and_is_reported_with_its_decoded_reason() -> eyre::Result<()> {
     let devnet = devnet_without_solvers().await?;
@@ -149,6 +161,9 @@ async fn revert(devnet: &Devnet) -> eyre::Result<()> {
     let (spend, mut spend_requests) = mpsc::unbounded_channel();
     let strategy = SpendsItsFundsAfterBidding { inner: margin(100), spent: AtomicBool::new(false), spend };
     let mut bot = Bot::start(devnet, "spender", executor.clone(), strategy).await?;
+    let bystander_executor = PrivateKeySigner::random();
+    fund(devnet, bystander_executor.address(), 1).await?;
+    let bystander = Bot::start(devnet, "bystander", bystander_executor, Abstains).await?;
     let wallet = ProviderBuilder::new()
         .wallet(EthereumWallet::from(executor.clone()))
         .connect_http(chain(devnet).chain.rpc_url.parse()?);
@@ -176,6 +191,7 @@ async fn revert(devnet: &Devnet) -> eyre::Result<()> {
     assert_eq!(wallet.get_transaction_count(executor.address()).await?, nonce_after_spending);
     println!("{}: {:#?}", bot.name, bot.outcomes);
     bot.handle.shutdown().await;
+    bystander.handle.shutdown().await;
     Ok(())
 }
 
