@@ -149,7 +149,7 @@ pub struct Scorecard {
     pub ended: String,
     pub wall_seconds: f64,
     pub killed: Option<(String, usize)>,
-    pub solvers: Vec<(String, String, u32)>,
+    pub solvers: Vec<SolverCard>,
     pub keepers: Vec<String>,
     pub markets: Vec<MarketCard>,
     pub accounts: Vec<AccountPath>,
@@ -157,6 +157,35 @@ pub struct Scorecard {
     pub keeper_transactions: Vec<KeeperTx>,
     /// The Morpho Blue market protected by pre-liquidation auctions, when the devnet runs one.
     pub morpho: Option<(u64, crate::morpho::MorphoReport)>,
+}
+
+/// What one solver won and paid, over every chain's Backstop market.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverCard {
+    pub name: String,
+    /// The strategy (`margin`, `flash_swap`, `fixed_premium`) and its basis points.
+    pub strategy: String,
+    pub bps: u32,
+    pub settlements: usize,
+    /// The bonus it bought: collateral seized beyond the repay, at the engine's value when
+    /// it settled, USD wei.
+    #[serde(serialize_with = "decimal")]
+    pub bonus: U256,
+    /// Premium it paid the protocol, USD wei.
+    #[serde(serialize_with = "decimal")]
+    pub premium: U256,
+    /// Gas its settlements paid (at the run's last WETH price), USD wei.
+    #[serde(serialize_with = "decimal")]
+    pub gas_usd: U256,
+}
+
+impl SolverCard {
+    /// Bonus − premium − gas in USD: what the solver made, valuing the seized collateral at
+    /// the oracle when it settled (a flash-swap bot sells at the pools at once, so its
+    /// realised gain is after slippage; a margin bot keeps the collateral it seized).
+    pub fn net_usd(&self) -> f64 {
+        to_f64(self.bonus) - to_f64(self.premium) - to_f64(self.gas_usd)
+    }
 }
 
 /// One market's liquidations: its kind, its auction settlements and its open-path ones.
@@ -168,9 +197,11 @@ struct Liquidation {
     repay: U256,
     seized: U256,
     premium: U256,
-    /// Auction settlements: the intent and the transaction.
+    /// Auction settlements: the intent, the awarded executor and the gas its settle paid
+    /// (USD wei).
     intent: Option<B256>,
-    transaction: Option<B256>,
+    executor: Option<Address>,
+    gas_usd: U256,
 }
 
 impl Devnet {
@@ -194,6 +225,7 @@ impl Devnet {
         let mut markets = Vec::new();
         let mut accounts = Vec::new();
         let mut timelines = Vec::new();
+        let mut settled: Vec<Settled> = Vec::new();
         for chain in &self.chains {
             let chain_id = chain.chain.chain_id;
             let from = trace.start_blocks.get(&chain_id).copied().unwrap_or_default() + 1;
@@ -221,6 +253,12 @@ impl Devnet {
                         .await
                         .map_err(|e| error("read Settled logs", e))?
                     {
+                        let mut gas_usd = U256::ZERO;
+                        if let Some(transaction) = log.transaction_hash {
+                            if let Ok(Some(receipt)) = provider.get_transaction_receipt(transaction).await {
+                                gas_usd = gas_to_usd(receipt.gas_used, receipt.effective_gas_price, ether_usd);
+                            }
+                        }
                         auctions.push(Liquidation {
                             account: event.account,
                             block: log.block_number.unwrap_or_default(),
@@ -228,7 +266,8 @@ impl Devnet {
                             seized: event.seizedValue,
                             premium: event.premium,
                             intent: Some(event.intentId),
-                            transaction: log.transaction_hash,
+                            executor: Some(event.executor),
+                            gas_usd,
                         });
                     }
                 }
@@ -249,7 +288,8 @@ impl Devnet {
                         seized: event.seizedValue,
                         premium: U256::ZERO,
                         intent: None,
-                        transaction: log.transaction_hash,
+                        executor: None,
+                        gas_usd: U256::ZERO,
                     });
                 }
                 let card = market_card(
@@ -268,6 +308,14 @@ impl Devnet {
                 )
                 .await?;
                 markets.push(card);
+                settled.extend(auctions.iter().filter_map(|l| {
+                    Some(Settled {
+                        executor: l.executor?,
+                        bonus: l.seized.saturating_sub(l.repay),
+                        premium: l.premium,
+                        gas_usd: l.gas_usd,
+                    })
+                }));
                 timeline_events.push((book.kind, auctions, open));
             }
             timelines.push(timeline(chain, trace, &scans, &timeline_events, from, to).await?);
@@ -278,11 +326,7 @@ impl Devnet {
                 morpho = Some((chain.chain.chain_id, market.report(&chain.chain).await?));
             }
         }
-        let solvers = self
-            .solver_strategies()
-            .into_iter()
-            .map(|(name, strategy, _)| (name, strategy.name().to_string(), strategy.bps()))
-            .collect();
+        let solvers = self.solver_cards(&settled);
         drop(paused);
         Ok(Scorecard {
             scenario: trace.kind.name().into(),
@@ -302,6 +346,51 @@ impl Devnet {
             morpho,
         })
     }
+}
+
+/// One auction settlement, for the solvers' accounts.
+struct Settled {
+    executor: Address,
+    bonus: U256,
+    premium: U256,
+    gas_usd: U256,
+}
+
+impl Devnet {
+    /// Every solver's settlements, premiums and gas. An award names the executor that
+    /// settles it: a margin bot's wallet, or a flash-swap bot's `FlashLiquidator`.
+    fn solver_cards(&self, settled: &[Settled]) -> Vec<SolverCard> {
+        self.solvers
+            .iter()
+            .map(|solver| {
+                let setup = &solver.setup;
+                let executors: HashSet<Address> = std::iter::once(setup.executor.address())
+                    .chain(setup.flash_liquidators.values().copied())
+                    .collect();
+                let mut card = SolverCard {
+                    name: setup.name.clone(),
+                    strategy: setup.strategy.name().to_string(),
+                    bps: setup.strategy.bps(),
+                    settlements: 0,
+                    bonus: U256::ZERO,
+                    premium: U256::ZERO,
+                    gas_usd: U256::ZERO,
+                };
+                for settlement in settled.iter().filter(|settlement| executors.contains(&settlement.executor)) {
+                    card.settlements += 1;
+                    card.bonus = card.bonus.saturating_add(settlement.bonus);
+                    card.premium = card.premium.saturating_add(settlement.premium);
+                    card.gas_usd = card.gas_usd.saturating_add(settlement.gas_usd);
+                }
+                card
+            })
+            .collect()
+    }
+}
+
+/// Gas (units at a price in wei) in USD wei, at `ether_usd` (WAD).
+fn gas_to_usd(gas: u64, price: u128, ether_usd: U256) -> U256 {
+    U256::from(gas).saturating_mul(U256::from(price)).saturating_mul(ether_usd) / wad()
 }
 
 /// The WETH oracle price (WAD) at `block`, to convert gas (ether) into USD.
@@ -407,18 +496,12 @@ async fn market_card(
     } else {
         (premium_total.saturating_mul(U256::from(10_000u32)) / auction_bonus).saturating_to::<u64>()
     };
-    let gas_usd =
-        |gas: u64, price: u128| U256::from(gas).saturating_mul(U256::from(price)).saturating_mul(ether_usd) / wad();
     let keeper_txs: Vec<&KeeperTx> =
         transactions.iter().filter(|tx| tx.chain_id == chain_id && tx.market == book.kind).collect();
-    let keeper_gas_usd =
-        keeper_txs.iter().fold(U256::ZERO, |sum, tx| sum.saturating_add(gas_usd(tx.gas_used, tx.gas_price)));
-    let mut solver_gas_usd = U256::ZERO;
-    for transaction in auctions.iter().filter_map(|l| l.transaction) {
-        if let Ok(Some(receipt)) = provider.get_transaction_receipt(transaction).await {
-            solver_gas_usd = solver_gas_usd.saturating_add(gas_usd(receipt.gas_used, receipt.effective_gas_price));
-        }
-    }
+    let keeper_gas_usd = keeper_txs
+        .iter()
+        .fold(U256::ZERO, |sum, tx| sum.saturating_add(gas_to_usd(tx.gas_used, tx.gas_price, ether_usd)));
+    let solver_gas_usd = auctions.iter().fold(U256::ZERO, |sum, l| sum.saturating_add(l.gas_usd));
     Ok(MarketCard {
         chain_id,
         market: book.kind,
@@ -613,7 +696,7 @@ impl Scorecard {
             "solvers: {} | keepers: {}",
             self.solvers
                 .iter()
-                .map(|(name, kind, bps)| format!("{name} ({kind} {bps} bps)"))
+                .map(|solver| format!("{} ({} {} bps)", solver.name, solver.strategy, solver.bps))
                 .collect::<Vec<_>>()
                 .join(", "),
             self.keepers.join(", ")
@@ -678,6 +761,30 @@ impl Scorecard {
             format!("{} ({})", baseline.keeper_transactions, baseline.keeper_reverted),
         );
         row(&mut out, "gas paid by solvers (USD)", usd(backstop.solver_gas_usd), "-".into());
+        if !self.solvers.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nsolvers (USD; the bonus at the oracle value when each settled, net = bonus - premium - gas):"
+            );
+            let _ = writeln!(
+                out,
+                "  {:<28} {:>18} {:>11} {:>14} {:>14} {:>10} {:>12}",
+                "solver", "strategy", "settlements", "bonus", "premium", "gas", "net"
+            );
+            for solver in &self.solvers {
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:>18} {:>11} {:>14.2} {:>14.2} {:>10.2} {:>12.2}",
+                    solver.name,
+                    format!("{} {} bps", solver.strategy, solver.bps),
+                    solver.settlements,
+                    to_f64(solver.bonus),
+                    to_f64(solver.premium),
+                    to_f64(solver.gas_usd),
+                    solver.net_usd()
+                );
+            }
+        }
 
         for card in &self.markets {
             let _ = writeln!(
@@ -746,6 +853,14 @@ impl Scorecard {
         if backstop.bad_debt_net > baseline.bad_debt_net + 0.01 {
             worse.push(format!("net bad debt {:.2} USD against {:.2}", backstop.bad_debt_net, baseline.bad_debt_net));
         }
+        for solver in self.solvers.iter().filter(|solver| solver.net_usd() < 0.0) {
+            worse.push(format!(
+                "solver {} lost {:.2} USD on its {} settlement(s): auctions that cost their bidders money will thin out",
+                solver.name,
+                -solver.net_usd(),
+                solver.settlements
+            ));
+        }
         worse
     }
 }
@@ -807,7 +922,26 @@ mod tests {
             ended: "settled".into(),
             wall_seconds: 1.0,
             killed: None,
-            solvers: Vec::new(),
+            solvers: vec![
+                SolverCard {
+                    name: "solver-a".into(),
+                    strategy: "margin".into(),
+                    bps: 200,
+                    settlements: 3,
+                    bonus: U256::from(100u8) * wad(),
+                    premium: U256::from(95u8) * wad(),
+                    gas_usd: U256::from(2u8) * wad(),
+                },
+                SolverCard {
+                    name: "solver-b".into(),
+                    strategy: "margin".into(),
+                    bps: 500,
+                    settlements: 1,
+                    bonus: U256::from(10u8) * wad(),
+                    premium: U256::from(10u8) * wad(),
+                    gas_usd: U256::from(1u8) * wad(),
+                },
+            ],
             keepers: Vec::new(),
             markets: vec![
                 card(1, MarketKind::Backstop, 3, 3, 0),
@@ -839,7 +973,11 @@ mod tests {
         let worse = scorecard.worse_points();
         assert!(worse.iter().any(|line| line.starts_with("median latency: 2 blocks")), "{worse:?}");
         assert!(worse.iter().any(|line| line.contains("1 account(s) left unliquidated against 0")), "{worse:?}");
+        assert!((scorecard.solvers[0].net_usd() - 3.0).abs() < 1e-9);
+        assert!(worse.iter().any(|line| line.starts_with("solver solver-b lost 1.00 USD")), "{worse:?}");
+        assert!(!worse.iter().any(|line| line.starts_with("solver solver-a")), "{worse:?}");
         let text = scorecard.render();
         assert!(text.contains("where Backstop did worse than the baseline"), "{text}");
+        assert!(text.contains("solver-a") && text.contains("margin 200 bps"), "{text}");
     }
 }

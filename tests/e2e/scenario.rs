@@ -49,6 +49,7 @@ async fn scenario(devnet: &Devnet) -> eyre::Result<()> {
         assert!(scorecard.totals(kind).went_under > 0, "{kind:?}: some accounts went under");
     }
 
+    let mut settlements = 0;
     for (chain, cards) in devnet.chains().iter().zip(scorecard.markets.chunks(2)) {
         let chain_id = chain.chain.chain_id;
         let from = trace.start_blocks[&chain_id] + 1;
@@ -69,6 +70,7 @@ async fn scenario(devnet: &Devnet) -> eyre::Result<()> {
             let settled = settlement.Settled_filter().from_block(from).to_block(to).query().await?;
             let open = settlement.OpenLiquidated_filter().from_block(from).to_block(to).query().await?;
             assert_eq!(settled.len() + open.len(), card.liquidations);
+            settlements += settled.len();
             let premiums = settled.iter().fold(U256::ZERO, |sum, (event, _)| sum + event.premium);
             assert_eq!(premiums, card.premium_total);
             let bonus = settled
@@ -102,6 +104,14 @@ async fn scenario(devnet: &Devnet) -> eyre::Result<()> {
             }
         }
     }
+    // Every auction settlement is one solver's, and the solvers' premiums are the markets'.
+    assert!(settlements > 0, "the wick was auctioned");
+    assert_eq!(scorecard.solvers.iter().map(|solver| solver.settlements).sum::<usize>(), settlements);
+    let solver_premiums = scorecard.solvers.iter().fold(U256::ZERO, |sum, solver| sum + solver.premium);
+    let market_premiums = scorecard.markets.iter().fold(U256::ZERO, |sum, card| sum + card.premium_total);
+    assert_eq!(solver_premiums, market_premiums);
+    let solver_gas = scorecard.solvers.iter().fold(U256::ZERO, |sum, solver| sum + solver.gas_usd);
+    assert_eq!(solver_gas, scorecard.markets.iter().fold(U256::ZERO, |sum, card| sum + card.solver_gas_usd));
     for path in &scorecard.accounts {
         match path.path {
             LiquidationPath::None => assert!(path.first_liquidation_block.is_none()),
