@@ -266,6 +266,22 @@ impl Book {
         };
         let chain_id = topic_chain;
         let executor = chain.params.executor;
+        if let Message::Vote(vote) = &verified.message {
+            let on_topic = topic_kind == Kind::Vote && verified.message.chain_id() == chain_id;
+            if on_topic && !chain.wants_vote(executor, &vote.award) {
+                // Not about a bid of ours that a vote can still move: recovering its
+                // signer (half a millisecond in a debug build, on the loop every bid
+                // waits on) would buy nothing. Malformed still costs its sender; the
+                // rest is neither verified nor relayed by us (the nodes carry it).
+                return match chain.core.screen_vote(vote) {
+                    Err(rejection) => refused(topic_kind, rejection, Vec::new()),
+                    Ok(()) => {
+                        observe::vote_skipped();
+                        Handled::verdict(Verdict::Ignore, Vec::new())
+                    }
+                };
+            }
+        }
         match chain.core.on_message(topic_kind, &verified, now_ms) {
             Ok(Judged::CheckIntent { origin, intent }) => {
                 let Some(market) = chain.core.context.markets.get(&intent.marketId) else {
@@ -280,13 +296,13 @@ impl Book {
             Ok(Judged::HoldVote) => {
                 // Nodes hold and forward it once decided; we only count it.
                 let actions = match &verified.message {
-                    Message::Vote(vote) => chain.count_vote(chain_id, executor, &vote.award, &vote.signature),
+                    Message::Vote(vote) => chain.count_unverified_vote(chain_id, executor, &vote.award, &vote.signature),
                     _ => Vec::new(),
                 };
                 Handled::verdict(Verdict::Ignore, actions)
             }
-            Ok(Judged::Accepted(Accepted::Vote { award, signature, .. })) => {
-                let actions = chain.count_vote(chain_id, executor, &award, &signature);
+            Ok(Judged::Accepted(Accepted::Vote { award, signer, signature, .. })) => {
+                let actions = chain.count_vote(chain_id, executor, &award, signer, &signature);
                 Handled::verdict(Verdict::Accept, actions)
             }
             Ok(Judged::Accepted(_)) => Handled::verdict(Verdict::Accept, Vec::new()),
@@ -613,14 +629,48 @@ impl ChainBook {
         reserved_in(&self.ours, &self.core, debt_asset)
     }
 
-    fn count_vote(&mut self, chain_id: u64, executor: Address, award: &Award, signature: &[u8]) -> Vec<Action> {
+    /// Whether a vote for `award` can still change what we do: it is about a round we
+    /// revealed a bid in, and either nothing is reported yet (any award's quorum tells us
+    /// whether we won or lost) or it names our executor (a runner-up award after a loss).
+    /// Once our settle is under way or we are done, no vote matters.
+    fn wants_vote(&self, executor: Address, award: &Award) -> bool {
+        let Some(ours) = self.ours.get(&award.intentId) else { return false };
+        if !matches!(ours.bid, OurBid::Revealed(_)) {
+            return false;
+        }
+        match ours.standing {
+            Standing::Open => true,
+            Standing::Reported => award.executor == executor,
+            Standing::Settling | Standing::Done => false,
+        }
+    }
+
+    /// A vote the core held unverified (our round is not decided yet): recovered here.
+    fn count_unverified_vote(
+        &mut self,
+        chain_id: u64,
+        executor: Address,
+        award: &Award,
+        signature: &[u8],
+    ) -> Vec<Action> {
+        let Ok(signer) = award.recover_signer(chain_id, self.params.settlement, signature) else { return Vec::new() };
+        self.count_vote(chain_id, executor, award, signer, signature)
+    }
+
+    /// Tallies a vote whose signature recovered to `signer`.
+    fn count_vote(
+        &mut self,
+        chain_id: u64,
+        executor: Address,
+        award: &Award,
+        signer: Address,
+        signature: &[u8],
+    ) -> Vec<Action> {
         let id = award.intentId;
         let Some(ours) = self.ours.get_mut(&id) else { return Vec::new() };
         if !matches!(ours.bid, OurBid::Revealed(_)) {
             return Vec::new();
         }
-        // The core verified the signature; recover the signer once more to tally it.
-        let Ok(signer) = award.recover_signer(chain_id, self.params.settlement, signature) else { return Vec::new() };
         match ours.votes.add(award.clone(), signer, Bytes::copy_from_slice(signature)) {
             Tally::Counted { .. } => {
                 let committee = self.core.context.committee.clone();
@@ -646,7 +696,7 @@ impl ChainBook {
         if !self.core.context.committee.attesters.contains(&signer) {
             return Vec::new();
         }
-        self.count_vote(chain_id, executor, award, signature)
+        self.count_vote(chain_id, executor, award, signer, signature)
     }
 
     fn reveal_if_due(
@@ -1575,6 +1625,57 @@ mod tests {
         assert!(fixture.vote(0, &ours, runner_up_start + 10).actions.is_empty());
         let handled = fixture.vote(1, &ours, runner_up_start + 10);
         assert_eq!(settles(&handled.actions).len(), 1, "{handled:?}");
+    }
+
+    /// Votes are most of a crash's traffic and secp256k1 recovery is their cost; one that
+    /// cannot move our bid is screened (a malformed one still costs its sender) and
+    /// ignored unverified, so a forged signature among them is ignored, not rejected.
+    #[test]
+    fn votes_that_cannot_move_our_bid_are_screened_and_ignored_unverified() {
+        let mut fixture = fixture();
+        let intent = intent(OPEN_MS, 10);
+        fixture.auction(&intent, Some(bid(1_000, 9)), &[(rival_key(), rival_executor(), 12)]);
+        fixture.book.tick(intent.decide_at_ms());
+        let theirs = fixture.award(&intent, 0);
+        let now = intent.decide_at_ms() + 10;
+        // Before we know whether we lost, every vote is verified and counted.
+        assert_eq!(fixture.vote(0, &theirs, now).verdict, Some(Verdict::Accept));
+        assert_eq!(fixture.vote(2, &theirs, now).actions, vec![Action::Report(lost(&intent, 12))]);
+
+        // Lost: the rival's award can no longer change what we do.
+        assert_eq!(fixture.vote(1, &theirs, now), Handled::verdict(Verdict::Ignore, Vec::new()));
+        let Message::Vote(mut forged) = vote(&fixture.attesters[1], &theirs) else { unreachable!() };
+        let mut signature = forged.signature.to_vec();
+        // r = s = 0: no signature at all, which recovery would reject with a penalty.
+        signature[..64].copy_from_slice(&[0; 64]);
+        forged.signature = Bytes::from(signature.clone());
+        let handled = fixture.deliver(node_key(), Message::Vote(forged.clone()), now);
+        assert_eq!(handled.verdict, Some(Verdict::Ignore), "not recovered, so not known to be forged");
+        // The screen still rejects what is malformed on its face.
+        signature[64] = 0;
+        forged.signature = Bytes::from(signature);
+        let handled = fixture.deliver(node_key(), Message::Vote(forged), now);
+        assert_eq!(handled.verdict, Some(Verdict::Reject));
+        let Message::Vote(mut elsewhere) = vote(&fixture.attesters[1], &theirs) else { unreachable!() };
+        elsewhere.settlement = Address::repeat_byte(0x77);
+        assert_eq!(fixture.deliver(node_key(), Message::Vote(elsewhere), now).verdict, Some(Verdict::Reject));
+
+        // A runner-up award naming us is still wanted: verified, counted and settled.
+        let runner_up_start = intent.award_window(1).start_ms;
+        fixture.book.tick(runner_up_start);
+        let ours = fixture.award(&intent, 1);
+        assert_eq!(fixture.vote(0, &ours, runner_up_start + 10).verdict, Some(Verdict::Accept));
+        assert_eq!(settles(&fixture.vote(1, &ours, runner_up_start + 10).actions).len(), 1);
+        // Settling: the last attester's vote adds nothing and is not verified.
+        assert_eq!(fixture.vote(2, &ours, runner_up_start + 10), Handled::verdict(Verdict::Ignore, Vec::new()));
+
+        // An auction we did not bid in: nothing to verify a vote for.
+        let other = Intent { account: Address::repeat_byte(0xad), ..self::intent(OPEN_MS, 11) };
+        fixture.auction(&other, None, &[(rival_key(), rival_executor(), 12)]);
+        fixture.book.tick(other.decide_at_ms());
+        let award = fixture.award(&other, 0);
+        let handled = fixture.vote(0, &award, other.decide_at_ms() + 10);
+        assert_eq!(handled, Handled::verdict(Verdict::Ignore, Vec::new()));
     }
 
     #[test]

@@ -155,6 +155,10 @@ pub(crate) fn publish_failed(kind: Kind, error: &str) {
     warn!(kind = kind.name(), %error, "could not publish before the window closed");
 }
 
+pub(crate) fn vote_skipped() {
+    tracing::trace!("vote not about a bid of ours it could still move; not verified, not relayed");
+}
+
 pub(crate) fn award_not_ours(executor: Address, premium: U256) {
     debug!(%executor, %premium, "award reached threshold for another executor");
 }

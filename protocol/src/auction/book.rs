@@ -458,15 +458,15 @@ impl ChainBook {
         Ok(Accepted::Reveal { id: reveal.intentId, solver })
     }
 
-    /// Cheap checks first, secp256k1 recovery (about half a millisecond) last: a vote
-    /// for an auction nobody runs, or for an award nobody computed, costs its sender
-    /// nothing, so it must cost us nothing either.
-    fn on_vote(&mut self, vote: &AwardVote, now_ms: u64) -> Judgement {
-        let _ = now_ms;
+    /// The checks of a vote that need neither its auction nor secp256k1 recovery: the
+    /// settlement it names, the signature's shape (exactly r || s || v with v in {27, 28},
+    /// as the contract takes it) and the award's intent id. A peer that follows only some
+    /// auctions (a solver) runs these on the others' votes, so that a malformed vote
+    /// still costs its sender, and leaves the rest unverified.
+    pub fn screen_vote(&self, vote: &AwardVote) -> Result<(), Rejection> {
         if vote.settlement != self.context.settlement {
             return Err(Rejection::VoteWrongSettlement);
         }
-        // The contract takes exactly r || s || v with v in {27, 28} and a low s.
         let signature = vote.signature.as_ref();
         if signature.len() != 65 || !matches!(signature[64], 27 | 28) {
             return Err(Rejection::VoteSignatureMalformed);
@@ -477,6 +477,17 @@ impl ChainBook {
         if award.intentId != derived {
             return Err(Rejection::VoteIntentIdMismatch);
         }
+        Ok(())
+    }
+
+    /// Cheap checks first, secp256k1 recovery (about half a millisecond) last: a vote
+    /// for an auction nobody runs, or for an award nobody computed, costs its sender
+    /// nothing, so it must cost us nothing either.
+    fn on_vote(&mut self, vote: &AwardVote, now_ms: u64) -> Judgement {
+        let _ = now_ms;
+        self.screen_vote(vote)?;
+        let signature = vote.signature.as_ref();
+        let award = &vote.award;
         let tracked = self.auctions.get_mut(&award.intentId).ok_or(Rejection::VoteUnknownIntent)?;
         if !tracked.round.is_decided() {
             // Held unverified (bounded per auction) and judged in full at the decision.
