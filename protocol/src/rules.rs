@@ -191,7 +191,13 @@ impl Rejection {
             RevealUnknownIntent | RevealWithoutCommit | DuplicateReveal | RevealOutsideWindow => Penalty::None,
             RevealMismatch => Penalty::Mid,
             // The reveal opens its commitment, so the solver chose an invalid bid: relaying it is harmless.
-            RepayOutOfBounds | BelowReserve => Penalty::High,
+            BelowReserve => Penalty::High,
+            // Not so for the repay bound: copies of one intent id may carry different
+            // `maxRepay`, and a peer keeps the copy it held when the first commit came
+            // (terms frozen), so an honest solver bidding its copy's whole `maxRepay` can
+            // be above another peer's. A devnet crash saw every node penalise the solvers
+            // that relayed such a reveal. Not counted, not relayed, nobody penalised.
+            RepayOutOfBounds => Penalty::None,
             ExecutorNotAdmitted => Penalty::None,
 
             VoteWrongSettlement | VoteSignatureMalformed | VoteUnrecoverable | VoteIntentIdMismatch => Penalty::Low,

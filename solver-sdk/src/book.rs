@@ -296,7 +296,9 @@ impl Book {
             Ok(Judged::HoldVote) => {
                 // Nodes hold and forward it once decided; we only count it.
                 let actions = match &verified.message {
-                    Message::Vote(vote) => chain.count_unverified_vote(chain_id, executor, &vote.award, &vote.signature),
+                    Message::Vote(vote) => {
+                        chain.count_unverified_vote(chain_id, executor, &vote.award, &vote.signature)
+                    }
                     _ => Vec::new(),
                 };
                 Handled::verdict(Verdict::Ignore, actions)

@@ -202,7 +202,7 @@ fn every_rule_has_one_verdict_and_one_penalty() {
         (RevealMismatch, Verdict::Reject, Penalty::Mid),
         (DuplicateReveal, Verdict::Ignore, Penalty::None),
         (RevealOutsideWindow, Verdict::Ignore, Penalty::None),
-        (RepayOutOfBounds, Verdict::Reject, Penalty::High),
+        (RepayOutOfBounds, Verdict::Ignore, Penalty::None),
         (BelowReserve, Verdict::Reject, Penalty::High),
         (ExecutorNotAdmitted, Verdict::Ignore, Penalty::None),
         (VoteWrongSettlement, Verdict::Reject, Penalty::Low),
