@@ -30,6 +30,15 @@ pub(crate) fn peer_banned(peer: &PeerId, score: f64, duration: Duration, was_con
     tracing::info!(%peer, score, ban_secs = duration.as_secs(), was_connected, "peer below the graylist threshold: banned");
 }
 
+pub(crate) fn peer_score_low(peer: &PeerId, score: f64) {
+    tracing::warn!(%peer, score, "peer below the publish threshold: connected, but we neither publish to it \
+        nor keep it in a mesh, so it hears almost nothing from us until its score recovers");
+}
+
+pub(crate) fn peer_score_recovered(peer: &PeerId, score: f64) {
+    tracing::info!(%peer, score, "peer back above the publish threshold");
+}
+
 pub(crate) fn ban_lifted(peer: &PeerId) {
     tracing::info!(%peer, "peer ban lifted");
 }

@@ -40,6 +40,10 @@ pub struct NetStats {
     pub peers_disconnected_for_score: u64,
     /// Peers banned right now.
     pub peers_banned: u64,
+    /// Connected peers whose gossipsub score is below the publish threshold (as of the last
+    /// maintenance pass): we neither publish to them nor keep them in a mesh, so they hear
+    /// almost nothing from us, yet they are not banned.
+    pub peers_below_publish: u64,
     /// Penalties applied, by the application (`penalize`) or by the budgets.
     pub penalties: u64,
 }
@@ -104,6 +108,7 @@ pub(crate) struct Counters {
     peers_connected: AtomicU64,
     peers_disconnected_for_score: AtomicU64,
     peers_banned: AtomicU64,
+    peers_below_publish: AtomicU64,
     penalties: AtomicU64,
 }
 
@@ -127,6 +132,10 @@ impl Counters {
         self.peers_banned.store(banned as u64, Ordering::Relaxed);
     }
 
+    pub(crate) fn set_peers_below_publish(&self, peers: usize) {
+        self.peers_below_publish.store(peers as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn disconnected_for_score(&self) {
         self.peers_disconnected_for_score.fetch_add(1, Ordering::Relaxed);
     }
@@ -146,6 +155,7 @@ impl Counters {
             peers_connected: self.peers_connected.load(Ordering::Relaxed),
             peers_disconnected_for_score: self.peers_disconnected_for_score.load(Ordering::Relaxed),
             peers_banned: self.peers_banned.load(Ordering::Relaxed),
+            peers_below_publish: self.peers_below_publish.load(Ordering::Relaxed),
             penalties: self.penalties.load(Ordering::Relaxed),
         }
     }

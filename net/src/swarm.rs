@@ -27,7 +27,7 @@ use crate::config::GossipConfig;
 use crate::handle::{Command, GossipHandle, Inbound, NetError, PublishError};
 use crate::observe;
 use crate::reputation::{self, Bans, Ledger};
-use crate::scoring::{self, GRAYLIST_THRESHOLD};
+use crate::scoring::{self, GRAYLIST_THRESHOLD, PUBLISH_THRESHOLD};
 use crate::stats::{Count, Counters};
 
 /// Kademlia protocol id. Our own, so Backstop peers never join (or answer) the public IPFS DHT.
@@ -244,6 +244,7 @@ pub(crate) async fn spawn(config: GossipConfig) -> Result<(GossipHandle, mpsc::R
         budgets: Budgets::new(config.limits.for_chains(config.chains.len())),
         ledger: Ledger::default(),
         bans: Bans::default(),
+        low_score: std::collections::HashSet::new(),
         ban_duration: config.ban_duration,
         heartbeat: config.heartbeat,
     };
@@ -259,6 +260,10 @@ struct Transport {
     budgets: Budgets,
     ledger: Ledger,
     bans: Bans,
+    /// Connected peers whose score is below the publish threshold: gossipsub neither
+    /// publishes to them nor keeps them in a mesh, so they hear from us next to nothing
+    /// while staying connected. Tracked so that crossing it, either way, is logged.
+    low_score: std::collections::HashSet<PeerId>,
     ban_duration: Duration,
     heartbeat: Duration,
 }
@@ -503,14 +508,32 @@ impl Transport {
             self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, value);
         }
         let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for peer in connected {
-            self.check_score(peer, now);
+        for peer in &connected {
+            self.check_score(*peer, now);
         }
+        self.track_low_scores(&connected);
         for peer in self.bans.expire(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
             observe::ban_lifted(&peer);
         }
         self.update_peer_gauges();
+    }
+
+    /// Notes connected peers crossing the publish threshold, either way. A peer below it
+    /// but above the graylist is neither banned nor served: an operator must be told.
+    fn track_low_scores(&mut self, connected: &[PeerId]) {
+        self.low_score.retain(|peer| connected.contains(peer));
+        for peer in connected {
+            let Some(score) = self.swarm.behaviour().gossipsub.peer_score(peer) else { continue };
+            if score < PUBLISH_THRESHOLD {
+                if self.low_score.insert(*peer) {
+                    observe::peer_score_low(peer, score);
+                }
+            } else if self.low_score.remove(peer) {
+                observe::peer_score_recovered(peer, score);
+            }
+        }
+        self.counters.set_peers_below_publish(self.low_score.len());
     }
 
     /// Dials bootstrap peers that are not connected, except banned ones: a bootstrap peer

@@ -97,6 +97,9 @@ pub struct Metrics {
     pub watcher_restarts: Family<ChainLabels, Counter>,
     /// Connected gossip peers.
     pub peers: Gauge,
+    /// Connected peers whose gossipsub score is below the publish threshold: not banned,
+    /// but we neither publish to them nor keep them in a mesh.
+    pub peers_below_publish: Gauge,
     /// Auctions this node follows that have not ended.
     pub open_auctions: Gauge,
     /// Auctions seen settled on chain.
@@ -134,6 +137,7 @@ impl Metrics {
             rpc_errors: Family::default(),
             watcher_restarts: Family::default(),
             peers: Gauge::default(),
+            peers_below_publish: Gauge::default(),
             open_auctions: Gauge::default(),
             auctions_settled: Family::default(),
             registry: Registry::default(),
@@ -208,6 +212,11 @@ impl Metrics {
             metrics.watcher_restarts.clone(),
         );
         r.register("peers", "Connected gossip peers", metrics.peers.clone());
+        r.register(
+            "peers_below_publish",
+            "Connected peers scored below the publish threshold (not banned, but neither published to nor meshed)",
+            metrics.peers_below_publish.clone(),
+        );
         r.register("open_auctions", "Auctions followed that have not ended", metrics.open_auctions.clone());
         r.register("auctions_settled", "Auctions seen settled on chain", metrics.auctions_settled.clone());
         Self { registry, ..metrics }
@@ -257,5 +266,6 @@ mod tests {
         assert!(text.contains("backstop_block_to_intent_seconds_count{chain_id=\"7\"} 1"), "{text}");
         assert!(text.contains("rule=\"bad-signature\""), "{text}");
         assert!(text.contains("# HELP backstop_peers Connected gossip peers"), "{text}");
+        assert!(text.contains("# TYPE backstop_peers_below_publish gauge"), "{text}");
     }
 }

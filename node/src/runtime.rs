@@ -370,6 +370,7 @@ impl Runtime {
     async fn refresh_status(&self) {
         let peers = self.gossip.peer_count().await;
         self.metrics.peers.set(peers as i64);
+        self.metrics.peers_below_publish.set(self.gossip.stats().peers_below_publish as i64);
         let mut auctions = Vec::new();
         let mut open = 0;
         for chain_id in self.reads.keys() {

@@ -163,6 +163,8 @@ pub async fn run(config_path: &Path) -> Result<(), DevnetError> {
         dropped_commits = ?dropped(&net.commit),
         dropped_reveals = ?dropped(&net.reveal),
         dropped_votes = ?dropped(&net.vote),
+        peers = net.peers_connected,
+        peers_below_publish = net.peers_below_publish,
         "shutting down (dropped: over a peer's budget, runtime behind)"
     );
     handle.shutdown().await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backstop_net::scoring::{rejects_to_graylist, GRAYLIST_THRESHOLD};
+use backstop_net::scoring::{rejects_to_graylist, GRAYLIST_THRESHOLD, PUBLISH_THRESHOLD};
 use backstop_net::{Penalty, Verdict};
 use backstop_protocol::Kind;
 
@@ -116,4 +116,29 @@ async fn a_banned_bootstrap_peer_is_not_redialled_until_its_ban_ends() {
     .await;
     assert_eq!(peer.handle.stats().peers_banned, 0);
     assert_eq!(peer.handle.stats().peers_disconnected_for_score, 1);
+}
+
+/// A peer between the publish threshold and the graylist stays connected but hears next
+/// to nothing from us; the stats (and a warning) say so, and nobody else is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_below_the_publish_threshold_is_counted_while_still_connected() {
+    let victim = PeerBuilder::new().start().await;
+    let offender = PeerBuilder::new().bootstrap(&victim).start().await;
+    let bystander = PeerBuilder::new().bootstrap(&victim).start().await;
+    wait_connected(&[(&victim, &offender), (&victim, &bystander)]).await;
+    assert_eq!(victim.handle.stats().peers_below_publish, 0);
+
+    for _ in 0..3 {
+        victim.handle.penalize(offender.id(), Penalty::Low).await;
+    }
+    let score = victim.handle.peer_score(offender.id()).await.expect("offender scored");
+    assert!((GRAYLIST_THRESHOLD..PUBLISH_THRESHOLD).contains(&score), "offender's score {score}");
+    wait_for("the victim to count the offender below the publish threshold", Duration::from_secs(10), || async {
+        victim.handle.stats().peers_below_publish == 1
+    })
+    .await;
+    let stats = victim.handle.stats();
+    assert_eq!((stats.peers_banned, stats.peers_disconnected_for_score), (0, 0), "{stats:?}");
+    assert!(victim.is_connected_to(offender.id()).await, "below the publish threshold is not a ban");
+    assert!(victim.is_connected_to(bystander.id()).await);
 }
